@@ -1,0 +1,333 @@
+import type { Random } from "../random.js";
+import { Float64Column, Int32Column, RefColumn } from "./columns.js";
+import { DeadlineList } from "./deadline-list.js";
+import { KeyPoolError } from "./errors.js";
+import { KeyIndex } from "./key-index.js";
+import { assertKey, assertLeaseId } from "./key-format.js";
+import { TokenSource } from "./token-source.js";
+import type { KeyInfo, PoolCounters, PoolOptions, PoolStats } from "./types.js";
+
+/** Expiry work one request may do before it answers (bounded: O(1) per request). */
+export const DEFAULT_CATCH_UP_BUDGET = 64;
+/** Most keys one GenerateKeys call may create. */
+export const MAX_GENERATE = 1000;
+/** Slots made addressable at a time (one page of every column). */
+const RESERVE_STEP = 16_384;
+
+/**
+ * The key pool: a pure, synchronous data structure. Time is passed in (`now`, ms) and never read;
+ * randomness is injected. Every operation is O(1) in the number of keys (generate is O(count)).
+ *
+ * Layout: each key lives in a slot of paged columns. Free keys sit in an array (uniform random
+ * pick and swap-remove in O(1)); blocked keys in a list ordered by block deadline; every key in a
+ * list ordered by life deadline. Deadlines are inclusive: at exactly `blockedUntil` a key is free,
+ * at exactly `expiresAt` it is dead. Every read settles the key it touches, so each request sees
+ * exact state; bulk expiry is done by `sweep` in bounded slices.
+ */
+export class KeyPool {
+  private readonly keys = new RefColumn<string>();
+  private readonly leaseIds = new RefColumn<string>();
+  private readonly createdAt = new Float64Column();
+  private readonly expiresAt = new Float64Column();
+  /** 0 when the slot is not blocked. */
+  private readonly blockedUntil = new Float64Column();
+  /** Position in `free`, or -1. */
+  private readonly freePos = new Int32Column();
+  private readonly free = new Int32Column();
+  private freeCount = 0;
+  private readonly blocks = new DeadlineList();
+  private readonly lives = new DeadlineList();
+  private readonly index: KeyIndex;
+  private readonly tokens: TokenSource;
+  /** Recycled slots, linked through `freePos` (unused while a slot is empty). */
+  private spareSlot = -1;
+  private slotsUsed = 0;
+  private slotsReserved = 0;
+  private lastNow = 0;
+  private readonly budget: number;
+  /** Lifetime event counts, for metrics. */
+  readonly counters: PoolCounters = {
+    generated: 0, acquired: 0, released: 0, autoReleased: 0, expired: 0, deleted: 0, acquireMisses: 0,
+  };
+
+  constructor(
+    readonly options: PoolOptions,
+    private readonly random: Random,
+  ) {
+    this.index = new KeyIndex(options.maxKeys, (slot) => this.keys.get(slot)!);
+    this.tokens = new TokenSource(random);
+    this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
+  }
+
+  /** Live keys plus dead ones not yet reclaimed (exact once `sweep` has caught up). */
+  get size(): number {
+    return this.lives.size;
+  }
+
+  /** Adds `count` (0 means 1) new free keys. O(count). Throws INVALID_ARGUMENT, RESOURCE_EXHAUSTED. */
+  generate(count: number, now: number): KeyInfo[] {
+    const n = count === 0 ? 1 : count;
+    if (!Number.isInteger(n) || n < 0 || n > MAX_GENERATE) {
+      throw new KeyPoolError("invalid-argument", `count must be between 0 and ${MAX_GENERATE} (got ${count})`);
+    }
+    now = this.tick(now);
+    // Reclaiming up to n dead keys makes the capacity check exact: either every dead key is gone,
+    // or n slots were freed.
+    this.catchUp(now, Math.max(this.budget, n));
+    if (this.lives.size + n > this.options.maxKeys) {
+      throw new KeyPoolError(
+        "resource-exhausted",
+        `the pool holds ${this.lives.size} of at most ${this.options.maxKeys} keys (--max-keys); ` +
+          `${n} more do not fit: delete keys or raise --max-keys`,
+      );
+    }
+    const out: KeyInfo[] = [];
+    for (let i = 0; i < n; i++) out.push(this.info(this.create(now), now));
+    this.counters.generated += n;
+    return out;
+  }
+
+  /** Blocks and returns a uniformly random free key. O(1). Throws NOT_FOUND, UNAVAILABLE. */
+  acquire(now: number): KeyInfo {
+    now = this.tick(now);
+    this.catchUp(now, this.budget);
+    for (let work = 0; work < this.budget * 4; work++) {
+      if (this.freeCount === 0) {
+        // A block that ended but was not swept yet is a free key: settle it instead of missing.
+        const head = this.blocks.head;
+        if (head !== -1 && this.blockedUntil.get(head) <= now) {
+          this.settle(head, now);
+          continue;
+        }
+        this.counters.acquireMisses++;
+        throw new KeyPoolError(
+          "not-found",
+          `no free key: all ${this.lives.size} keys are blocked; release keys or generate more`,
+        );
+      }
+      const slot = this.free.get(this.random.int(this.freeCount));
+      if (this.expiresAt.get(slot) <= now) {
+        this.purge(slot);
+        this.counters.expired++;
+        continue;
+      }
+      this.removeFree(slot);
+      this.blockedUntil.set(slot, now + this.options.blockTtlMs);
+      this.leaseIds.set(slot, this.tokens.leaseId());
+      this.blocks.append(slot);
+      this.counters.acquired++;
+      return this.info(slot, now);
+    }
+    throw new KeyPoolError("unavailable", "the pool is reclaiming a large batch of expired keys; retry shortly");
+  }
+
+  /**
+   * Unblocks `key`. A free key stays free (OK). With `leaseId`, a key blocked under another lease
+   * is left untouched (FAILED_PRECONDITION). O(1).
+   */
+  release(key: string, leaseId: string | undefined, now: number): KeyInfo {
+    if (leaseId) assertLeaseId(leaseId);
+    now = this.tick(now);
+    const slot = this.find(key, now);
+    if (this.blockedUntil.get(slot) !== 0) {
+      if (leaseId && leaseId !== this.leaseIds.get(slot)) {
+        throw new KeyPoolError(
+          "failed-precondition",
+          "lease_id is not the key's current lease: your lease ran out and the key was acquired again",
+        );
+      }
+      this.unblock(slot);
+      this.counters.released++;
+    }
+    return this.info(slot, now);
+  }
+
+  /** Purges `key` in any state. O(1). Throws NOT_FOUND. */
+  delete(key: string, now: number): void {
+    now = this.tick(now);
+    this.purge(this.find(key, now));
+    this.counters.deleted++;
+  }
+
+  /** Sets `key`'s life to now + keepalive TTL, leaving its block as it is. O(1). Throws NOT_FOUND. */
+  keepAlive(key: string, now: number): KeyInfo {
+    now = this.tick(now);
+    const slot = this.find(key, now);
+    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
+    this.lives.moveToTail(slot);
+    return this.info(slot, now);
+  }
+
+  /** Describes `key`. O(1). Throws NOT_FOUND. */
+  get(key: string, now: number): KeyInfo {
+    now = this.tick(now);
+    return this.info(this.find(key, now), now);
+  }
+
+  /** Counts keys after a bounded catch-up (exact unless a mass expiry is still being swept). O(1). */
+  stats(now: number): PoolStats {
+    now = this.tick(now);
+    this.catchUp(now, this.budget);
+    return {
+      total: this.lives.size,
+      free: this.lives.size - this.blocks.size,
+      blocked: this.blocks.size,
+      blockTtlMs: this.options.blockTtlMs,
+      keepaliveTtlMs: this.options.keepaliveTtlMs,
+      maxKeys: this.options.maxKeys,
+    };
+  }
+
+  /** Does up to `budget` units of expiry work; returns how many were done. O(budget). */
+  sweep(now: number, budget: number): number {
+    return this.catchUp(this.tick(now), budget);
+  }
+
+  /** The earliest pending block or life deadline, or undefined when there is none. O(1). */
+  nextDeadline(): number | undefined {
+    const b = this.blocks.head === -1 ? Infinity : this.blockedUntil.get(this.blocks.head);
+    const l = this.lives.head === -1 ? Infinity : this.expiresAt.get(this.lives.head);
+    const next = Math.min(b, l);
+    return next === Infinity ? undefined : next;
+  }
+
+  /**
+   * Puts back a key exactly as a durable log recorded it (used on recovery). A block that already
+   * ended comes back free. O(1). The key must not be in the pool.
+   */
+  restore(info: KeyInfo, now: number): void {
+    now = this.tick(now);
+    const slot = this.allocate(info.key, info.createdAt, info.expiresAt);
+    if (info.blockedUntil !== undefined && info.blockedUntil > now && info.leaseId) {
+      this.blockedUntil.set(slot, info.blockedUntil);
+      this.leaseIds.set(slot, info.leaseId);
+      this.blocks.append(slot);
+    } else {
+      this.insertFree(slot);
+    }
+  }
+
+  /** Time never goes backwards inside the pool, so both deadline lists stay sorted. */
+  private tick(now: number): number {
+    if (now > this.lastNow) this.lastNow = now;
+    return this.lastNow;
+  }
+
+  /** Ends up to `budget` due blocks and reclaims up to `budget` dead keys, oldest first. */
+  private catchUp(now: number, budget: number): number {
+    let work = 0;
+    for (let s = this.blocks.head; work < budget && s !== -1 && this.blockedUntil.get(s) <= now; s = this.blocks.head) {
+      this.settle(s, now);
+      work++;
+    }
+    for (let s = this.lives.head; work < budget && s !== -1 && this.expiresAt.get(s) <= now; s = this.lives.head) {
+      this.purge(s);
+      this.counters.expired++;
+      work++;
+    }
+    return work;
+  }
+
+  /** The slot of a live key, settling its state for `now`; throws INVALID_ARGUMENT, NOT_FOUND. */
+  private find(key: string, now: number): number {
+    assertKey(key);
+    const slot = this.index.find(key);
+    if (slot === -1) throw new KeyPoolError("not-found", "no such key: it was never generated, was deleted or expired");
+    if (this.expiresAt.get(slot) <= now) {
+      this.purge(slot);
+      this.counters.expired++;
+      throw new KeyPoolError("not-found", "no such key: it expired because it was not kept alive in time");
+    }
+    this.settle(slot, now);
+    return slot;
+  }
+
+  /** Frees `slot` if its block has ended at `now`. */
+  private settle(slot: number, now: number): void {
+    const until = this.blockedUntil.get(slot);
+    if (until !== 0 && until <= now) {
+      this.unblock(slot);
+      this.counters.autoReleased++;
+    }
+  }
+
+  private unblock(slot: number): void {
+    this.blocks.unlink(slot);
+    this.blockedUntil.set(slot, 0);
+    this.leaseIds.set(slot, undefined);
+    this.insertFree(slot);
+  }
+
+  private create(now: number): number {
+    let key = this.tokens.key();
+    while (this.index.find(key) !== -1) key = this.tokens.key(); // 2^-144: never, but never wrong
+    const slot = this.allocate(key, now, now + this.options.keepaliveTtlMs);
+    this.insertFree(slot);
+    return slot;
+  }
+
+  private allocate(key: string, createdAt: number, expiresAt: number): number {
+    let slot = this.spareSlot;
+    if (slot === -1) {
+      slot = this.slotsUsed++;
+      if (this.slotsUsed > this.slotsReserved) this.reserve((this.slotsReserved += RESERVE_STEP));
+    } else {
+      this.spareSlot = this.freePos.get(slot);
+    }
+    this.keys.set(slot, key);
+    this.createdAt.set(slot, createdAt);
+    this.expiresAt.set(slot, expiresAt);
+    this.blockedUntil.set(slot, 0);
+    this.freePos.set(slot, -1);
+    this.index.insert(slot);
+    this.lives.append(slot);
+    return slot;
+  }
+
+  private reserve(size: number): void {
+    for (const c of [this.keys, this.leaseIds, this.createdAt, this.expiresAt, this.blockedUntil, this.freePos, this.free]) {
+      c.reserve(size);
+    }
+    this.blocks.reserve(size);
+    this.lives.reserve(size);
+  }
+
+  /** Removes a key in any state and recycles its slot. */
+  private purge(slot: number): void {
+    if (this.blockedUntil.get(slot) !== 0) this.blocks.unlink(slot);
+    else this.removeFree(slot);
+    this.lives.unlink(slot);
+    this.index.remove(slot);
+    this.keys.set(slot, undefined);
+    this.leaseIds.set(slot, undefined);
+    this.blockedUntil.set(slot, 0);
+    this.freePos.set(slot, this.spareSlot);
+    this.spareSlot = slot;
+  }
+
+  private insertFree(slot: number): void {
+    this.free.set(this.freeCount, slot);
+    this.freePos.set(slot, this.freeCount++);
+  }
+
+  private removeFree(slot: number): void {
+    const pos = this.freePos.get(slot);
+    const last = this.free.get(--this.freeCount);
+    this.free.set(pos, last);
+    this.freePos.set(last, pos);
+    this.freePos.set(slot, -1);
+  }
+
+  private info(slot: number, now: number): KeyInfo {
+    const until = this.blockedUntil.get(slot);
+    const blocked = until > now;
+    return {
+      key: this.keys.get(slot)!,
+      state: blocked ? "blocked" : "free",
+      leaseId: blocked ? this.leaseIds.get(slot) : undefined,
+      blockedUntil: blocked ? until : undefined,
+      expiresAt: this.expiresAt.get(slot),
+      createdAt: this.createdAt.get(slot),
+    };
+  }
+}

@@ -1,0 +1,87 @@
+import type { Clock } from "../clock.js";
+import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolOptions, PoolStats } from "../pool/index.js";
+import type { Random } from "../random.js";
+import type { KeyStore } from "./key-store.js";
+import { Sweeper } from "./sweeper.js";
+
+/** Settings of an in-memory store. */
+export interface MemoryStoreOptions extends PoolOptions {
+  readonly clock: Clock;
+  readonly random: Random;
+}
+
+/**
+ * The embedded default: one `KeyPool` in this process, swept in the background. Fast (no I/O),
+ * and gone when the process ends. Every method is O(1) (O(k) for k keys).
+ */
+export class MemoryStore implements KeyStore {
+  readonly kind: string = "memory";
+  /** The pool itself, for in-process use (metrics, benchmarks, durable wrappers). */
+  readonly pool: KeyPool;
+  readonly sweeper: Sweeper;
+  protected readonly clock: Clock;
+
+  constructor(options: MemoryStoreOptions) {
+    this.clock = options.clock;
+    this.pool = new KeyPool(options, options.random);
+    this.sweeper = new Sweeper(this.pool, this.clock);
+  }
+
+  async generate(count: number): Promise<KeyInfo[]> {
+    const keys = this.pool.generate(count, this.clock.now());
+    this.sweeper.poke();
+    return keys;
+  }
+
+  async acquire(): Promise<KeyInfo> {
+    const key = this.pool.acquire(this.clock.now());
+    this.sweeper.poke();
+    return key;
+  }
+
+  async release(key: string, leaseId?: string): Promise<KeyInfo> {
+    return this.pool.release(key, leaseId, this.clock.now());
+  }
+
+  async delete(key: string): Promise<void> {
+    this.pool.delete(key, this.clock.now());
+  }
+
+  async keepAlive(key: string): Promise<KeyInfo> {
+    return this.pool.keepAlive(key, this.clock.now());
+  }
+
+  async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
+    keys.forEach((k, i) => assertKey(k, `keys[${i}]`));
+    const now = this.clock.now();
+    return keys.map((key) => {
+      try {
+        return { key, found: true, expiresAt: this.pool.keepAlive(key, now).expiresAt };
+      } catch (err) {
+        if (err instanceof KeyPoolError && err.code === "not-found") return { key, found: false };
+        throw err;
+      }
+    });
+  }
+
+  async get(key: string): Promise<KeyInfo> {
+    return this.pool.get(key, this.clock.now());
+  }
+
+  async stats(): Promise<PoolStats> {
+    return this.pool.stats(this.clock.now());
+  }
+
+  isServing(): boolean {
+    return true;
+  }
+
+  onServingChange(): () => void {
+    return () => {};
+  }
+
+  async close(): Promise<void> {
+    this.sweeper.close();
+  }
+}
