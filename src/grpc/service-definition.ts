@@ -1,0 +1,60 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+
+/**
+ * What a request deserializer returns instead of throwing when the bytes are not a valid message:
+ * grpc-js would answer INTERNAL; the handler wrappers answer INVALID_ARGUMENT instead.
+ */
+export class MalformedMessage {
+  constructor(
+    readonly typeName: string,
+    readonly reason: string,
+  ) {}
+}
+
+/** Serializes a message (or a message init object) of `schema` to bytes. */
+function serializer(schema: DescMessage): (value: unknown) => Buffer {
+  return (value) => {
+    const bytes = toBinary(schema, create(schema, value as never));
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+/** Parses bytes as `schema`; malformed bytes give a `MalformedMessage` when `lenient`. */
+function deserializer(schema: DescMessage, lenient: boolean): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return fromBinary(schema, bytes);
+    } catch (err) {
+      if (!lenient) throw err;
+      return new MalformedMessage(schema.typeName, err instanceof Error ? err.message : String(err));
+    }
+  };
+}
+
+/** The grpc-js definition of one method (path, stream flags, serializers). */
+export function methodDefinition(method: DescMethod): MethodDefinition<unknown, unknown> {
+  const kind = method.methodKind;
+  return {
+    path: `/${method.parent.typeName}/${method.name}`,
+    requestStream: kind === "client_streaming" || kind === "bidi_streaming",
+    responseStream: kind === "server_streaming" || kind === "bidi_streaming",
+    requestSerialize: serializer(method.input),
+    requestDeserialize: deserializer(method.input, true),
+    responseSerialize: serializer(method.output),
+    responseDeserialize: deserializer(method.output, false),
+    originalName: method.localName,
+  };
+}
+
+/**
+ * Builds the grpc-js `ServiceDefinition` of a protobuf-es service descriptor: the bridge that
+ * lets grpc-js serve and call services described by `buf generate` output, keyed by each
+ * method's local (camelCase) name. O(methods).
+ */
+export function serviceDefinition(service: DescService): ServiceDefinition {
+  const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methods) definition[method.localName] = methodDefinition(method);
+  return definition as ServiceDefinition;
+}

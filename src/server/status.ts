@@ -1,0 +1,35 @@
+import { status as Status } from "@grpc/grpc-js";
+import type { StatusObject } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { KeyPoolError } from "../pool/index.js";
+import type { KeyPoolErrorCode } from "../pool/index.js";
+import { MalformedMessage } from "../grpc/service-definition.js";
+import type { CallContext } from "../grpc/typed-server.js";
+
+/** THE table from domain error codes to gRPC status codes; nothing else maps errors. */
+export const STATUS_OF: Readonly<Record<KeyPoolErrorCode, Status>> = {
+  "invalid-argument": Status.INVALID_ARGUMENT,
+  "not-found": Status.NOT_FOUND,
+  "failed-precondition": Status.FAILED_PRECONDITION,
+  "resource-exhausted": Status.RESOURCE_EXHAUSTED,
+  unavailable: Status.UNAVAILABLE,
+};
+
+/**
+ * Normalises anything a handler threw into the status sent to the client. Domain errors keep
+ * their message; a malformed request is INVALID_ARGUMENT; anything else is INTERNAL with a
+ * generic message, and its cause (with stack) goes to the log only, never to the client.
+ */
+export function errorToStatus(err: unknown, context: CallContext, log: Logger): Partial<StatusObject> {
+  if (err instanceof KeyPoolError) {
+    const code = STATUS_OF[err.code];
+    log.debug({ method: context.method, code: Status[code] }, "rpc failed");
+    return { code, details: err.message };
+  }
+  if (err instanceof MalformedMessage) {
+    log.debug({ method: context.method, code: "INVALID_ARGUMENT" }, "malformed request");
+    return { code: Status.INVALID_ARGUMENT, details: `the request is not a valid ${err.typeName} message` };
+  }
+  log.error({ method: context.method, code: "INTERNAL", err }, "rpc failed with an unexpected error");
+  return { code: Status.INTERNAL, details: "internal error; the server logged the cause" };
+}

@@ -1,0 +1,63 @@
+import { pino } from "pino";
+import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
+import { ManualClock } from "../../src/clock.js";
+import { createTypedClient } from "../../src/grpc/typed-client.js";
+import type { TypedClient } from "../../src/grpc/typed-client.js";
+import { seededRandom } from "../../src/random.js";
+import { startServer } from "../../src/server/server.js";
+import type { RunningServer } from "../../src/server/server.js";
+import type { KeyStore } from "../../src/store/key-store.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+
+/** A KeyService on 127.0.0.1:0 with a memory store on a manual clock, and a client for it. */
+export interface TestServer {
+  readonly clock: ManualClock;
+  readonly store: KeyStore;
+  readonly server: RunningServer;
+  readonly client: TypedClient<typeof KeyService>;
+  readonly address: string;
+  /** Closes the client, shuts the server down and waits for connections to drain. */
+  close(): Promise<void>;
+}
+
+/** Default TTLs of test servers: the production defaults. */
+export const TEST_TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
+
+/** Starts a test server; pass `store` to serve another store (its clock is then yours to drive). */
+export async function startTestServer(options: { maxKeys?: number; store?: KeyStore; clock?: ManualClock } = {}): Promise<TestServer> {
+  const clock = options.clock ?? new ManualClock();
+  const store =
+    options.store ??
+    new MemoryStore({ ...TEST_TTLS, maxKeys: options.maxKeys ?? 100_000, clock, random: seededRandom(7) });
+  const server = await startServer({
+    host: "127.0.0.1",
+    port: 0,
+    store,
+    log: pino({ level: "silent" }),
+    shutdownGraceMs: 1_000,
+  });
+  const address = `127.0.0.1:${server.port}`;
+  const client = createTypedClient(KeyService, address);
+  return {
+    clock,
+    store,
+    server,
+    client,
+    address,
+    close: async () => {
+      client.close();
+      await server.shutdown();
+    },
+  };
+}
+
+/** The gRPC status code of a rejected call, or "OK". */
+export async function codeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return "OK";
+  } catch (err) {
+    const { status } = await import("@grpc/grpc-js");
+    return status[(err as { code: number }).code] ?? String(err);
+  }
+}
