@@ -1,0 +1,72 @@
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import * as grpc from "@grpc/grpc-js";
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { afterEach, describe, expect, it } from "vitest";
+import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
+import { createTypedClient } from "../../src/grpc/typed-client.js";
+
+const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+});
+
+/** Runs `keypool serve` as users do, in its own process. */
+function serve(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  return child;
+}
+
+/** The first log line, parsed: the start-up line. */
+async function startupLine(child: ChildProcess): Promise<Record<string, unknown>> {
+  for await (const line of createInterface({ input: child.stdout! })) return JSON.parse(line) as Record<string, unknown>;
+  throw new Error("the server printed nothing");
+}
+
+describe("keypool serve", () => {
+  it("starts with one log line, serves, and on SIGTERM ends streams and exits 0 within 5 s", async () => {
+    const child = serve(["--host", "127.0.0.1", "--port", "0", "--block-ttl", "90s"], { KEYPOOL_KEEPALIVE_TTL: "10m" });
+    const line = await startupLine(child);
+    expect(line.msg).toMatch(/listening on 127\.0\.0\.1:\d+, store memory, block TTL 90s, keepalive TTL 10m/);
+    const client = createTypedClient(KeyService, `127.0.0.1:${line.port as number}`);
+    try {
+      const stats = await client.getPoolStats({});
+      expect(durationMs(stats.blockTtl!)).toBe(90_000);
+      expect(durationMs(stats.keepaliveTtl!)).toBe(600_000);
+      const { keys } = await client.generateKeys({ count: 1 });
+      const stream = client.keepAlive();
+      stream.write({ keys: [keys[0]!.key] });
+      await once(stream, "data");
+      const status = new Promise<grpc.StatusObject>((resolve) => {
+        stream.on("error", () => {});
+        stream.on("status", resolve);
+      });
+      const started = Date.now();
+      child.kill("SIGTERM");
+      const [code] = await once(child, "exit");
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect((await status).code).toBe(grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("fails at start with a one-line error and exit code 2 on invalid config", async () => {
+    const child = serve(["--keepalive-ttl", "soon"]);
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const [code] = await once(child, "exit");
+    expect(code).toBe(2);
+    expect(stderr.trim().split("\n")).toEqual([
+      'keypool: invalid --keepalive-ttl "soon": expected a positive duration like 60s, 5m or 1500ms',
+    ]);
+  });
+});
