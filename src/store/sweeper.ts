@@ -24,7 +24,8 @@ const MAX_DELAY_MS = 2_147_483_647;
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
-  private timerAt = Infinity;
+  /** When the armed timer fires, on the monotonic clock (performance.now). */
+  private timerDue = Infinity;
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
 
@@ -33,14 +34,19 @@ export class Sweeper {
     private readonly clock: Clock,
   ) {}
 
-  /** Call after any change that may create a deadline. O(1). */
+  /**
+   * Call after any change that may create a deadline, or after the clock jumped. Re-arms the
+   * timer only when the next deadline is due sooner than the armed one. O(1).
+   */
   poke(): void {
     if (this.closed || this.immediate) return;
     const next = this.target.nextDeadline();
-    if (next === undefined || next >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerAt = next;
+    if (next === undefined) return;
     const delay = Math.min(MAX_DELAY_MS, Math.max(0, next - this.clock.now()));
+    const due = performance.now() + delay;
+    if (due >= this.timerDue) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
     this.timer = setTimeout(() => this.fire(), delay).unref();
   }
 
@@ -65,7 +71,7 @@ export class Sweeper {
 
   private fire(): void {
     this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timerDue = Infinity;
     this.loop();
   }
 
