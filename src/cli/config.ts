@@ -1,5 +1,10 @@
 import { parseArgs } from "node:util";
+import type { ServerLimits } from "../server/limits.js";
 import { formatDuration, parseDuration } from "./duration.js";
+import { SERVE_FLAGS } from "./serve-flags.js";
+import type { Flag, FlagSpec } from "./serve-flags.js";
+
+export { SERVE_FLAGS };
 
 /** Everything `keypool serve` needs, validated. */
 export interface ServeConfig {
@@ -14,28 +19,18 @@ export interface ServeConfig {
   /** Set: the embedded store keeps the pool on disk here. */
   readonly dataDir: string | undefined;
   readonly logLevel: string;
+  readonly authFile: string | undefined;
+  readonly allowInsecureRemote: boolean;
+  readonly reflection: "open" | "authenticated" | "off";
+  readonly tls: { readonly cert: string; readonly key: string; readonly clientCa: string | undefined } | undefined;
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
+  readonly limits: ServerLimits;
 }
 
 /** A configuration mistake, reported as one line before anything starts. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
-
-/** Each flag, its environment twin, its default and its help line. */
-export const SERVE_FLAGS = {
-  host: { env: "KEYPOOL_HOST", default: "0.0.0.0", help: "address to listen on" },
-  port: { env: "KEYPOOL_PORT", default: "50051", help: "port to listen on (0 picks a free one)" },
-  "block-ttl": { env: "KEYPOOL_BLOCK_TTL", default: "60s", help: "how long an acquired key stays blocked" },
-  "keepalive-ttl": { env: "KEYPOOL_KEEPALIVE_TTL", default: "5m", help: "how long a key lives without a keepalive" },
-  "max-keys": { env: "KEYPOOL_MAX_KEYS", default: "1000000", help: "the pool's capacity" },
-  store: { env: "KEYPOOL_STORE", default: "memory", help: "memory (embedded; durable with --data-dir) or redis" },
-  "redis-url": { env: "KEYPOOL_REDIS_URL", default: "redis://127.0.0.1:6379/0", help: "Redis to share a pool through" },
-  pool: { env: "KEYPOOL_POOL", default: "default", help: "pool name within Redis" },
-  "data-dir": { env: "KEYPOOL_DATA_DIR", default: "", help: "keep the embedded pool on disk in this folder" },
-  "log-level": { env: "KEYPOOL_LOG_LEVEL", default: "info", help: "fatal, error, warn, info, debug or trace" },
-} as const;
-
-type Flag = keyof typeof SERVE_FLAGS;
 
 /** Largest --max-keys: the key index takes 8 bytes per key of capacity up front. */
 export const MAX_MAX_KEYS = 100_000_000;
@@ -57,27 +52,62 @@ function integer(flag: Flag, text: string, min: number, max: number): number {
   return n;
 }
 
+function oneOf<T extends string>(flag: Flag, text: string, allowed: readonly T[]): T {
+  if (!allowed.includes(text as T)) throw new ConfigError(`invalid --${flag} "${text}": expected one of ${allowed.join(", ")}`);
+  return text as T;
+}
+
+function readFlags(argv: readonly string[], env: NodeJS.ProcessEnv): (flag: Flag) => string {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    const options = Object.fromEntries(
+      Object.entries(SERVE_FLAGS as Record<string, FlagSpec>).map(([f, spec]) => [f, { type: spec.boolean ? "boolean" as const : "string" as const }]),
+    );
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new ConfigError((err as Error).message.split("\n")[0]!);
+  }
+  return (flag) => {
+    const value = values[flag];
+    if (value !== undefined) return String(value);
+    return env[SERVE_FLAGS[flag].env] ?? SERVE_FLAGS[flag].default;
+  };
+}
+
+function limitsOf(get: (flag: Flag) => string): ServerLimits {
+  return {
+    maxRequestBytes: integer("max-request-bytes", get("max-request-bytes"), 1024, 64 * 1024 * 1024),
+    maxMetadataBytes: integer("max-metadata-bytes", get("max-metadata-bytes"), 1024, 1024 * 1024),
+    maxGenerate: integer("max-generate", get("max-generate"), 1, 1000),
+    maxKeepAliveKeys: integer("max-keepalive-keys", get("max-keepalive-keys"), 1, 1000),
+    maxStreams: integer("max-streams", get("max-streams"), 1, 1_000_000),
+    maxWaiters: integer("max-waiters", get("max-waiters"), 0, 1_000_000),
+    maxCallsPerConnection: integer("max-calls-per-connection", get("max-calls-per-connection"), 1, 1_000_000),
+    pingIntervalMs: duration("http2-ping-interval", get("http2-ping-interval")),
+    pingTimeoutMs: duration("http2-ping-timeout", get("http2-ping-timeout")),
+    minClientPingIntervalMs: duration("http2-min-client-ping-interval", get("http2-min-client-ping-interval")),
+  };
+}
+
+function tlsOf(get: (flag: Flag) => string): ServeConfig["tls"] {
+  const [cert, key, clientCa] = [get("tls-cert"), get("tls-key"), get("tls-client-ca")];
+  if (!cert && !key && !clientCa) return undefined;
+  if (!cert || !key) throw new ConfigError("TLS needs both --tls-cert and --tls-key");
+  return { cert, key, clientCa: clientCa || undefined };
+}
+
 /**
  * Reads `keypool serve` flags, falling back to KEYPOOL_* variables, then defaults; validates all
  * of it once. Throws ConfigError with a one-line message naming the flag and what it expects.
  */
 export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
-  let values: Record<string, string | undefined>;
-  try {
-    const options = Object.fromEntries(Object.keys(SERVE_FLAGS).map((f) => [f, { type: "string" as const }]));
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values as Record<string, string>;
-  } catch (err) {
-    throw new ConfigError((err as Error).message.split("\n")[0]!);
-  }
-  const get = (flag: Flag): string => values[flag] ?? env[SERVE_FLAGS[flag].env] ?? SERVE_FLAGS[flag].default;
-  const store = get("store");
-  if (store !== "memory" && store !== "redis") throw new ConfigError(`invalid --store "${store}": expected memory or redis`);
-  const logLevel = get("log-level");
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`invalid --log-level "${logLevel}": expected one of ${LOG_LEVELS.join(", ")}`);
+  const get = readFlags(argv, env);
+  const store = oneOf("store", get("store"), ["memory", "redis"] as const);
   const pool = get("pool");
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(pool)) throw new ConfigError(`invalid --pool "${pool}": expected 1-64 characters of [A-Za-z0-9_.-]`);
   const dataDir = get("data-dir") || undefined;
   if (dataDir && store === "redis") throw new ConfigError("--data-dir applies to the embedded store only; drop it or use --store memory");
+  const metricsPort = get("metrics-port");
   return {
     host: get("host"),
     port: integer("port", get("port"), 0, 65_535),
@@ -88,13 +118,24 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     redisUrl: get("redis-url"),
     pool,
     dataDir,
-    logLevel,
+    logLevel: oneOf("log-level", get("log-level"), LOG_LEVELS),
+    authFile: get("auth-file") || undefined,
+    allowInsecureRemote: oneOf("allow-insecure-remote", get("allow-insecure-remote"), ["true", "false", "1", "0"]) === "true" ||
+      get("allow-insecure-remote") === "1",
+    reflection: oneOf("reflection", get("reflection"), ["open", "authenticated", "off"] as const),
+    tls: tlsOf(get),
+    metrics: metricsPort ? { host: get("metrics-host"), port: integer("metrics-port", metricsPort, 0, 65_535) } : undefined,
+    limits: limitsOf(get),
   };
 }
 
-/** One line for the start-up log: where, which store, which TTLs. */
+/** One line for the start-up log: where, which store, which TTLs, which security mode. */
 export function describeConfig(config: ServeConfig, port: number): string {
   const store = config.store === "redis" ? `redis pool "${config.pool}"` : config.dataDir ? `durable (${config.dataDir})` : "memory";
-  return `keypool listening on ${config.host}:${port}, store ${store}, block TTL ${formatDuration(config.blockTtlMs)}, ` +
-    `keepalive TTL ${formatDuration(config.keepaliveTtlMs)}, max keys ${config.maxKeys}`;
+  const access = config.authFile
+    ? `bearer tokens from ${config.authFile}`
+    : config.allowInsecureRemote ? "NO AUTH, remote clients allowed (--allow-insecure-remote)" : "no auth, loopback clients only";
+  const transport = config.tls ? (config.tls.clientCa ? "mutual TLS" : "TLS") : "plaintext";
+  return `keypool listening on ${config.host}:${port} (${transport}; ${access}), store ${store}, ` +
+    `block TTL ${formatDuration(config.blockTtlMs)}, keepalive TTL ${formatDuration(config.keepaliveTtlMs)}, max keys ${config.maxKeys}`;
 }

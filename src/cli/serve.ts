@@ -1,8 +1,59 @@
+import { readFileSync } from "node:fs";
 import { pino } from "pino";
+import type { Logger } from "pino";
+import { TokenRegistry } from "../server/auth.js";
+import { serveMetrics } from "../server/metrics.js";
 import { startServer } from "../server/server.js";
-import { describeConfig, parseServeConfig } from "./config.js";
+import type { TlsOptions } from "../server/server.js";
+import { ConfigError, describeConfig, parseServeConfig } from "./config.js";
+import type { ServeConfig } from "./config.js";
 import { openStore } from "./open-store.js";
 import { serveUsage } from "./usage.js";
+
+function readPem(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`cannot read --${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+function tlsOf(config: ServeConfig): TlsOptions | undefined {
+  if (!config.tls) return undefined;
+  const { cert, key, clientCa } = config.tls;
+  return {
+    cert: readPem("tls-cert", cert),
+    key: readPem("tls-key", key),
+    clientCa: clientCa === undefined ? undefined : readPem("tls-client-ca", clientCa),
+  };
+}
+
+function tokensOf(config: ServeConfig, log: Logger): TokenRegistry | undefined {
+  if (!config.authFile) return undefined;
+  let tokens: TokenRegistry;
+  try {
+    tokens = new TokenRegistry(config.authFile);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  process.on("SIGHUP", () => {
+    try {
+      log.info({ tokens: tokens.reload() }, "auth file reloaded");
+    } catch (err) {
+      log.error({ err: (err as Error).message }, "auth file reload failed; keeping the tokens loaded before");
+    }
+  });
+  return tokens;
+}
+
+/** The pino logger: JSON lines, keys and tokens redacted wherever they appear as fields. */
+export function makeLogger(level: string): Logger {
+  return pino({
+    level,
+    base: undefined,
+    redact: { paths: ["key", "*.key", "keys", "*.keys", "leaseId", "*.leaseId", "token", "authorization", "*.authorization"], censor: "[redacted]" },
+  });
+}
 
 /** `keypool serve`: flags + env -> config -> store -> server; SIGINT/SIGTERM stop it gracefully (exit 0). */
 export async function serve(argv: readonly string[]): Promise<void> {
@@ -11,14 +62,22 @@ export async function serve(argv: readonly string[]): Promise<void> {
     return;
   }
   const config = parseServeConfig(argv, process.env);
-  const log = pino({ level: config.logLevel, base: undefined });
+  const log = makeLogger(config.logLevel);
+  const tls = tlsOf(config);
+  const tokens = tokensOf(config, log);
   const store = await openStore(config);
-  const server = await startServer({ host: config.host, port: config.port, store, log });
-  log.info({ port: server.port }, describeConfig(config, server.port));
+  const server = await startServer({
+    host: config.host, port: config.port, store, log, tls, limits: config.limits,
+    access: { tokens, allowInsecureRemote: config.allowInsecureRemote, reflection: config.reflection === "open" ? "open" : "authenticated" },
+    reflection: config.reflection !== "off",
+  });
+  const metrics = config.metrics ? await serveMetrics(server.metrics, config.metrics.host, config.metrics.port) : undefined;
+  log.info({ port: server.port, metricsPort: metrics?.port }, describeConfig(config, server.port));
   let signals = 0;
   const stop = (signal: string): void => {
     if (++signals > 1) process.exit(1);
     log.info({ signal }, "shutting down");
+    metrics?.server.close();
     void server.shutdown().then(() => {
       log.info("stopped");
       process.exit(0);

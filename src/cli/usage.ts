@@ -1,4 +1,4 @@
-import { SERVE_FLAGS } from "./config.js";
+import { SERVE_FLAGS } from "./serve-flags.js";
 
 /** The help text of `keypool serve`, generated from the flag table so it never drifts. */
 export function serveUsage(): string {

@@ -8,10 +8,9 @@ import { MalformedMessage } from "../grpc/service-definition.js";
 import { KeyPoolError } from "../pool/index.js";
 import type { KeyStore } from "../store/key-store.js";
 import { keepAliveResultMessage } from "./convert.js";
+import type { ServerLimits } from "./limits.js";
 import type { StreamRegistry } from "./stream-registry.js";
 
-/** Most keys one KeepAliveRequest may name. */
-export const MAX_KEYS_PER_KEEPALIVE = 1000;
 
 type Call = grpc.ServerDuplexStream<KeepAliveRequest | MalformedMessage, MessageInitShape<typeof KeepAliveResponseSchema>>;
 
@@ -50,16 +49,24 @@ function nextRequest(call: Call, signal: AbortSignal): Promise<KeepAliveRequest 
  * the transport cannot take yet waits for `drain`; the stream ends OK on half-close, with
  * UNAVAILABLE on shutdown, and silently when the client vanishes. O(k) per request of k keys.
  */
-export async function keepAliveStream(store: KeyStore, streams: StreamRegistry, call: Call, context: CallContext): Promise<void> {
+export async function keepAliveStream(
+  deps: { readonly store: KeyStore; readonly streams: StreamRegistry; readonly limits: ServerLimits },
+  call: Call,
+  context: CallContext,
+): Promise<void> {
+  const { store, streams, limits } = deps;
+  if (streams.size >= limits.maxStreams) {
+    throw new KeyPoolError("resource-exhausted", `${streams.size} KeepAlive streams are open (limit --max-streams); reuse one stream per worker`);
+  }
   const signal = AbortSignal.any([context.signal, streams.shutdown]);
   const leave = streams.enter();
   try {
     for (let request = await nextRequest(call, signal); request; request = await nextRequest(call, signal)) {
       if (request instanceof MalformedMessage) throw request;
-      if (request.keys.length > MAX_KEYS_PER_KEEPALIVE) {
+      if (request.keys.length > limits.maxKeepAliveKeys) {
         throw new KeyPoolError(
           "invalid-argument",
-          `a KeepAliveRequest names at most ${MAX_KEYS_PER_KEEPALIVE} keys (got ${request.keys.length}); split it`,
+          `a KeepAliveRequest names at most ${limits.maxKeepAliveKeys} keys (got ${request.keys.length}); split it`,
         );
       }
       const results = await store.keepAliveMany(request.keys);

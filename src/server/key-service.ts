@@ -1,26 +1,69 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
-import type { ServiceImpl } from "../grpc/typed-server.js";
+import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
+import { KeyPoolError } from "../pool/index.js";
+import type { AcquireQueue } from "../store/acquire-queue.js";
 import type { KeyStore } from "../store/key-store.js";
+import { ROLE_METADATA } from "./access.js";
 import { keyInfoMessage, statsMessage } from "./convert.js";
 import { keepAliveStream } from "./keepalive-stream.js";
+import type { ServerLimits } from "./limits.js";
+import type { Metrics } from "./metrics.js";
 import type { StreamRegistry } from "./stream-registry.js";
+
+/** What the handlers work with. */
+export interface KeyServiceDeps {
+  readonly store: KeyStore;
+  readonly waiters: AcquireQueue;
+  readonly streams: StreamRegistry;
+  readonly limits: ServerLimits;
+  readonly metrics: Metrics;
+}
+
+const isReader = (context: CallContext): boolean => context.metadata.get(ROLE_METADATA)[0] === "reader";
 
 /**
  * The KeyService handlers: short shims from wire messages to the store and back. Validation and
  * semantics live in the store; errors are mapped to statuses by the adapter.
  */
-export function keyServiceImpl(store: KeyStore, streams: StreamRegistry): ServiceImpl<typeof KeyService> {
+export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
+  const { store, waiters, streams, limits, metrics } = deps;
   return {
-    generateKeys: async ({ count }) => ({ keys: (await store.generate(count)).map(keyInfoMessage) }),
-    acquireKey: async () => ({ key: keyInfoMessage(await store.acquire()) }),
-    releaseKey: async ({ key, leaseId }) => ({ key: keyInfoMessage(await store.release(key, leaseId || undefined)) }),
+    generateKeys: async ({ count }) => {
+      if (count > limits.maxGenerate) {
+        throw new KeyPoolError("invalid-argument", `count must be at most ${limits.maxGenerate} (got ${count}); split the request`);
+      }
+      const keys = await store.generate(count);
+      metrics.count("generated", keys.length);
+      return { keys: keys.map(keyInfoMessage) };
+    },
+    acquireKey: async ({ wait }, context) => {
+      try {
+        const key = await waiters.acquire(wait ? durationMs(wait) : 0, context.signal);
+        metrics.count("acquired");
+        return { key: keyInfoMessage(key) };
+      } catch (err) {
+        if (err instanceof KeyPoolError && err.code === "not-found") metrics.count("acquire_misses");
+        throw err;
+      }
+    },
+    releaseKey: async ({ key, leaseId }) => {
+      const info = await store.release(key, leaseId || undefined);
+      metrics.count("released");
+      return { key: keyInfoMessage(info) };
+    },
     deleteKey: async ({ key }) => {
       await store.delete(key);
+      metrics.count("deleted");
       return {};
     },
     keepAliveKey: async ({ key }) => ({ key: keyInfoMessage(await store.keepAlive(key)) }),
-    keepAlive: (call, context) => keepAliveStream(store, streams, call, context),
-    getKey: async ({ key }) => ({ key: keyInfoMessage(await store.get(key)) }),
+    keepAlive: (call, context) => keepAliveStream({ store, streams, limits }, call, context),
+    getKey: async ({ key }, context) => {
+      const info = await store.get(key);
+      // Readers may inspect keys but not learn lease ids, which would let them release keys.
+      return { key: keyInfoMessage(isReader(context) ? { ...info, leaseId: undefined } : info) };
+    },
     getPoolStats: async () => statsMessage(await store.stats()),
   };
 }

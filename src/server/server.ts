@@ -1,12 +1,26 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { addTypedService } from "../grpc/typed-server.js";
+import { AcquireQueue } from "../store/acquire-queue.js";
 import type { KeyStore } from "../store/key-store.js";
+import { accessInterceptor } from "./access.js";
+import type { AccessPolicy } from "./access.js";
 import { HealthReporter } from "./health.js";
 import { KeyService, keyServiceImpl } from "./key-service.js";
+import { DEFAULT_LIMITS, channelOptions } from "./limits.js";
+import type { ServerLimits } from "./limits.js";
+import { Metrics } from "./metrics.js";
 import { addReflection } from "./reflection.js";
 import { errorToStatus } from "./status.js";
 import { StreamRegistry } from "./stream-registry.js";
+import { telemetryInterceptor } from "./telemetry.js";
+
+/** PEM material for TLS; with `clientCa`, clients must present a certificate it signed (mTLS). */
+export interface TlsOptions {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly clientCa?: Buffer | undefined;
+}
 
 /** How to run a keypool gRPC server. */
 export interface ServerOptions {
@@ -15,6 +29,13 @@ export interface ServerOptions {
   readonly port: number;
   readonly store: KeyStore;
   readonly log: Logger;
+  /** Who may call what; default: no tokens, loopback clients only, open reflection. */
+  readonly access?: AccessPolicy;
+  /** Serve TLS instead of plaintext. */
+  readonly tls?: TlsOptions | undefined;
+  readonly limits?: Partial<ServerLimits>;
+  /** Register server reflection; default true. */
+  readonly reflection?: boolean;
   /** How long shutdown waits for in-flight calls before cutting them off; default 4 s. */
   readonly shutdownGraceMs?: number;
   /** Registers more services on the same server before it binds (benchmarks' echo service). */
@@ -27,36 +48,54 @@ export interface RunningServer {
   readonly port: number;
   /** Open KeepAlive streams. */
   readonly streams: StreamRegistry;
+  /** Callers waiting in AcquireKey. */
+  readonly waiters: AcquireQueue;
+  readonly metrics: Metrics;
   /**
    * Graceful stop: health goes NOT_SERVING, no new calls are accepted, open streams end with
-   * UNAVAILABLE, in-flight unary calls finish; after the grace period the rest is cut off.
-   * Closes the store last. Idempotent.
+   * UNAVAILABLE, waiting acquires get UNAVAILABLE, in-flight unary calls finish; after the grace
+   * period the rest is cut off. Closes the store last. Idempotent.
    */
   shutdown(): Promise<void>;
 }
 
-/** Starts the KeyService with reflection and health on `host:port`. */
+const DEFAULT_ACCESS: AccessPolicy = { tokens: undefined, allowInsecureRemote: false, reflection: "open" };
+
+function credentials(tls: TlsOptions | undefined): grpc.ServerCredentials {
+  if (!tls) return grpc.ServerCredentials.createInsecure();
+  return grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], Boolean(tls.clientCa));
+}
+
+function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+/** Starts the KeyService with reflection, health, access control and metrics on `host:port`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { store, log } = options;
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": 4 * 1024 * 1024,
-  });
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const streams = new StreamRegistry();
+  const metrics = new Metrics(store, streams);
+  const server = new grpc.Server({
+    ...channelOptions(limits),
+    interceptors: [telemetryInterceptor(metrics, log), accessInterceptor(options.access ?? DEFAULT_ACCESS, limits.maxMetadataBytes)],
+  });
+  const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters });
   const health = new HealthReporter(store);
-  addTypedService(server, KeyService, keyServiceImpl(store, streams), (err, context) => errorToStatus(err, context, log));
+  const impl = keyServiceImpl({ store, waiters, streams, limits, metrics });
+  addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log));
   health.addToServer(server);
-  addReflection(server);
+  if (options.reflection ?? true) addReflection(server);
   options.configure?.(server);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
-  );
+  const port = await bind(server, `${options.host}:${options.port}`, credentials(options.tls));
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
       health.drain();
       streams.close();
+      waiters.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
@@ -69,5 +108,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       await store.close();
     })());
-  return { port, streams, shutdown };
+  return { port, streams, waiters, metrics, shutdown };
 }

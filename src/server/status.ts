@@ -19,15 +19,13 @@ export const STATUS_OF: Readonly<Record<KeyPoolErrorCode, Status>> = {
  * Normalises anything a handler threw into the status sent to the client. Domain errors keep
  * their message; a malformed request is INVALID_ARGUMENT; anything else is INTERNAL with a
  * generic message, and its cause (with stack) goes to the log only, never to the client.
+ * (Other failures are logged once, with their code, by the telemetry interceptor.)
  */
 export function errorToStatus(err: unknown, context: CallContext, log: Logger): Partial<StatusObject> {
   if (err instanceof KeyPoolError) {
-    const code = STATUS_OF[err.code];
-    log.debug({ method: context.method, code: Status[code] }, "rpc failed");
-    return { code, details: err.message };
+    return { code: STATUS_OF[err.code], details: err.message };
   }
   if (err instanceof MalformedMessage) {
-    log.debug({ method: context.method, code: "INVALID_ARGUMENT" }, "malformed request");
     return { code: Status.INVALID_ARGUMENT, details: `the request is not a valid ${err.typeName} message` };
   }
   log.error({ method: context.method, code: "INTERNAL", err }, "rpc failed with an unexpected error");

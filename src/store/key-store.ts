@@ -1,4 +1,4 @@
-import type { KeepAliveResult, KeyInfo, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolStats } from "../pool/index.js";
 
 /**
  * One pool of keys behind the KeyService, whatever keeps it (memory, Redis, disk). Every method
@@ -32,6 +32,13 @@ export interface KeyStore {
   isServing(): boolean;
   /** Calls `listener` whenever `isServing()` changes; returns the unsubscribe function. */
   onServingChange(listener: (serving: boolean) => void): () => void;
+  /**
+   * Optional: calls `listener` when keys may have become free (release, generation, automatic
+   * release), so waiting acquires can retry at once instead of at their next poll.
+   */
+  onKeysFreed?(listener: () => void): () => void;
+  /** Optional: lifetime event counts, for metrics. */
+  counters?(): PoolCounters;
   /** Stops background work and releases resources. Idempotent. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolOptions, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolStats } from "../pool/index.js";
 import type { Random } from "../random.js";
 import type { KeyStore } from "./key-store.js";
 import { Sweeper } from "./sweeper.js";
@@ -25,12 +25,29 @@ export class MemoryStore implements KeyStore {
   constructor(options: MemoryStoreOptions) {
     this.clock = options.clock;
     this.pool = new KeyPool(options, options.random);
-    this.sweeper = new Sweeper(this.pool, this.clock);
+    this.sweeper = new Sweeper(this.pool, this.clock, () => this.keysFreed());
+  }
+
+  private readonly freedListeners = new Set<() => void>();
+
+  /** Tells waiting acquires that keys may be free. O(listeners). */
+  protected keysFreed(): void {
+    for (const listener of this.freedListeners) listener();
+  }
+
+  onKeysFreed(listener: () => void): () => void {
+    this.freedListeners.add(listener);
+    return () => this.freedListeners.delete(listener);
+  }
+
+  counters(): PoolCounters {
+    return this.pool.counters;
   }
 
   async generate(count: number): Promise<KeyInfo[]> {
     const keys = this.pool.generate(count, this.clock.now());
     this.sweeper.poke();
+    this.keysFreed();
     return keys;
   }
 
@@ -41,7 +58,9 @@ export class MemoryStore implements KeyStore {
   }
 
   async release(key: string, leaseId?: string): Promise<KeyInfo> {
-    return this.pool.release(key, leaseId, this.clock.now());
+    const info = this.pool.release(key, leaseId, this.clock.now());
+    this.keysFreed();
+    return info;
   }
 
   async delete(key: string): Promise<void> {

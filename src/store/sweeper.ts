@@ -29,9 +29,11 @@ export class Sweeper {
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
 
+  /** `onSwept(done)` runs after every slice that did work (waiters learn of freed keys). */
   constructor(
     private readonly target: Sweepable,
     private readonly clock: Clock,
+    private readonly onSwept: (done: number) => void = () => {},
   ) {}
 
   /**
@@ -79,6 +81,7 @@ export class Sweeper {
     this.immediate = undefined;
     if (this.closed) return;
     const done = this.runSlice();
+    if (done > 0) this.onSwept(done);
     const next = this.target.nextDeadline();
     if (done > 0 && next !== undefined && next <= this.clock.now()) {
       this.immediate = setImmediate(() => this.loop());

@@ -1,3 +1,4 @@
+import type * as grpc from "@grpc/grpc-js";
 import { pino } from "pino";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { ManualClock } from "../../src/clock.js";
@@ -5,7 +6,7 @@ import { createTypedClient } from "../../src/grpc/typed-client.js";
 import type { TypedClient } from "../../src/grpc/typed-client.js";
 import { seededRandom } from "../../src/random.js";
 import { startServer } from "../../src/server/server.js";
-import type { RunningServer } from "../../src/server/server.js";
+import type { RunningServer, ServerOptions } from "../../src/server/server.js";
 import type { KeyStore } from "../../src/store/key-store.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 
@@ -24,7 +25,9 @@ export interface TestServer {
 export const TEST_TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
 
 /** Starts a test server; pass `store` to serve another store (its clock is then yours to drive). */
-export async function startTestServer(options: { maxKeys?: number; store?: KeyStore; clock?: ManualClock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { maxKeys?: number; store?: KeyStore; clock?: ManualClock; server?: Partial<ServerOptions>; credentials?: grpc.ChannelCredentials } = {},
+): Promise<TestServer> {
   const clock = options.clock ?? new ManualClock();
   const store =
     options.store ??
@@ -35,9 +38,10 @@ export async function startTestServer(options: { maxKeys?: number; store?: KeySt
     store,
     log: pino({ level: "silent" }),
     shutdownGraceMs: 1_000,
+    ...options.server,
   });
   const address = `127.0.0.1:${server.port}`;
-  const client = createTypedClient(KeyService, address);
+  const client = createTypedClient(KeyService, address, options.credentials);
   return {
     clock,
     store,

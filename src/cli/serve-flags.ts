@@ -1,0 +1,42 @@
+/** One flag of `keypool serve`: its environment twin, default and help line. */
+export interface FlagSpec {
+  readonly env: string;
+  readonly default: string;
+  readonly help: string;
+  readonly boolean?: true;
+}
+
+/** Every flag of `keypool serve`; the help text and README table are made from this. */
+export const SERVE_FLAGS = {
+  host: { env: "KEYPOOL_HOST", default: "0.0.0.0", help: "address to listen on" },
+  port: { env: "KEYPOOL_PORT", default: "50051", help: "port to listen on (0 picks a free one)" },
+  "block-ttl": { env: "KEYPOOL_BLOCK_TTL", default: "60s", help: "how long an acquired key stays blocked" },
+  "keepalive-ttl": { env: "KEYPOOL_KEEPALIVE_TTL", default: "5m", help: "how long a key lives without a keepalive" },
+  "max-keys": { env: "KEYPOOL_MAX_KEYS", default: "1000000", help: "the pool's capacity" },
+  store: { env: "KEYPOOL_STORE", default: "memory", help: "memory (embedded; durable with --data-dir) or redis" },
+  "redis-url": { env: "KEYPOOL_REDIS_URL", default: "redis://127.0.0.1:6379/0", help: "Redis to share a pool through" },
+  pool: { env: "KEYPOOL_POOL", default: "default", help: "pool name within Redis" },
+  "data-dir": { env: "KEYPOOL_DATA_DIR", default: "", help: "keep the embedded pool on disk in this folder" },
+  "log-level": { env: "KEYPOOL_LOG_LEVEL", default: "info", help: "fatal, error, warn, info, debug, trace or silent" },
+  "auth-file": { env: "KEYPOOL_AUTH_FILE", default: "", help: "bearer token hashes and roles (JSON); reloaded on SIGHUP" },
+  "allow-insecure-remote": { env: "KEYPOOL_ALLOW_INSECURE_REMOTE", default: "false", help: "without --auth-file, serve non-loopback clients too", boolean: true },
+  reflection: { env: "KEYPOOL_REFLECTION", default: "open", help: "server reflection: open, authenticated (any valid token) or off" },
+  "tls-cert": { env: "KEYPOOL_TLS_CERT", default: "", help: "PEM certificate chain: serve TLS" },
+  "tls-key": { env: "KEYPOOL_TLS_KEY", default: "", help: "PEM private key of --tls-cert" },
+  "tls-client-ca": { env: "KEYPOOL_TLS_CLIENT_CA", default: "", help: "PEM CA: require client certificates it signed (mTLS)" },
+  "metrics-port": { env: "KEYPOOL_METRICS_PORT", default: "", help: "serve Prometheus /metrics on this port (off when unset)" },
+  "metrics-host": { env: "KEYPOOL_METRICS_HOST", default: "0.0.0.0", help: "address for /metrics" },
+  "max-request-bytes": { env: "KEYPOOL_MAX_REQUEST_BYTES", default: "1048576", help: "largest request message" },
+  "max-metadata-bytes": { env: "KEYPOOL_MAX_METADATA_BYTES", default: "16384", help: "largest request metadata" },
+  "max-generate": { env: "KEYPOOL_MAX_GENERATE", default: "1000", help: "most keys per GenerateKeys (at most 1000)" },
+  "max-keepalive-keys": { env: "KEYPOOL_MAX_KEEPALIVE_KEYS", default: "1000", help: "most keys per KeepAlive message (at most 1000)" },
+  "max-streams": { env: "KEYPOOL_MAX_STREAMS", default: "10000", help: "most open KeepAlive streams" },
+  "max-waiters": { env: "KEYPOOL_MAX_WAITERS", default: "10000", help: "most AcquireKey calls waiting at once" },
+  "max-calls-per-connection": { env: "KEYPOOL_MAX_CALLS_PER_CONNECTION", default: "2000", help: "most concurrent calls per HTTP/2 connection" },
+  "http2-ping-interval": { env: "KEYPOOL_HTTP2_PING_INTERVAL", default: "60s", help: "ping idle connections this often" },
+  "http2-ping-timeout": { env: "KEYPOOL_HTTP2_PING_TIMEOUT", default: "20s", help: "drop connections whose ping is not answered in this" },
+  "http2-min-client-ping-interval": { env: "KEYPOOL_HTTP2_MIN_CLIENT_PING_INTERVAL", default: "10s", help: "GOAWAY clients that ping more often" },
+} as const satisfies Record<string, FlagSpec>;
+
+/** A flag name. */
+export type Flag = keyof typeof SERVE_FLAGS;

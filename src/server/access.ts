@@ -1,0 +1,94 @@
+import * as grpc from "@grpc/grpc-js";
+import { mayCall } from "./auth.js";
+import type { Role, TokenRegistry } from "./auth.js";
+
+/** Metadata key carrying the caller's role to the handlers; always set by the server itself. */
+export const ROLE_METADATA = "x-keypool-role";
+
+/** Who may call what. */
+export interface AccessPolicy {
+  /** Bearer tokens; undefined: no auth configured (loopback clients only, unless allowed). */
+  readonly tokens: TokenRegistry | undefined;
+  /** Without tokens, serve non-loopback peers too (explicit opt-in). */
+  readonly allowInsecureRemote: boolean;
+  /** Reflection without a token ("open") or with any valid token ("authenticated"). */
+  readonly reflection: "open" | "authenticated";
+}
+
+/** The outcome of an access check. */
+export type Verdict = { readonly role: Role } | { readonly code: grpc.status; readonly details: string };
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. O(1). */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return a === "::1" || a.startsWith("127.");
+}
+
+function bearer(metadata: grpc.Metadata): string | undefined {
+  const value = metadata.get("authorization")[0];
+  if (typeof value !== "string") return undefined;
+  const match = /^bearer\s+(\S+)$/i.exec(value.trim());
+  return match?.[1];
+}
+
+/**
+ * Decides one call: health is always open; reflection per policy; with tokens, the token's role
+ * must allow the method; without tokens, only loopback peers (or all, when explicitly allowed).
+ * O(tokens).
+ */
+export function decide(policy: AccessPolicy, path: string, metadata: grpc.Metadata, peer: string | undefined): Verdict {
+  if (path.startsWith("/grpc.health.v1.Health/")) return { role: "reader" };
+  const reflection = path.startsWith("/grpc.reflection.");
+  if (reflection && policy.reflection === "open") return { role: "reader" };
+  if (!policy.tokens) {
+    if (isLoopback(peer) || policy.allowInsecureRemote) return { role: "admin" };
+    return {
+      code: grpc.status.UNAUTHENTICATED,
+      details: "this keypool server has no --auth-file and serves loopback clients only: " +
+        "configure bearer tokens with --auth-file (see README, Security) or start it with --allow-insecure-remote",
+    };
+  }
+  const token = bearer(metadata);
+  if (!token) {
+    return { code: grpc.status.UNAUTHENTICATED, details: 'missing bearer token: send metadata "authorization: Bearer <token>"' };
+  }
+  const principal = policy.tokens.authenticate(token);
+  if (!principal) return { code: grpc.status.UNAUTHENTICATED, details: "unknown bearer token" };
+  if (reflection || mayCall(principal.role, path)) return { role: principal.role };
+  const method = path.slice(path.lastIndexOf("/") + 1);
+  return { code: grpc.status.PERMISSION_DENIED, details: `role ${principal.role} may not call ${method}` };
+}
+
+/** Bytes of metadata as sent: names plus values. O(entries). */
+export function metadataBytes(metadata: grpc.Metadata): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(metadata.getMap())) total += name.length + (typeof value === "string" ? value.length : value.length);
+  return total;
+}
+
+/**
+ * A grpc-js server interceptor enforcing the metadata size limit and `policy` before any handler
+ * runs; the caller's role reaches handlers in `x-keypool-role` metadata (a client-sent value is
+ * overwritten).
+ */
+export function accessInterceptor(policy: AccessPolicy, maxMetadataBytes: number): grpc.ServerInterceptor {
+  return (method, call) =>
+    new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, proceed) => {
+            const size = metadataBytes(metadata);
+            const verdict: Verdict = size > maxMetadataBytes
+              ? { code: grpc.status.RESOURCE_EXHAUSTED, details: `request metadata is ${size} bytes; the limit is ${maxMetadataBytes} (--max-metadata-bytes)` }
+              : decide(policy, method.path, metadata, call.getConnectionInfo().remoteAddress);
+            if ("role" in verdict) {
+              metadata.set(ROLE_METADATA, verdict.role);
+              proceed(metadata);
+            } else {
+              call.sendStatus({ code: verdict.code, details: verdict.details, metadata: new grpc.Metadata() });
+            }
+          },
+        }),
+    });
+}

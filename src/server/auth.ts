@@ -1,0 +1,102 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+/** What a token may do. */
+export type Role = "admin" | "worker" | "reader";
+
+/** The methods each role may call (full gRPC paths); admin may call everything. */
+export const ROLE_METHODS: Readonly<Record<Exclude<Role, "admin">, ReadonlySet<string>>> = {
+  worker: new Set(["AcquireKey", "ReleaseKey", "KeepAliveKey", "KeepAlive", "GetKey"].map((m) => `/keypool.v1.KeyService/${m}`)),
+  reader: new Set(["GetKey", "GetPoolStats"].map((m) => `/keypool.v1.KeyService/${m}`)),
+};
+
+/** May `role` call `path`? O(1). */
+export function mayCall(role: Role, path: string): boolean {
+  return role === "admin" || ROLE_METHODS[role].has(path);
+}
+
+interface TokenEntry {
+  readonly name: string;
+  readonly role: Role;
+  readonly hash: Buffer;
+}
+
+const ROLES: readonly Role[] = ["admin", "worker", "reader"];
+
+/** SHA-256 of a token, hex: what the auth file stores (`printf %s "$TOKEN" | sha256sum`). */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/**
+ * Parses an auth file: `{"tokens": [{"name": "ci", "role": "worker", "sha256": "<64 hex>"}]}`.
+ * Only token hashes are stored, never tokens. Throws an Error naming the path and the problem.
+ */
+export function parseAuthFile(path: string, text: string): TokenEntry[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`auth file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  const tokens = (doc as { tokens?: unknown })?.tokens;
+  if (!Array.isArray(tokens)) throw new Error(`auth file ${path} must be {"tokens": [...]}`);
+  return tokens.map((entry: Record<string, unknown>, i) => {
+    const where = `auth file ${path}, tokens[${i}]`;
+    if (typeof entry?.name !== "string" || entry.name === "") throw new Error(`${where}: "name" must be a non-empty string`);
+    if (!ROLES.includes(entry.role as Role)) throw new Error(`${where}: "role" must be one of ${ROLES.join(", ")}`);
+    if (typeof entry.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(entry.sha256)) {
+      throw new Error(`${where}: "sha256" must be the 64-hex-digit SHA-256 of the token (never the token itself)`);
+    }
+    return { name: entry.name, role: entry.role as Role, hash: Buffer.from(entry.sha256, "hex") };
+  });
+}
+
+/** Who presented a valid token. */
+export interface Principal {
+  readonly name: string;
+  readonly role: Role;
+}
+
+/**
+ * The bearer tokens the server accepts, loaded from `--auth-file` and reloadable (SIGHUP).
+ * `authenticate` compares the presented token's hash with EVERY entry in constant time, so
+ * timing reveals nothing about which entry (if any) matched. O(tokens) per call.
+ */
+export class TokenRegistry {
+  private entries: TokenEntry[];
+
+  constructor(readonly path: string) {
+    this.entries = TokenRegistry.load(path);
+  }
+
+  private static load(path: string): TokenEntry[] {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new Error(`cannot read auth file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    return parseAuthFile(path, text);
+  }
+
+  /** Re-reads the file; on error keeps the tokens it had and throws. Returns the token count. */
+  reload(): number {
+    this.entries = TokenRegistry.load(this.path);
+    return this.entries.length;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** The principal a bearer token belongs to, or undefined. */
+  authenticate(token: string): Principal | undefined {
+    const hash = createHash("sha256").update(token, "utf8").digest();
+    let found: TokenEntry | undefined;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(entry.hash, hash) && !found) found = entry;
+    }
+    return found && { name: found.name, role: found.role };
+  }
+}
