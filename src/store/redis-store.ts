@@ -1,0 +1,177 @@
+import type { Clock } from "../clock.js";
+import { KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolStats } from "../pool/index.js";
+import { TokenSource } from "../pool/token-source.js";
+import { systemRandom } from "../random.js";
+import type { Random } from "../random.js";
+import type { KeyStore } from "./key-store.js";
+import { defineScripts, runScript } from "./redis/commands.js";
+import type { ScriptName, ScriptReply } from "./redis/commands.js";
+import { RedisConnection } from "./redis/connection.js";
+import { poolKeys } from "./redis/pool-keys.js";
+import { RedisSweeper, SWEEP_BUDGET } from "./redis/redis-sweeper.js";
+import type { SweepStep } from "./redis/redis-sweeper.js";
+import { expectOk, toKeyInfo } from "./redis/replies.js";
+
+/** Settings of a Redis store. */
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  readonly url: string;
+  /** Which pool of that Redis (default "default"): `[A-Za-z0-9._:-]{1,100}`. */
+  readonly pool?: string;
+  readonly blockTtlMs: number;
+  readonly keepaliveTtlMs: number;
+  readonly maxKeys: number;
+  /** Judges deadlines instead of Redis TIME (tests only: every server must share one clock). */
+  readonly clock?: Clock;
+  /** Makes keys and lease ids (default: the Web Crypto CSPRNG). */
+  readonly random?: Random;
+  /** The longest wait for a Redis reply before UNAVAILABLE (default 2000). */
+  readonly commandTimeoutMs?: number;
+  /** The longest pause of the background sweeper (default 1000); 0 turns it off. */
+  readonly sweepIntervalMs?: number;
+}
+
+/** Most keys one keepalive script names, so no script holds Redis for long. */
+const KEEPALIVE_CHUNK = 1_000;
+/** Fresh attempts when a generated key is already taken (2^-144 odds each). */
+const GENERATE_ATTEMPTS = 3;
+
+/**
+ * A pool kept in Redis and shared by any number of servers. Every method is ONE atomic Lua script
+ * (EVALSHA), O(log n) for the keys it names plus a bounded catch-up (O(k log n) for k keys), with
+ * deadlines judged by one clock: Redis TIME, or `clock` when given. Keys and lease ids are made
+ * here from `random` and validated before any Redis call. A background sweeper reclaims the rest.
+ * Redis unreachable: every method fails UNAVAILABLE at once and `isServing()` is false; it serves
+ * again by itself when Redis is back.
+ */
+export class RedisStore implements KeyStore {
+  readonly kind: string = "redis";
+  /** The pool's Redis keys, in script KEYS order (all under the hash tag `{keypool:<pool>}`). */
+  readonly keys: readonly string[];
+  private readonly connection: RedisConnection;
+  private readonly tokens: TokenSource;
+  private readonly sweeper: RedisSweeper | undefined;
+
+  constructor(private readonly options: RedisStoreOptions) {
+    this.keys = poolKeys(options.pool ?? "default");
+    this.tokens = new TokenSource(options.random ?? systemRandom);
+    this.connection = new RedisConnection({ url: options.url, commandTimeoutMs: options.commandTimeoutMs ?? 2_000 });
+    defineScripts(this.connection.client);
+    const interval = options.sweepIntervalMs ?? 1_000;
+    if (interval > 0) {
+      this.sweeper = new RedisSweeper((budget) => this.sweepOnce(budget), interval);
+      this.sweeper.start();
+    }
+  }
+
+  /** Resolves once connected; rejects UNAVAILABLE after `timeoutMs`. Optional: methods fail fast meanwhile. */
+  ready(timeoutMs = 5_000): Promise<void> {
+    return this.connection.ready(timeoutMs);
+  }
+
+  async generate(count: number): Promise<KeyInfo[]> {
+    const n = count === 0 ? 1 : count;
+    if (!Number.isInteger(n) || n < 0 || n > MAX_GENERATE) {
+      throw new KeyPoolError("invalid-argument", `count must be between 0 and ${MAX_GENERATE} (got ${count})`);
+    }
+    for (let attempt = 1; ; attempt++) {
+      const keys = this.freshKeys(n);
+      const reply = await this.run("keypoolGenerate", [n, this.options.maxKeys, this.options.keepaliveTtlMs, ...keys]);
+      if (reply[0] === "retry" && attempt < GENERATE_ATTEMPTS) continue;
+      const [, createdAt, expiresAt] = expectOk(reply, {
+        "resource-exhausted": (r) =>
+          `the pool holds ${r[1]} of at most ${this.options.maxKeys} keys (--max-keys); ` +
+          `${n} more do not fit: delete keys or raise --max-keys`,
+      }).map(Number);
+      return keys.map((key) => ({ key, state: "free", createdAt: createdAt!, expiresAt: expiresAt! }));
+    }
+  }
+
+  async acquire(): Promise<KeyInfo> {
+    const reply = await this.run("keypoolAcquire", [this.options.blockTtlMs, this.tokens.leaseId()]);
+    const ok = expectOk(reply, {
+      "not-found": (r) =>
+        Number(r[1]) === 0
+          ? "no free key: the pool holds no keys; generate keys first"
+          : `no free key: all ${r[1]} keys are blocked; release keys or generate more`,
+    });
+    return toKeyInfo(ok);
+  }
+
+  async release(key: string, leaseId?: string): Promise<KeyInfo> {
+    if (leaseId) assertLeaseId(leaseId);
+    assertKey(key);
+    return toKeyInfo(expectOk(await this.run("keypoolRelease", [key, leaseId ?? ""])));
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    expectOk(await this.run("keypoolDelete", [key]));
+  }
+
+  async keepAlive(key: string): Promise<KeyInfo> {
+    assertKey(key);
+    return toKeyInfo(expectOk(await this.run("keypoolKeepAlive", [this.options.keepaliveTtlMs, key])));
+  }
+
+  async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
+    keys.forEach((k, i) => assertKey(k, `keys[${i}]`));
+    const out: KeepAliveResult[] = [];
+    for (let from = 0; from < keys.length; from += KEEPALIVE_CHUNK) {
+      const chunk = keys.slice(from, from + KEEPALIVE_CHUNK);
+      const lives = expectOk(await this.run("keypoolKeepAliveMany", [this.options.keepaliveTtlMs, ...chunk]));
+      chunk.forEach((key, i) => {
+        const expiresAt = Number(lives[i + 1]);
+        out.push(expiresAt > 0 ? { key, found: true, expiresAt } : { key, found: false });
+      });
+    }
+    return out;
+  }
+
+  async get(key: string): Promise<KeyInfo> {
+    assertKey(key);
+    return toKeyInfo(expectOk(await this.run("keypoolGet", [key])));
+  }
+
+  async stats(): Promise<PoolStats> {
+    const [, total, blocked] = expectOk(await this.run("keypoolStats", [])).map(Number);
+    const { blockTtlMs, keepaliveTtlMs, maxKeys } = this.options;
+    return { total: total!, free: total! - blocked!, blocked: blocked!, blockTtlMs, keepaliveTtlMs, maxKeys };
+  }
+
+  /**
+   * One bounded step of expiry work (at most `budget` dead keys reclaimed or ended blocks
+   * settled), as the background sweeper runs it. O(budget · log n).
+   */
+  async sweepOnce(budget = SWEEP_BUDGET): Promise<SweepStep> {
+    const [, work, now, next] = expectOk(await this.run("keypoolSweep", [budget])).map(Number);
+    return { work: work!, now: now!, next: next! };
+  }
+
+  isServing(): boolean {
+    return this.connection.isServing();
+  }
+
+  onServingChange(listener: (serving: boolean) => void): () => void {
+    return this.connection.onServingChange(listener);
+  }
+
+  async close(): Promise<void> {
+    this.sweeper?.close();
+    await this.connection.close();
+  }
+
+  /** Runs one script with now (or '' for Redis TIME) first. One round trip. */
+  private run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
+    const now = this.options.clock ? String(this.options.clock.now()) : "";
+    return this.connection.run(() => runScript(this.connection.client, name, this.keys, [now, ...args]));
+  }
+
+  /** `n` distinct new keys. O(n). */
+  private freshKeys(n: number): string[] {
+    const keys = new Set<string>();
+    while (keys.size < n) keys.add(this.tokens.key());
+    return [...keys];
+  }
+}

@@ -1,0 +1,48 @@
+import type { Redis } from "ioredis";
+import { DELETE_LUA, GET_LUA, KEEPALIVE_LUA, KEEPALIVE_MANY_LUA, RELEASE_LUA } from "./key-scripts.js";
+import { LUA_PRELUDE } from "./lua-prelude.js";
+import { POOL_KEY_NAMES } from "./pool-keys.js";
+import { ACQUIRE_LUA, GENERATE_LUA, STATS_LUA, SWEEP_LUA } from "./pool-scripts.js";
+
+/** Every script by its ioredis command name; each gets the prelude and the pool's keys. */
+const SCRIPTS = {
+  keypoolGenerate: GENERATE_LUA,
+  keypoolAcquire: ACQUIRE_LUA,
+  keypoolRelease: RELEASE_LUA,
+  keypoolDelete: DELETE_LUA,
+  keypoolKeepAlive: KEEPALIVE_LUA,
+  keypoolKeepAliveMany: KEEPALIVE_MANY_LUA,
+  keypoolGet: GET_LUA,
+  keypoolStats: STATS_LUA,
+  keypoolSweep: SWEEP_LUA,
+} as const;
+
+/** The name of one keypool script. */
+export type ScriptName = keyof typeof SCRIPTS;
+
+/** A script's reply: a status ("ok" or a KeyPoolErrorCode), then its fields. */
+export type ScriptReply = readonly (string | number)[];
+
+type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<ScriptReply>;
+
+/**
+ * Registers every keypool script on `client` with `defineCommand`: each call is an EVALSHA, and
+ * ioredis sends the script itself (EVAL) on a new connection or after NOSCRIPT, so a restarted or
+ * failed-over Redis needs no warm-up. O(1) per script; call once per client.
+ */
+export function defineScripts(client: Redis): void {
+  for (const [name, body] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, { numberOfKeys: POOL_KEY_NAMES.length, lua: LUA_PRELUDE + body });
+  }
+}
+
+/** Runs one registered script on the pool's `keys` (see poolKeys) with `args`. One round trip. */
+export function runScript(
+  client: Redis,
+  name: ScriptName,
+  keys: readonly string[],
+  args: readonly (string | number)[],
+): Promise<ScriptReply> {
+  const call = (client as unknown as Record<ScriptName, ScriptCall>)[name];
+  return call.call(client, ...keys, ...args);
+}

@@ -1,0 +1,136 @@
+import { Redis } from "ioredis";
+import { KeyPoolError } from "../../pool/index.js";
+
+/** Reply errors that mean "this Redis cannot serve right now", not "keypool has a bug". */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|NOREPLICAS|MISCONF)\b/;
+/** The longest pause between two reconnection attempts: Redis back means serving within it. */
+const MAX_RECONNECT_DELAY_MS = 1_000;
+
+/** How to reach Redis. */
+export interface ConnectionOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  readonly url: string;
+  /** The longest wait for a reply or a connection before a call fails UNAVAILABLE. */
+  readonly commandTimeoutMs: number;
+}
+
+/**
+ * One ioredis connection that never queues and never hangs: while Redis is unreachable every call
+ * fails at once (no offline queue), calls in flight when the connection drops fail at once (never
+ * resent: a script may have run), and a reply slower than the timeout fails. It reconnects on its
+ * own, forever, and tracks whether it can serve.
+ */
+export class RedisConnection {
+  readonly client: Redis;
+  /** Where Redis is, for messages: `host:port` or the socket path. Never a password. */
+  readonly address: string;
+  private serving = false;
+  private closed = false;
+  private lastError: Error | undefined;
+  private readonly listeners = new Set<(serving: boolean) => void>();
+
+  constructor(options: ConnectionOptions) {
+    this.client = new Redis(options.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.commandTimeoutMs,
+      retryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
+      // A failover behind the same address: drop the connection to the old primary, never resend.
+      reconnectOnError: (err) => err.message.startsWith("READONLY"),
+    });
+    const { path, host, port } = this.client.options;
+    this.address = path ?? `${host}:${port}`;
+    this.client.on("ready", () => {
+      this.lastError = undefined;
+      this.setServing(true);
+    });
+    this.client.on("close", () => this.setServing(false));
+    // Without a listener ioredis prints every failed reconnection; the latest one is kept for messages.
+    this.client.on("error", (err: Error) => (this.lastError = err));
+  }
+
+  /** Whether the connection is up and Redis answered lately. O(1). */
+  isServing(): boolean {
+    return this.serving;
+  }
+
+  /** Calls `listener` on every change of `isServing()`; returns the unsubscribe function. O(1). */
+  onServingChange(listener: (serving: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once serving; rejects UNAVAILABLE after `timeoutMs`. O(1). */
+  ready(timeoutMs: number): Promise<void> {
+    if (this.serving) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(this.unavailable(new Error(`not connected after ${timeoutMs} ms`)));
+      }, timeoutMs);
+      const off = this.onServingChange((serving) => {
+        if (!serving) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Runs one Redis call: its result, or its failure as a KeyPoolError("unavailable") when Redis
+   * cannot serve; any other error (a bug) is rethrown scrubbed of its command arguments. O(1).
+   */
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      if (this.client.status === "ready") this.setServing(true);
+      return result;
+    } catch (err) {
+      throw this.translate(scrub(err));
+    }
+  }
+
+  /** Quits (or drops) the connection and stops reconnecting. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.client.status === "ready") await this.client.quit().catch(() => this.client.disconnect());
+    else this.client.disconnect();
+    this.setServing(false);
+    this.listeners.clear();
+  }
+
+  private translate(err: Error): Error {
+    if (err instanceof KeyPoolError) return err;
+    if (err.name === "ReplyError") {
+      if (!TRANSIENT_REPLY.test(err.message)) return err;
+      const what = err.message.split("\n", 1)[0];
+      return new KeyPoolError("unavailable", `redis at ${this.address} cannot serve now: ${what}`, { cause: err });
+    }
+    // A timeout on a live connection: Redis is hung or overloaded. Serving again on the next success.
+    if (this.client.status === "ready") this.setServing(false);
+    return this.unavailable(err);
+  }
+
+  private unavailable(err: Error): KeyPoolError {
+    const connected = this.client.status === "ready";
+    const reason = connected ? err.message : (this.lastError?.message ?? `not connected (${this.client.status})`);
+    return new KeyPoolError("unavailable", `redis is unreachable at ${this.address}: ${reason}`, { cause: err });
+  }
+
+  private setServing(serving: boolean): void {
+    if (this.serving === serving || (serving && this.closed)) return;
+    this.serving = serving;
+    for (const listener of [...this.listeners]) listener(serving);
+  }
+}
+
+/** ioredis attaches the command and its arguments (keys, lease ids: secrets) to errors: drop them. */
+function scrub(err: unknown): Error {
+  const error = err instanceof Error ? err : new Error(String(err));
+  delete (error as { command?: unknown }).command;
+  return error;
+}

@@ -1,0 +1,70 @@
+/**
+ * The per-key scripts (bodies; the prelude is prepended by `commands.ts`). Each is one atomic
+ * step: O(log n) for the key it names plus one bounded catch-up (O(BUDGET · log n)); the batch
+ * keepalive is O(k log n) for k keys. ARGV[1] is always now in ms, or '' for Redis TIME.
+ */
+
+/** ARGV: now, key, leaseId ('' for none). Replies a KeyInfo, not-found or failed-precondition. */
+export const RELEASE_LUA = `
+local now = tick(ARGV[1])
+local key, lease = ARGV[2], ARGV[3]
+catch_up(now, BUDGET)
+local e, why = find(key, now)
+if not e then return {'not-found', why} end
+if redis.call('ZSCORE', BLOCKS, key) then
+  if lease ~= '' and lease ~= redis.call('HGET', LEASES, key) then return {'failed-precondition'} end
+  unblock(key)
+end
+return describe(key, now, e)
+`;
+
+/** ARGV: now, key. Replies ok or not-found. */
+export const DELETE_LUA = `
+local now = tick(ARGV[1])
+local key = ARGV[2]
+catch_up(now, BUDGET)
+local e, why = find(key, now)
+if not e then return {'not-found', why} end
+purge(key)
+return {'ok'}
+`;
+
+/** ARGV: now, keepaliveTtlMs, key. Replies the KeyInfo with its new life, or not-found. */
+export const KEEPALIVE_LUA = `
+local now = tick(ARGV[1])
+local key = ARGV[3]
+catch_up(now, BUDGET)
+local e, why = find(key, now)
+if not e then return {'not-found', why} end
+e = now + tonumber(ARGV[2])
+redis.call('ZADD', LIVES, 'XX', str(e), key)
+return describe(key, now, e)
+`;
+
+/** ARGV: now, keepaliveTtlMs, key... Replies ok and, per key in order, its new life or 0. */
+export const KEEPALIVE_MANY_LUA = `
+local now = tick(ARGV[1])
+local life = now + tonumber(ARGV[2])
+catch_up(now, BUDGET)
+local out = {'ok'}
+for i = 3, #ARGV do
+  local key = ARGV[i]
+  if find(key, now) then
+    redis.call('ZADD', LIVES, 'XX', str(life), key)
+    out[#out + 1] = life
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+`;
+
+/** ARGV: now, key. Replies the KeyInfo or not-found; changes nothing a caller can see. */
+export const GET_LUA = `
+local now = tick(ARGV[1])
+local key = ARGV[2]
+catch_up(now, BUDGET)
+local e, why = find(key, now)
+if not e then return {'not-found', why} end
+return describe(key, now, e)
+`;

@@ -1,0 +1,99 @@
+import { DEFAULT_CATCH_UP_BUDGET } from "../../pool/index.js";
+
+/**
+ * Lua shared by every script: the pool's keys, its clock, and the state changes every operation
+ * is made of. Each helper is O(1) or O(log n) Redis commands; `catch_up` is O(budget · log n).
+ *
+ * State invariants (kept by every script, checked by the conformance suite):
+ * - a key is in `lives` iff it is held (alive, or dead and not yet reclaimed);
+ * - a held key is in exactly one of `free` and `blocks`; `leases` has a field iff it is in `blocks`;
+ * - a deadline is inclusive: at `blockedUntil` a key is free, at `expiresAt` it is dead.
+ *
+ * Every script replies with a table whose first element is a status: "ok", or the
+ * KeyPoolErrorCode to raise ("not-found", ...), then the status's fields.
+ */
+export const LUA_PRELUDE = `
+local FREE, BLOCKS, LIVES, CREATED, LEASES, CLOCK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local BUDGET = ${DEFAULT_CATCH_UP_BUDGET}
+
+-- Integers as Redis arguments: never "1.7e+12", whatever the Lua number formatting.
+local function str(n)
+  return string.format('%.0f', n)
+end
+
+-- Now in ms: the caller's clock when it passes one (tests), else Redis TIME, so servers need not
+-- agree on the time. Never earlier than the pool's latest instant (a clock step back, a failover).
+local function tick(arg)
+  local now
+  if arg == '' then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  else
+    now = tonumber(arg)
+  end
+  local last = tonumber(redis.call('GET', CLOCK) or 0)
+  if now <= last then return last end
+  redis.call('SET', CLOCK, str(now))
+  return now
+end
+
+-- Removes a key in any state.
+local function purge(key)
+  redis.call('ZREM', LIVES, key)
+  redis.call('ZREM', BLOCKS, key)
+  redis.call('SREM', FREE, key)
+  redis.call('HDEL', CREATED, key)
+  redis.call('HDEL', LEASES, key)
+end
+
+-- Frees a blocked key.
+local function unblock(key)
+  redis.call('ZREM', BLOCKS, key)
+  redis.call('HDEL', LEASES, key)
+  redis.call('SADD', FREE, key)
+end
+
+-- Reclaims dead keys, then ends due blocks, oldest first: at most budget in all.
+local function catch_up(now, budget)
+  local dead = redis.call('ZRANGEBYSCORE', LIVES, '-inf', str(now), 'LIMIT', 0, budget)
+  for _, key in ipairs(dead) do purge(key) end
+  local work = #dead
+  if work < budget then
+    local ended = redis.call('ZRANGEBYSCORE', BLOCKS, '-inf', str(now), 'LIMIT', 0, budget - work)
+    for _, key in ipairs(ended) do unblock(key) end
+    work = work + #ended
+  end
+  return work
+end
+
+-- Live keys at now: dead ones are not counted, reclaimed or not.
+local function live_count(now)
+  return redis.call('ZCOUNT', LIVES, '(' .. str(now), '+inf')
+end
+
+-- The expiresAt of a live key, its block settled for now; or false and why it is not held.
+local function find(key, now)
+  local e = redis.call('ZSCORE', LIVES, key)
+  if not e then return false, 'unknown' end
+  e = tonumber(e)
+  if e <= now then
+    purge(key)
+    return false, 'expired'
+  end
+  local b = redis.call('ZSCORE', BLOCKS, key)
+  if b and tonumber(b) <= now then unblock(key) end
+  return e
+end
+
+-- The reply describing a live key: ok, key, blockedUntil (0 when free), lease id ('' when free),
+-- expiresAt, createdAt.
+local function describe(key, now, e)
+  local till, lease = 0, ''
+  local b = redis.call('ZSCORE', BLOCKS, key)
+  if b and tonumber(b) > now then
+    till = tonumber(b)
+    lease = redis.call('HGET', LEASES, key) or ''
+  end
+  return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0)}
+end
+`;

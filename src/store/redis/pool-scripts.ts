@@ -1,0 +1,93 @@
+/**
+ * The pool-wide scripts (bodies; the prelude is prepended by `commands.ts`). ARGV[1] is always
+ * now in ms, or '' for Redis TIME.
+ */
+
+/**
+ * ARGV: now, count, maxKeys, keepaliveTtlMs, key... (count distinct new keys). Reclaims up to
+ * max(BUDGET, count) dead keys, checks the capacity against live keys, then adds all or none.
+ * Replies ok, createdAt, expiresAt; resource-exhausted, live; or retry when a key is taken
+ * (2^-144 odds: never, but never wrong). O(count · log n).
+ */
+export const GENERATE_LUA = `
+local now = tick(ARGV[1])
+local n, max, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+catch_up(now, math.max(BUDGET, n))
+local live = live_count(now)
+if live + n > max then return {'resource-exhausted', live} end
+local keys, lives, created = {}, {}, {}
+local e, c = str(now + ttl), str(now)
+for i = 5, 4 + n do
+  local key = ARGV[i]
+  if redis.call('ZSCORE', LIVES, key) then return {'retry'} end
+  keys[#keys + 1] = key
+  lives[#lives + 1] = e
+  lives[#lives + 1] = key
+  created[#created + 1] = key
+  created[#created + 1] = c
+end
+redis.call('ZADD', LIVES, unpack(lives))
+redis.call('SADD', FREE, unpack(keys))
+redis.call('HSET', CREATED, unpack(created))
+return {'ok', now, now + ttl}
+`;
+
+/**
+ * ARGV: now, blockTtlMs, leaseId. Blocks a uniformly random free key (SRANDMEMBER) under the
+ * lease. Dead keys met on the way are reclaimed; a block that ended but was not settled yet is
+ * settled rather than missed. Replies a KeyInfo; not-found, live; or unavailable when a mass
+ * expiry exceeds the bounded work. O(BUDGET · log n).
+ */
+export const ACQUIRE_LUA = `
+local now = tick(ARGV[1])
+local ttl, lease = tonumber(ARGV[2]), ARGV[3]
+catch_up(now, BUDGET)
+for _ = 1, BUDGET * 4 do
+  local key = redis.call('SRANDMEMBER', FREE)
+  if not key then
+    local ended = redis.call('ZRANGEBYSCORE', BLOCKS, '-inf', str(now), 'LIMIT', 0, 1)
+    if #ended == 0 then return {'not-found', live_count(now)} end
+    unblock(ended[1])
+  else
+    local e = tonumber(redis.call('ZSCORE', LIVES, key) or 0)
+    if e <= now then
+      purge(key)
+    else
+      local till = now + ttl
+      redis.call('SREM', FREE, key)
+      redis.call('ZADD', BLOCKS, str(till), key)
+      redis.call('HSET', LEASES, key, lease)
+      return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0)}
+    end
+  end
+end
+return {'unavailable'}
+`;
+
+/**
+ * ARGV: now. Replies ok, live keys, blocked live keys: exact unless more than BUDGET keys died
+ * unreclaimed (a mass expiry the sweeper is still reclaiming). O(BUDGET · log n).
+ */
+export const STATS_LUA = `
+local now = tick(ARGV[1])
+catch_up(now, BUDGET)
+local total = live_count(now)
+local blocked = redis.call('ZCOUNT', BLOCKS, '(' .. str(now), '+inf')
+return {'ok', total, math.min(blocked, total)}
+`;
+
+/**
+ * ARGV: now, budget. One bounded step of the background sweeper; safe to run from many servers
+ * at once. Replies ok, units of work done, now, and the earliest pending deadline (-1 for none).
+ * O(budget · log n).
+ */
+export const SWEEP_LUA = `
+local now = tick(ARGV[1])
+local work = catch_up(now, tonumber(ARGV[2]))
+local soonest = -1
+for _, set in ipairs({BLOCKS, LIVES}) do
+  local head = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
+  if head[2] and (soonest < 0 or tonumber(head[2]) < soonest) then soonest = tonumber(head[2]) end
+end
+return {'ok', work, now, soonest}
+`;

@@ -1,0 +1,38 @@
+import { afterEach, describe } from "vitest";
+import { acquireTests } from "./conformance/acquire.js";
+import { makeContext } from "./conformance/context.js";
+import { deadlineTests } from "./conformance/deadlines.js";
+import { deleteTests } from "./conformance/delete.js";
+import { generateTests } from "./conformance/generate.js";
+import { keepAliveTests } from "./conformance/keepalive.js";
+import { modelBasedTests } from "./conformance/model-based.js";
+import { releaseTests } from "./conformance/release.js";
+import { statsTests } from "./conformance/stats.js";
+import type { StoreFactory } from "./harness.js";
+
+/** What a store's test file may tune; the rules checked never change. */
+export interface ConformanceOptions {
+  /** Random programs in the model-based test (default 100, about 3,000 operations). */
+  readonly modelRuns?: number;
+}
+
+/**
+ * The KeyService contract, proved through the KeyStore interface: every store runs this one
+ * suite in three lines (`describeStoreConformance("memory", factory)`). Every test opens fresh
+ * stores from `factory` with a ManualClock and a seeded Random and moves time by hand; nothing
+ * sleeps. Stores opened by a test are cleaned up after it.
+ */
+export function describeStoreConformance(name: string, factory: StoreFactory, options: ConformanceOptions = {}): void {
+  describe(`KeyStore conformance: ${name}`, () => {
+    const ctx = makeContext(factory);
+    afterEach(() => ctx.cleanupAll());
+    generateTests(ctx);
+    acquireTests(ctx);
+    releaseTests(ctx);
+    deleteTests(ctx);
+    keepAliveTests(ctx);
+    deadlineTests(ctx);
+    statsTests(ctx);
+    modelBasedTests(ctx, options.modelRuns ?? 100);
+  });
+}

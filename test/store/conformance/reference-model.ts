@@ -1,0 +1,128 @@
+import type { KeyPoolErrorCode } from "../../../src/pool/index.js";
+import type { KeyInfo, PoolStats } from "../../../src/pool/index.js";
+
+interface ModelKey {
+  readonly createdAt: number;
+  expiresAt: number;
+  /** Set only while blocked (a block that ended is cleared on the next look). */
+  blockedUntil?: number | undefined;
+  leaseId?: string | undefined;
+}
+
+/** What the contract says a call must come to: a value, or an error code. */
+export type Expected<T> = { readonly ok: T } | { readonly code: KeyPoolErrorCode };
+
+/** Settings the model needs. */
+export interface ModelSettings {
+  readonly blockTtlMs: number;
+  readonly keepaliveTtlMs: number;
+  readonly maxKeys: number;
+}
+
+/**
+ * The KeyService contract written as plainly as possible: a Map scanned in full whenever that is
+ * simplest. O(n) everywhere, obviously right, for model-based tests only. Callers pass well-formed
+ * keys; argument shapes are checked by the case tables, not here.
+ */
+export class ReferenceModel {
+  private readonly keys = new Map<string, ModelKey>();
+
+  constructor(private readonly settings: ModelSettings) {}
+
+  /** Free live keys at `now`. */
+  freeKeys(now: number): string[] {
+    return this.live(now).filter((k) => this.keys.get(k)!.blockedUntil === undefined);
+  }
+
+  /** How `get(key)` must answer. */
+  get(key: string, now: number): Expected<KeyInfo> {
+    const k = this.look(key, now);
+    return k ? { ok: this.info(key, k) } : { code: "not-found" };
+  }
+
+  /** How `generate(count)` must answer: how many keys it makes, or why it makes none. */
+  generate(count: number, now: number): Expected<number> {
+    const n = count === 0 ? 1 : count;
+    if (this.live(now).length + n > this.settings.maxKeys) return { code: "resource-exhausted" };
+    return { ok: n };
+  }
+
+  /** Records keys a store made at `now`. */
+  add(made: readonly KeyInfo[], now: number): void {
+    for (const { key } of made) this.keys.set(key, { createdAt: now, expiresAt: now + this.settings.keepaliveTtlMs });
+  }
+
+  /** Records that the store handed out `key`, which must be free, under `leaseId`; returns its info. */
+  acquire(key: string, leaseId: string, now: number): KeyInfo {
+    const k = this.look(key, now)!;
+    k.blockedUntil = now + this.settings.blockTtlMs;
+    k.leaseId = leaseId;
+    return this.info(key, k);
+  }
+
+  /** How `release(key, leaseId)` must answer; applies it when it succeeds. */
+  release(key: string, leaseId: string | undefined, now: number): Expected<KeyInfo> {
+    const k = this.look(key, now);
+    if (!k) return { code: "not-found" };
+    if (k.blockedUntil !== undefined && leaseId && leaseId !== k.leaseId) return { code: "failed-precondition" };
+    k.blockedUntil = k.leaseId = undefined;
+    return { ok: this.info(key, k) };
+  }
+
+  /** How `delete(key)` must answer; applies it when it succeeds. */
+  delete(key: string, now: number): Expected<undefined> {
+    if (!this.look(key, now)) return { code: "not-found" };
+    this.keys.delete(key);
+    return { ok: undefined };
+  }
+
+  /** How `keepAlive(key)` must answer; applies it when it succeeds. */
+  keepAlive(key: string, now: number): Expected<KeyInfo> {
+    const k = this.look(key, now);
+    if (!k) return { code: "not-found" };
+    k.expiresAt = now + this.settings.keepaliveTtlMs;
+    return { ok: this.info(key, k) };
+  }
+
+  /** How `stats()` must answer. */
+  stats(now: number): PoolStats {
+    const live = this.live(now);
+    const blocked = live.filter((k) => this.look(k, now)!.blockedUntil !== undefined).length;
+    return {
+      total: live.length,
+      free: live.length - blocked,
+      blocked,
+      blockTtlMs: this.settings.blockTtlMs,
+      keepaliveTtlMs: this.settings.keepaliveTtlMs,
+      maxKeys: this.settings.maxKeys,
+    };
+  }
+
+  private live(now: number): string[] {
+    return [...this.keys.keys()].filter((k) => this.look(k, now) !== undefined);
+  }
+
+  /** The key if alive at `now`, with a block that ended cleared; a dead key is forgotten. */
+  private look(key: string, now: number): ModelKey | undefined {
+    const k = this.keys.get(key);
+    if (!k) return undefined;
+    if (k.expiresAt <= now) {
+      this.keys.delete(key);
+      return undefined;
+    }
+    if (k.blockedUntil !== undefined && k.blockedUntil <= now) k.blockedUntil = k.leaseId = undefined;
+    return k;
+  }
+
+  private info(key: string, k: ModelKey): KeyInfo {
+    const blocked = k.blockedUntil !== undefined;
+    return {
+      key,
+      state: blocked ? "blocked" : "free",
+      leaseId: blocked ? k.leaseId : undefined,
+      blockedUntil: k.blockedUntil,
+      expiresAt: k.expiresAt,
+      createdAt: k.createdAt,
+    };
+  }
+}

@@ -1,0 +1,203 @@
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { ManualClock } from "../../src/clock.js";
+import { KeyPoolError } from "../../src/pool/index.js";
+import { seededRandom } from "../../src/random.js";
+import { RedisStore } from "../../src/store/redis-store.js";
+import type { RedisStoreOptions } from "../../src/store/redis-store.js";
+import { RedisServer, hasRedisServer } from "../support/redis-server.js";
+import { describeStoreConformance } from "./conformance.js";
+
+const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
+const SETTINGS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 2_000 };
+
+if (!hasRedisServer()) {
+  console.warn(`\n!!! ${SKIP_REASON}. EVERY RedisStore test is SKIPPED. CI installs it and never skips. !!!\n`);
+  test.skip(SKIP_REASON, () => {});
+} else {
+  let server: RedisServer;
+  let admin: Redis;
+  const opened: RedisStore[] = [];
+  let pools = 0;
+
+  /** A store on a fresh pool of the shared server (closed and wiped after each test). */
+  async function open(options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
+    const store = new RedisStore({ url: server.url, pool: `t${++pools}`, ...SETTINGS, ...options });
+    opened.push(store);
+    await store.ready();
+    return store;
+  }
+
+  /** Closes `store`, checks its pool's layout invariants (see lua-prelude.ts), and deletes the pool. */
+  async function wipe(store: RedisStore): Promise<void> {
+    await store.close();
+    const [free, blocks, lives, created, leases] = store.keys as [string, string, string, string, string];
+    const counts = await admin
+      .multi()
+      .scard(free)
+      .zcard(blocks)
+      .zcard(lives)
+      .hlen(created)
+      .hlen(leases)
+      .zintercard(2, free, blocks)
+      .exec();
+    const [nFree, nBlocks, nLives, nCreated, nLeases, both] = counts!.map(([err, n]) => (err ? -1 : Number(n)));
+    await admin.del(...store.keys);
+    expect({ held: nFree! + nBlocks!, created: nCreated, leases: nLeases, both }).toEqual({
+      held: nLives,
+      created: nLives,
+      leases: nBlocks,
+      both: 0,
+    });
+  }
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    admin = new Redis(server.url);
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map(wipe));
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.dispose();
+  });
+
+  // A short sweep interval, so the background sweeper races the tests and must not change a result.
+  describeStoreConformance(
+    "redis",
+    async (settings) => {
+      const store = new RedisStore({ url: server.url, pool: `c${++pools}`, ...settings, sweepIntervalMs: 20 });
+      await store.ready();
+      return { store, cleanup: () => wipe(store) };
+    },
+    { modelRuns: 60 },
+  );
+
+  describe("RedisStore: two stores on one pool", () => {
+    test("a key blocked through one is never handed out by the other, even under concurrent load", async () => {
+      const clock = new ManualClock();
+      const a = await open({ pool: "shared", clock });
+      const b = await open({ pool: "shared", clock });
+      await a.generate(30);
+      const stores = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b));
+      const outcomes = await Promise.allSettled(stores.map((s) => s.acquire()));
+      const won = outcomes.flatMap((o) => (o.status === "fulfilled" ? [o.value.key] : []));
+      expect(new Set(won).size).toBe(30);
+      expect(won).toHaveLength(30);
+      for (const o of outcomes) if (o.status === "rejected") expect((o.reason as KeyPoolError).code).toBe("not-found");
+      expect(await b.stats()).toMatchObject({ total: 30, free: 0, blocked: 30 });
+    });
+
+    test("release, keepalive and delete through one are seen by the other at once", async () => {
+      const clock = new ManualClock();
+      const a = await open({ pool: "shared", clock });
+      const b = await open({ pool: "shared", clock });
+      const [x, y] = await a.generate(2);
+      await a.delete(y!.key);
+      const got = await b.acquire();
+      expect(got.key).toBe(x!.key);
+      expect(await a.get(x!.key)).toEqual(got);
+      await expect(a.release(x!.key, "AAAAAAAAAAAAAAAAAAAAAAAA")).rejects.toMatchObject({ code: "failed-precondition" });
+      clock.advance(1_000);
+      expect((await a.keepAlive(x!.key)).expiresAt).toBe(clock.now() + SETTINGS.keepaliveTtlMs);
+      expect((await b.get(x!.key)).expiresAt).toBe(clock.now() + SETTINGS.keepaliveTtlMs);
+      expect((await a.release(x!.key, got.leaseId)).state).toBe("free");
+      expect((await b.get(x!.key)).state).toBe("free");
+      await b.delete(x!.key);
+      await expect(a.get(x!.key)).rejects.toMatchObject({ code: "not-found" });
+      await expect(a.acquire()).rejects.toMatchObject({ code: "not-found" });
+    });
+  });
+
+  describe("RedisStore: Redis specifics", () => {
+    test("without a clock, deadlines are judged by Redis TIME", async () => {
+      const store = await open({ random: seededRandom(7) });
+      const before = Date.now();
+      const [made] = await store.generate(1);
+      expect(Math.abs(made!.createdAt - before)).toBeLessThan(5_000);
+      expect(made!.expiresAt - made!.createdAt).toBe(SETTINGS.keepaliveTtlMs);
+      const got = await store.acquire();
+      expect(got.blockedUntil! - made!.createdAt).toBeGreaterThanOrEqual(SETTINGS.blockTtlMs);
+      expect(got.blockedUntil! - made!.createdAt).toBeLessThan(SETTINGS.blockTtlMs + 5_000);
+      expect(await store.get(made!.key)).toEqual(got);
+      expect((await store.release(got.key, got.leaseId)).state).toBe("free");
+      expect(await store.stats()).toMatchObject({ total: 1, free: 1, blocked: 0 });
+    });
+
+    test("a mass expiry is reclaimed by the sweeper in bounded steps, leaving nothing behind", async () => {
+      const clock = new ManualClock();
+      const store = await open({ clock, sweepIntervalMs: 0 });
+      await store.generate(1_000);
+      await store.acquire();
+      clock.advance(SETTINGS.keepaliveTtlMs);
+      const steps: number[] = [];
+      for (let s = await store.sweepOnce(); s.work > 0; s = await store.sweepOnce()) steps.push(s.work);
+      expect(steps).toEqual([256, 256, 256, 232]);
+      expect(await store.stats()).toMatchObject({ total: 0, free: 0, blocked: 0 });
+      const [free, blocks, lives, created, leases] = store.keys;
+      expect(await admin.exists(free!, blocks!, lives!, created!, leases!)).toBe(0);
+    });
+
+    test("every Redis key of a pool carries its hash tag", async () => {
+      const store = await open({ pool: "tagged" });
+      await store.generate(3);
+      await store.acquire();
+      const found = await admin.keys("*tagged*");
+      expect(found.length).toBeGreaterThan(0);
+      for (const k of found) expect(k.startsWith("{keypool:tagged}:")).toBe(true);
+    });
+
+    test("scripts survive SCRIPT FLUSH (EVALSHA falls back to EVAL)", async () => {
+      const store = await open();
+      const [made] = await store.generate(1);
+      await admin.script("FLUSH");
+      expect(await store.get(made!.key)).toEqual(made);
+    });
+
+    test("a pool name that would break the hash tag is refused", () => {
+      expect(() => new RedisStore({ url: server.url, pool: "a}b", ...SETTINGS })).toThrow(RangeError);
+    });
+  });
+
+  describe("RedisStore: Redis goes away and comes back", () => {
+    test("calls fail UNAVAILABLE at once and isServing() is false; after a restart it serves again", async () => {
+      const own = await RedisServer.start();
+      try {
+        const store = await open({ url: own.url, commandTimeoutMs: 1_000 });
+        const changes: boolean[] = [];
+        store.onServingChange((serving) => changes.push(serving));
+        await store.generate(2);
+        expect(store.isServing()).toBe(true);
+
+        await own.stop();
+        await until(() => !store.isServing());
+        for (const call of [() => store.acquire(), () => store.stats(), () => store.generate(1)]) {
+          const started = Date.now();
+          const err = await call().then(() => undefined, (e: unknown) => e);
+          expect(err).toBeInstanceOf(KeyPoolError);
+          expect(err).toMatchObject({ code: "unavailable" });
+          expect((err as Error).message).toContain(`redis is unreachable at 127.0.0.1:${own.port}`);
+          expect(Date.now() - started).toBeLessThan(500);
+        }
+
+        await own.start();
+        await until(() => store.isServing());
+        // No persistence: the pool came back empty, and serves.
+        expect(await store.stats()).toMatchObject({ total: 0 });
+        expect(await store.generate(1)).toHaveLength(1);
+        expect(changes).toEqual([false, true]);
+      } finally {
+        await own.dispose();
+      }
+    });
+  });
+}
+
+/** Polls `check` every 20 ms for at most 5 s (waiting on a process or a reconnect, not on domain time). */
+async function until(check: () => boolean): Promise<void> {
+  for (let waited = 0; !check(); waited += 20) {
+    if (waited > 5_000) throw new Error("condition not met within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
