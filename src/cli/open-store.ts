@@ -1,17 +1,28 @@
 import { systemClock } from "../clock.js";
 import { systemRandom } from "../random.js";
+import { DurableStore } from "../store/durable-store.js";
 import type { KeyStore } from "../store/key-store.js";
 import { MemoryStore } from "../store/memory-store.js";
+import { RedisStore } from "../store/redis-store.js";
+import { ConfigError } from "./config.js";
 import type { ServeConfig } from "./config.js";
 
-/** Opens the store the configuration names. */
+/**
+ * Opens the store the configuration names: Redis (`--store redis`), the durable embedded store
+ * (`--data-dir`), or the in-memory default. A data dir that cannot be used fails start-up with
+ * a one-line error naming it; it is never replaced by an empty pool.
+ */
 export async function openStore(config: ServeConfig): Promise<KeyStore> {
-  const settings = {
-    blockTtlMs: config.blockTtlMs,
-    keepaliveTtlMs: config.keepaliveTtlMs,
-    maxKeys: config.maxKeys,
-    clock: systemClock,
-    random: systemRandom,
-  };
-  return new MemoryStore(settings);
+  const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys };
+  if (config.store === "redis") {
+    return new RedisStore({ ...settings, url: config.redisUrl, pool: config.pool });
+  }
+  if (config.dataDir !== undefined) {
+    try {
+      return await DurableStore.open({ ...settings, dataDir: config.dataDir, clock: systemClock, random: systemRandom });
+    } catch (err) {
+      throw new ConfigError((err as Error).message.split("\n")[0]!);
+    }
+  }
+  return new MemoryStore({ ...settings, clock: systemClock, random: systemRandom });
 }

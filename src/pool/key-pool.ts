@@ -54,6 +54,11 @@ export class KeyPool {
     readonly options: PoolOptions,
     private readonly random: Random,
   ) {
+    for (const [name, value] of [["blockTtlMs", options.blockTtlMs], ["keepaliveTtlMs", options.keepaliveTtlMs],
+      ["maxKeys", options.maxKeys], ["catchUpBudget", options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET]] as const) {
+      // 0 would collide with "not blocked" and a zero budget would make every acquire UNAVAILABLE.
+      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${value})`);
+    }
     this.index = new KeyIndex(options.maxKeys, (slot) => this.keys.get(slot)!);
     this.tokens = new TokenSource(random);
     this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
@@ -87,7 +92,11 @@ export class KeyPool {
     return out;
   }
 
-  /** Blocks and returns a uniformly random free key. O(1). Throws NOT_FOUND, UNAVAILABLE. */
+  /**
+   * Blocks and returns a uniformly random free key. O(1): at most the catch-up budget of expiry
+   * work plus four budgets of picks (each pick of a dead key reclaims it). Throws NOT_FOUND when
+   * no key is free, UNAVAILABLE when the picks ran out after a mass expiry.
+   */
   acquire(now: number): KeyInfo {
     now = this.tick(now);
     this.catchUp(now, this.budget);
@@ -102,7 +111,9 @@ export class KeyPool {
         this.counters.acquireMisses++;
         throw new KeyPoolError(
           "not-found",
-          `no free key: all ${this.lives.size} keys are blocked; release keys or generate more`,
+          this.lives.size === 0
+            ? "no free key: the pool holds no keys; generate keys first"
+            : `no free key: all ${this.lives.size} keys are blocked; release keys or generate more`,
         );
       }
       const slot = this.free.get(this.random.int(this.freeCount));
@@ -193,7 +204,10 @@ export class KeyPool {
 
   /**
    * Puts back a key exactly as a durable log recorded it (used on recovery). A block that already
-   * ended comes back free. O(1). The key must not be in the pool.
+   * ended comes back free. O(1). The key must not be in the pool, and the caller keeps the pool
+   * within `maxKeys` (restore does not check). Both deadline lists are append-only, so keys must
+   * come back in `expiresAt` order and blocked keys in `blockedUntil` order; out of order, expiry
+   * and auto-release stop early at the first deadline not yet due.
    */
   restore(info: KeyInfo, now: number): void {
     now = this.tick(now);
@@ -213,16 +227,21 @@ export class KeyPool {
     return this.lastNow;
   }
 
-  /** Ends up to `budget` due blocks and reclaims up to `budget` dead keys, oldest first. */
+  /**
+   * Reclaims dead keys, then ends due blocks, oldest first: at most `budget` units in all.
+   * Dead keys go first because purging one also drops its block (ending the block of a key that
+   * is dead anyway would be wasted work), so k keys never need more than k units, and a request
+   * that counts keys (generate's capacity check, stats) sees every dead key gone first.
+   */
   private catchUp(now: number, budget: number): number {
     let work = 0;
-    for (let s = this.blocks.head; work < budget && s !== -1 && this.blockedUntil.get(s) <= now; s = this.blocks.head) {
-      this.settle(s, now);
-      work++;
-    }
     for (let s = this.lives.head; work < budget && s !== -1 && this.expiresAt.get(s) <= now; s = this.lives.head) {
       this.purge(s);
       this.counters.expired++;
+      work++;
+    }
+    for (let s = this.blocks.head; work < budget && s !== -1 && this.blockedUntil.get(s) <= now; s = this.blocks.head) {
+      this.settle(s, now);
       work++;
     }
     return work;

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { keyHash } from "../../src/pool/key-format.js";
+import { KeyIndex } from "../../src/pool/key-index.js";
+import { seededRandom, type Random } from "../../src/random.js";
+import { ALPHABET, keyStartingWith } from "./pool-fixtures.js";
+
+/** Every KeyIndex below holds at most this many keys; its table then has 1024 cells. */
+const CAPACITY = 512;
+const TABLE_MASK = 1023;
+
+/**
+ * A key whose home cell in a 1024-cell table is `home`: the low 10 bits of keyHash are the
+ * fifth random character and the low 4 bits of the fourth.
+ */
+function keyWithHome(home: number, random: Random): string {
+  const fourth = ALPHABET[((home >> 6) & 15) | (random.int(4) << 4)]!;
+  const fifth = ALPHABET[home & 63]!;
+  const head = ALPHABET[random.int(64)]! + ALPHABET[random.int(64)]! + ALPHABET[random.int(64)]! + fourth + fifth;
+  return keyStartingWith(head, random);
+}
+
+/** A KeyIndex over a plain slot -> key array, as the pool uses it. */
+function harness() {
+  const slots: (string | undefined)[] = [];
+  const spare: number[] = [];
+  const index = new KeyIndex(CAPACITY, (slot) => slots[slot]!);
+  return {
+    index,
+    add(key: string): number {
+      const slot = spare.pop() ?? slots.length;
+      slots[slot] = key;
+      index.insert(slot);
+      return slot;
+    },
+    remove(slot: number): void {
+      index.remove(slot);
+      slots[slot] = undefined;
+      spare.push(slot);
+    },
+  };
+}
+
+/**
+ * Homes crowded around the end of the table, so probe runs are long and wrap from cell 1023 to
+ * cell 0, plus one cluster in the middle.
+ */
+const CROWDED_HOMES = [1019, 1021, 1022, 1023, 0, 1, 2, 600, 601];
+
+describe("KeyIndex", () => {
+  it("crafted keys land on the home cells the tests rely on", () => {
+    const random = seededRandom(3);
+    for (const home of CROWDED_HOMES) expect(keyHash(keyWithHome(home, random)) & TABLE_MASK).toBe(home);
+  });
+
+  it("finds every key after removals inside a probe run that wraps past the end of the table", () => {
+    const random = seededRandom(4);
+    const h = harness();
+    const homes = [1022, 1022, 1023, 0, 1022, 1023, 0, 1, 1021];
+    const entries = homes.map((home) => {
+      const key = keyWithHome(home, random);
+      return { key, slot: h.add(key) };
+    });
+    // Remove from the front, the middle and the wrapped tail of the run, one at a time.
+    for (const victim of [0, 4, 7, 2]) {
+      h.remove(entries[victim]!.slot);
+      const gone = entries.splice(victim, 1, { key: "", slot: -1 })[0]!;
+      expect(h.index.find(gone.key)).toBe(-1);
+      for (const { key, slot } of entries) if (slot !== -1) expect(h.index.find(key)).toBe(slot);
+    }
+  });
+
+  it("moves an entry that wrapped to cell 0 back when the cell before it empties", () => {
+    const random = seededRandom(6);
+    const h = harness();
+    const first = h.add(keyWithHome(1023, random));
+    const wrapped = keyWithHome(1023, random);
+    const slot = h.add(wrapped);
+    h.remove(first);
+    expect(h.index.find(wrapped)).toBe(slot);
+  });
+
+  it("answers a miss in a table filled to capacity by one colliding run", () => {
+    const random = seededRandom(5);
+    const h = harness();
+    const head = "abcde";
+    const slots = Array.from({ length: CAPACITY }, () => h.add(keyStartingWith(head, random)));
+    expect(h.index.find(keyStartingWith(head, random))).toBe(-1);
+    expect(slots).toHaveLength(CAPACITY);
+  });
+
+  it.each([11, 12, 13])("agrees with a Map over 20,000 seeded inserts, removes and finds (seed %i)", (seed) => {
+    const random = seededRandom(seed);
+    const h = harness();
+    const model = new Map<string, number>();
+    const live: string[] = [];
+    const removed: string[] = [];
+    const freshKey = (): string =>
+      random.int(4) === 0 ? keyStartingWith("", random) : keyWithHome(CROWDED_HOMES[random.int(CROWDED_HOMES.length)]!, random);
+    let target = 0;
+    for (let step = 0; step < 20_000; step++) {
+      // Swing the fill level between empty and full so both long runs and drained runs occur.
+      if (step % 500 === 0) target = random.int(2) === 0 ? random.int(40) : random.int(CAPACITY + 1);
+      const grow = model.size < target ? 6 : 1;
+      const op = random.int(10);
+      if (op < grow && model.size < CAPACITY) {
+        const key = freshKey();
+        if (model.has(key)) continue;
+        model.set(key, h.add(key));
+        live.push(key);
+      } else if (op < 7 && live.length > 0) {
+        const at = random.int(live.length);
+        const key = live[at]!;
+        live[at] = live[live.length - 1]!;
+        live.pop();
+        h.remove(model.get(key)!);
+        model.delete(key);
+        removed.push(key);
+      } else {
+        const pick = random.int(3);
+        const key =
+          pick === 0 && live.length > 0
+            ? live[random.int(live.length)]!
+            : pick === 1 && removed.length > 0
+              ? removed[random.int(removed.length)]!
+              : freshKey();
+        expect(h.index.find(key), `step ${step}`).toBe(model.get(key) ?? -1);
+      }
+      // A lost entry can be found again once a later insert bridges the gap, so look at once:
+      // every key while the table is sparse, a sample while it is crowded, all of them now and then.
+      const checked = model.size <= 32 || step % 500 === 0 ? live : [live[random.int(live.length)]!, live[0]!];
+      const lost = checked.filter((key) => key !== undefined && h.index.find(key) !== model.get(key));
+      if (lost.length > 0) expect.fail(`step ${step}: ${lost.length} keys no longer found at their slot`);
+    }
+    for (const [key, slot] of model) expect(h.index.find(key)).toBe(slot);
+  });
+});

@@ -1,0 +1,230 @@
+import { describe, expect, it } from "vitest";
+import { KeyPool, KeyPoolError } from "../../src/pool/index.js";
+import type { KeyPoolErrorCode, PoolOptions } from "../../src/pool/index.js";
+import { seededRandom, type Random } from "../../src/random.js";
+import { ALPHABET, T0, keyStartingWith } from "./pool-fixtures.js";
+import { ReferencePool, type Expected } from "./reference-pool.js";
+
+/** Short TTLs and a small pool, so keys are born, leased, lapse and die thousands of times. */
+const OPTIONS = { blockTtlMs: 1000, keepaliveTtlMs: 5000, maxKeys: 48 } satisfies PoolOptions;
+const MALFORMED_KEYS = ["", "kp_", "kp_short", `kp_${"A".repeat(23)}!`, `KP_${"A".repeat(24)}`, "x".repeat(27)];
+const COUNTS = [0, 1, 1, 2, 3, 3, 5, 8, 12, 30, 60, 1001, 2.5];
+/** Outcomes every run must reach, or the run proves less than it claims. */
+const MUST_SEE = [
+  "generate:ok", "generate:resource-exhausted", "generate:invalid-argument", "acquire:ok", "acquire:not-found",
+  "release:ok", "release:failed-precondition", "release:not-found", "release:invalid-argument", "delete:ok",
+  "delete:not-found", "keepAlive:ok", "keepAlive:not-found", "get:ok", "get:not-found", "advance:deadline",
+];
+
+type Actual<T> = { ok: T } | { error: KeyPoolErrorCode; message: string };
+
+function attempt<T>(call: () => T): Actual<T> {
+  try {
+    return { ok: call() };
+  } catch (err) {
+    if (err instanceof KeyPoolError) return { error: err.code, message: err.message };
+    throw err;
+  }
+}
+
+/**
+ * One seeded run: random operations applied to a KeyPool and to the ReferencePool, compared
+ * after every step. `exactCounts` is off for pools whose catch-up budget is too small to finish
+ * in one request: then stats may lag (never under-count) and acquire may answer UNAVAILABLE.
+ */
+class ModelRun {
+  private readonly rnd: Random;
+  private readonly pool: KeyPool;
+  private readonly model: ReferencePool;
+  private clock = T0;
+  private readonly known: string[] = [];
+  private readonly leases = new Map<string, string[]>();
+  private readonly log: string[] = [];
+  readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly seed: number,
+    options: PoolOptions,
+    private readonly exactCounts: boolean,
+  ) {
+    this.rnd = seededRandom(seed);
+    this.pool = new KeyPool(options, seededRandom(seed + 1000));
+    this.model = new ReferencePool(options);
+  }
+
+  run(steps: number): void {
+    for (let step = 0; step < steps; step++) {
+      try {
+        this.step();
+        const live = this.model.liveKeys().length;
+        expect(this.pool.size, "pool.size counts every live key").toBeGreaterThanOrEqual(live);
+        expect(this.pool.size, "pool.size stays within max-keys").toBeLessThanOrEqual(OPTIONS.maxKeys);
+      } catch (err) {
+        const recent = this.log.slice(-15).join("\n  ");
+        throw new Error(`seed ${this.seed}, step ${step}: ${(err as Error).message}\n recent ops:\n  ${recent}`);
+      }
+    }
+  }
+
+  private step(): void {
+    const r = this.rnd.int(100);
+    if (r < 10) this.generate();
+    else if (r < 32) this.acquire();
+    else if (r < 52) this.keyed((key, now) => this.releaseOne(key, now));
+    else if (r < 57) this.simple("delete");
+    else if (r < 67) this.simple("keepAlive");
+    else if (r < 77) this.simple("get");
+    else if (r < 85) this.stats();
+    else if (r < 97) this.advance();
+    else this.sweep();
+  }
+
+  /** A time to pass in: usually the clock, sometimes earlier (the pool must clamp it). */
+  private when(): number {
+    return this.rnd.int(10) === 0 ? this.clock - this.rnd.int(3000) : this.clock;
+  }
+
+  /** Logs a step for the failure report and counts its outcome for the coverage check. */
+  private note(op: string, detail: string, outcome: string): void {
+    this.log.push(`t+${this.clock - T0} ${op}${detail} -> ${outcome}`);
+    if (this.log.length > 50) this.log.splice(0, 25);
+    const tag = `${op}:${outcome}`;
+    this.seen.set(tag, (this.seen.get(tag) ?? 0) + 1);
+  }
+
+  private compare<T>(op: string, key: string, expected: Expected<T>, actual: Actual<T>, detail = ""): void {
+    this.note(op, ` ${key.slice(0, 9)}${detail}`, "error" in actual ? actual.error : "ok");
+    if ("error" in expected) {
+      expect(actual, op).toMatchObject({ error: expected.error });
+      if ("error" in actual && key.length > 8) expect(actual.message, "messages never echo a key").not.toContain(key);
+    } else {
+      expect(actual, op).toEqual({ ok: expected.ok });
+    }
+  }
+
+  /** Calls a one-key method on the model and on the pool and compares the results. */
+  private simple(op: "delete" | "keepAlive" | "get"): void {
+    this.keyed((key, now) => this.compare<unknown>(op, key, this.model[op](key, now), attempt(() => this.pool[op](key, now))));
+  }
+
+  /** Runs `call` on a key: mostly a live one, else one known to be gone, unknown or malformed. */
+  private keyed(call: (key: string, now: number) => void): void {
+    const r = this.rnd.int(100);
+    const live = this.model.liveKeys();
+    let key: string;
+    if (r < 60 && live.length > 0) key = live[this.rnd.int(live.length)]!;
+    else if (r < 85 && this.known.length > 0) key = this.known[this.rnd.int(this.known.length)]!;
+    else if (r < 95) key = keyStartingWith("", this.rnd);
+    else key = MALFORMED_KEYS[this.rnd.int(MALFORMED_KEYS.length)]!;
+    call(key, this.when());
+  }
+
+  private releaseOne(key: string, now: number): void {
+    const r = this.rnd.int(100);
+    const past = this.leases.get(key) ?? [];
+    let lease: string | undefined;
+    if (r < 35) lease = this.model.leaseOf(key);
+    else if (r < 50) lease = past[this.rnd.int(past.length)];
+    else if (r < 70) lease = undefined;
+    else if (r < 80) lease = "";
+    else if (r < 95) lease = Array.from({ length: 24 }, () => ALPHABET[this.rnd.int(64)]).join("");
+    else lease = "not a lease";
+    const expected = this.model.release(key, lease, now);
+    this.compare("release", key, expected, attempt(() => this.pool.release(key, lease, now)), ` lease ${lease?.slice(0, 4)}`);
+  }
+
+  private generate(): void {
+    const count = COUNTS[this.rnd.int(COUNTS.length)]!;
+    const now = this.when();
+    const expected = this.model.generate(count, now);
+    const actual = attempt(() => this.pool.generate(count, now));
+    this.note("generate", ` ${count}`, "error" in actual ? actual.error : "ok");
+    if ("error" in expected) {
+      expect(actual).toMatchObject({ error: expected.error });
+      return;
+    }
+    if ("error" in actual) expect.fail(`generate failed with ${actual.error}; the model expected ${expected.ok} keys`);
+    const keys = actual.ok;
+    expect(keys, "generated count").toHaveLength(expected.ok);
+    const at = this.model.now;
+    for (const info of keys) {
+      expect(info.key).toMatch(/^kp_[A-Za-z0-9_-]{24}$/);
+      expect(info).toEqual({ key: info.key, state: "free", leaseId: undefined, blockedUntil: undefined, createdAt: at, expiresAt: at + OPTIONS.keepaliveTtlMs });
+    }
+    expect(new Set([...this.known, ...keys.map((k) => k.key)]).size, "keys are new").toBe(this.known.length + keys.length);
+    this.model.added(keys);
+    this.known.push(...keys.map((k) => k.key));
+  }
+
+  private acquire(): void {
+    const now = this.when();
+    const expected = this.model.acquire(now);
+    const actual = attempt(() => this.pool.acquire(now));
+    this.note("acquire", "", "error" in actual ? actual.error : "ok");
+    if ("error" in actual && actual.error === "unavailable" && !this.exactCounts) return;
+    if ("error" in expected) {
+      expect(actual).toMatchObject({ error: "not-found" });
+      return;
+    }
+    if ("error" in actual) expect.fail(`acquire failed with ${actual.error} while ${expected.ok.length} keys were free`);
+    const got = actual.ok;
+    expect(expected.ok, "the key handed out was free").toContain(got.key);
+    expect(got.leaseId).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const past = this.leases.get(got.key) ?? [];
+    expect(past, "lease ids are fresh").not.toContain(got.leaseId);
+    this.leases.set(got.key, [...past, got.leaseId!]);
+    expect(got).toEqual(this.model.acquired(got.key, got.leaseId!));
+  }
+
+  private stats(): void {
+    const now = this.when();
+    const expected = this.model.stats(now);
+    const actual = this.pool.stats(now);
+    this.note("stats", ` ${actual.total}/${actual.free}/${actual.blocked}`, "ok");
+    if (this.exactCounts) {
+      expect(actual).toEqual(expected);
+      return;
+    }
+    expect(actual.total, "stats never under-counts live keys").toBeGreaterThanOrEqual(expected.total);
+    expect(actual.blocked, "stats never under-counts blocked keys").toBeGreaterThanOrEqual(expected.blocked);
+    this.pool.sweep(now, 1_000_000);
+    expect(this.pool.stats(now), "stats are exact once swept").toEqual(expected);
+  }
+
+  private sweep(): void {
+    const budget = this.rnd.int(120);
+    const now = this.when();
+    const before = this.pool.size;
+    const done = this.pool.sweep(now, budget);
+    this.model.tick(now);
+    this.note("sweep", ` ${budget}`, String(done));
+    expect(done).toBeLessThanOrEqual(budget);
+    expect(before - this.pool.size).toBeLessThanOrEqual(done);
+    if (budget >= before) expect(this.pool.size, "a full sweep leaves only live keys").toBe(this.model.liveKeys().length);
+  }
+
+  private advance(): void {
+    const r = this.rnd.int(10);
+    const next = this.model.nextDeadline(this.clock);
+    if (r < 3) this.clock += this.rnd.int(250);
+    else if (r < 5) this.clock += this.rnd.int(3000);
+    else if (r < 9 && next !== undefined) this.clock = Math.max(this.clock, next + [-1, 0, 0, 1][this.rnd.int(4)]!);
+    else this.clock += OPTIONS.keepaliveTtlMs + 1;
+    expect(Number.isFinite(this.clock), "the test clock stays finite").toBe(true);
+    this.note("advance", "", r >= 5 && r < 9 && next !== undefined ? "deadline" : "by");
+  }
+}
+
+describe("KeyPool against a naive reference model", () => {
+  it.each([1, 2, 3])("agrees on every result over 4,000 seeded operations (seed %i)", (seed) => {
+    const run = new ModelRun(seed, OPTIONS, true);
+    run.run(4000);
+    for (const tag of MUST_SEE) expect(run.seen.has(tag), tag).toBe(true);
+  });
+
+  it.each([4, 5])("agrees on every keyed result when each request may only do two units of expiry work (seed %i)", (seed) => {
+    const run = new ModelRun(seed, { ...OPTIONS, catchUpBudget: 2 }, false);
+    run.run(4000);
+    for (const tag of MUST_SEE) expect(run.seen.has(tag), tag).toBe(true);
+  });
+});

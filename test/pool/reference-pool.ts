@@ -1,0 +1,163 @@
+import type { KeyInfo, KeyPoolErrorCode, PoolOptions, PoolStats } from "../../src/pool/index.js";
+
+/** The documented shapes, restated here so the model does not trust the pool's own checks. */
+const KEY_SHAPE = /^kp_[A-Za-z0-9_-]{24}$/;
+const LEASE_SHAPE = /^[A-Za-z0-9_-]{24}$/;
+
+/** What a call should end with: a value, or an error code. */
+export type Expected<T> = { readonly ok: T } | { readonly error: KeyPoolErrorCode };
+
+/** A key as the model holds it. */
+interface Entry {
+  readonly createdAt: number;
+  expiresAt: number;
+  blockedUntil: number | undefined;
+  leaseId: string | undefined;
+}
+
+/**
+ * A naive reference for KeyPool, written straight from the proto's comments: a plain Map of
+ * key -> deadlines, settled whenever a key is looked at and counted by scanning. O(n) and
+ * obviously right, which is the point.
+ */
+export class ReferencePool {
+  private readonly entries = new Map<string, Entry>();
+  /** The latest time any call passed in. */
+  now = 0;
+
+  constructor(readonly options: PoolOptions) {}
+
+  /** Every live key, in no particular order. O(n). */
+  liveKeys(): string[] {
+    return [...this.entries.keys()].filter((key) => this.live(key) !== undefined);
+  }
+
+  /** Every live key nobody holds. O(n). */
+  freeKeys(): string[] {
+    return this.liveKeys().filter((key) => this.entries.get(key)!.blockedUntil === undefined);
+  }
+
+  /** The current lease of `key`, if it is live and blocked. */
+  leaseOf(key: string): string | undefined {
+    return this.live(key)?.leaseId;
+  }
+
+  /** The earliest deadline still ahead of `time`, if any. O(n). */
+  nextDeadline(time: number): number | undefined {
+    const ahead = [...this.entries.values()]
+      .flatMap((e) => (e.blockedUntil === undefined ? [e.expiresAt] : [e.expiresAt, e.blockedUntil]))
+      .filter((t) => t > time);
+    return ahead.length === 0 ? undefined : Math.min(...ahead);
+  }
+
+  /** How many keys GenerateKeys should return, or its error. */
+  generate(count: number, now: number): Expected<number> {
+    if (!Number.isInteger(count) || count < 0 || count > 1000) return { error: "invalid-argument" };
+    this.tick(now);
+    const n = count === 0 ? 1 : count;
+    if (this.liveKeys().length + n > this.options.maxKeys) return { error: "resource-exhausted" };
+    return { ok: n };
+  }
+
+  /** Records keys the pool generated. */
+  added(keys: readonly KeyInfo[]): void {
+    for (const k of keys) {
+      this.entries.set(k.key, {
+        createdAt: this.now, expiresAt: this.now + this.options.keepaliveTtlMs, blockedUntil: undefined, leaseId: undefined,
+      });
+    }
+  }
+
+  /** The keys AcquireKey may hand out, or NOT_FOUND. */
+  acquire(now: number): Expected<string[]> {
+    this.tick(now);
+    const free = this.freeKeys();
+    return free.length === 0 ? { error: "not-found" } : { ok: free };
+  }
+
+  /** Records the key the pool handed out and the KeyInfo it should have answered with. */
+  acquired(key: string, leaseId: string): KeyInfo {
+    const e = this.entries.get(key)!;
+    e.blockedUntil = this.now + this.options.blockTtlMs;
+    e.leaseId = leaseId;
+    return this.info(key, e);
+  }
+
+  release(key: string, leaseId: string | undefined, now: number): Expected<KeyInfo> {
+    this.tick(now);
+    if (leaseId && !LEASE_SHAPE.test(leaseId)) return { error: "invalid-argument" };
+    return this.withLive(key, (e): Expected<KeyInfo> => {
+      if (e.blockedUntil !== undefined && leaseId && leaseId !== e.leaseId) return { error: "failed-precondition" };
+      e.blockedUntil = undefined;
+      e.leaseId = undefined;
+      return { ok: this.info(key, e) };
+    });
+  }
+
+  delete(key: string, now: number): Expected<undefined> {
+    this.tick(now);
+    return this.withLive(key, () => {
+      this.entries.delete(key);
+      return { ok: undefined };
+    });
+  }
+
+  keepAlive(key: string, now: number): Expected<KeyInfo> {
+    this.tick(now);
+    return this.withLive(key, (e) => {
+      e.expiresAt = this.now + this.options.keepaliveTtlMs;
+      return { ok: this.info(key, e) };
+    });
+  }
+
+  get(key: string, now: number): Expected<KeyInfo> {
+    this.tick(now);
+    return this.withLive(key, (e) => ({ ok: this.info(key, e) }));
+  }
+
+  /** Exact counts, by scanning. */
+  stats(now: number): PoolStats {
+    this.tick(now);
+    const total = this.liveKeys().length;
+    const free = this.freeKeys().length;
+    const { blockTtlMs, keepaliveTtlMs, maxKeys } = this.options;
+    return { total, free, blocked: total - free, blockTtlMs, keepaliveTtlMs, maxKeys };
+  }
+
+  /** Time never goes backwards. */
+  tick(now: number): void {
+    this.now = Math.max(this.now, now);
+  }
+
+  private withLive<T>(key: string, then: (e: Entry) => Expected<T>): Expected<T> {
+    if (!KEY_SHAPE.test(key)) return { error: "invalid-argument" };
+    const e = this.live(key);
+    return e ? then(e) : { error: "not-found" };
+  }
+
+  /** The entry of a live key with its block settled; forgets a dead key. */
+  private live(key: string): Entry | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt <= this.now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    if (e.blockedUntil !== undefined && e.blockedUntil <= this.now) {
+      e.blockedUntil = undefined;
+      e.leaseId = undefined;
+    }
+    return e;
+  }
+
+  private info(key: string, e: Entry): KeyInfo {
+    return {
+      key,
+      state: e.blockedUntil === undefined ? "free" : "blocked",
+      leaseId: e.leaseId,
+      blockedUntil: e.blockedUntil,
+      expiresAt: e.expiresAt,
+      createdAt: e.createdAt,
+    };
+  }
+}

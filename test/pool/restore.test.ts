@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { BLOCK_TTL, FOREIGN_LEASE, KEEPALIVE_TTL, T0, makePool, outcome } from "./pool-fixtures.js";
+
+const KEY_A = `kp_${"A".repeat(23)}a`;
+const KEY_B = `kp_${"B".repeat(23)}b`;
+const LEASE = "R".repeat(24);
+
+describe("KeyPool.restore", () => {
+  it("brings back a blocked key with its lease, blocked until its recorded deadline", () => {
+    const pool = makePool();
+    const now = T0 + 1000;
+    pool.restore({ key: KEY_A, state: "blocked", leaseId: LEASE, blockedUntil: now + 10, expiresAt: now + KEEPALIVE_TTL, createdAt: T0 }, now);
+    expect(pool.get(KEY_A, now)).toEqual({
+      key: KEY_A, state: "blocked", leaseId: LEASE, blockedUntil: now + 10, expiresAt: now + KEEPALIVE_TTL, createdAt: T0,
+    });
+    expect(outcome(() => pool.release(KEY_A, FOREIGN_LEASE, now))).toBe("failed-precondition");
+    expect(outcome(() => pool.acquire(now + 9))).toBe("not-found");
+    expect(pool.acquire(now + 10).key).toBe(KEY_A);
+  });
+
+  it("brings back a key whose block ended while the store was down as free", () => {
+    const pool = makePool();
+    const now = T0 + BLOCK_TTL;
+    pool.restore({ key: KEY_A, state: "blocked", leaseId: LEASE, blockedUntil: now, expiresAt: now + KEEPALIVE_TTL, createdAt: T0 }, now);
+    expect(pool.get(KEY_A, now)).toMatchObject({ state: "free", leaseId: undefined, blockedUntil: undefined });
+    expect(pool.stats(now)).toMatchObject({ total: 1, free: 1, blocked: 0 });
+  });
+
+  it("treats restored keys like generated ones: counted, leased, kept alive and expired", () => {
+    const pool = makePool();
+    pool.restore({ key: KEY_A, state: "free", expiresAt: T0 + 100, createdAt: T0 }, T0);
+    pool.restore({ key: KEY_B, state: "free", expiresAt: T0 + 200, createdAt: T0 }, T0);
+    expect(pool.stats(T0)).toMatchObject({ total: 2, free: 2, blocked: 0 });
+    expect(pool.keepAlive(KEY_B, T0 + 50).expiresAt).toBe(T0 + 50 + KEEPALIVE_TTL);
+    expect(pool.stats(T0 + 100)).toMatchObject({ total: 1, free: 1 });
+    expect(outcome(() => pool.get(KEY_A, T0 + 100))).toBe("not-found");
+    expect(pool.acquire(T0 + 100).key).toBe(KEY_B);
+  });
+});
