@@ -1,12 +1,35 @@
 #!/usr/bin/env node
+import { clientCommand, helpOf, runClientCommand } from "./commands/index.js";
+import type { CliIo } from "./commands/index.js";
 import { ConfigError } from "./config.js";
 import { serve } from "./serve.js";
+
+/** The process's streams and environment; SIGINT/SIGTERM abort the signal. */
+function processIo(): CliIo {
+  const controller = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => controller.abort());
+  // `keypool generate -n 100000 | head`: the reader has what it wanted; stop at once, quietly.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+  });
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+}
 
 async function main(argv: readonly string[]): Promise<void> {
   const [command = "serve", ...rest] = argv;
   if (command === "serve") return serve(rest);
+  if (command === "--help" || command === "-h" || command === "help") {
+    const help = helpOf(rest[0]);
+    if (help === undefined) throw new ConfigError(`unknown command "${rest[0]}"; try: keypool --help`);
+    process.stdout.write(help);
+    return;
+  }
   if (command.startsWith("-")) return serve(argv);
-  throw new ConfigError(`unknown command "${command}"; try: keypool serve --help`);
+  if (clientCommand(command)) {
+    process.exitCode = await runClientCommand(command, rest, processIo());
+    return;
+  }
+  throw new ConfigError(`unknown command "${command}"; try: keypool --help`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

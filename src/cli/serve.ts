@@ -73,6 +73,7 @@ export async function serve(argv: readonly string[]): Promise<void> {
   });
   const metrics = config.metrics ? await serveMetrics(server.metrics, config.metrics.host, config.metrics.port) : undefined;
   log.info({ port: server.port, metricsPort: metrics?.port }, describeConfig(config, server.port));
+  if ("recovery" in store) log.info({ recovery: store.recovery }, "recovered the pool from the data dir");
   let signals = 0;
   const stop = (signal: string): void => {
     if (++signals > 1) process.exit(1);

@@ -33,10 +33,13 @@ function callOptions(options: ClientCallOptions | undefined): grpc.CallOptions {
   return options?.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
 }
 
+/** Cancels `call` when `signal` aborts; the listener goes when the call ends (no leak per call). */
 function cancelOnAbort(call: grpc.Call, signal: AbortSignal | undefined): void {
   if (!signal) return;
-  if (signal.aborted) call.cancel();
-  else signal.addEventListener("abort", () => call.cancel(), { once: true });
+  if (signal.aborted) return call.cancel();
+  const cancel = (): void => call.cancel();
+  signal.addEventListener("abort", cancel, { once: true });
+  call.once("status", () => signal.removeEventListener("abort", cancel));
 }
 
 /**

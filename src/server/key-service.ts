@@ -1,4 +1,4 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError } from "../pool/index.js";
@@ -28,6 +28,12 @@ const isReader = (context: CallContext): boolean => context.metadata.get(ROLE_ME
  */
 export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
   const { store, waiters, streams, limits, metrics } = deps;
+  // The TTL is fixed per pool: learn it once, for KeepAliveKey responses.
+  let keepaliveTtl: Promise<number> | undefined;
+  const ttl = (): Promise<number> => (keepaliveTtl ??= store.stats().then((s) => s.keepaliveTtlMs, (err) => {
+    keepaliveTtl = undefined;
+    throw err;
+  }));
   return {
     generateKeys: async ({ count }) => {
       if (count > limits.maxGenerate) {
@@ -57,7 +63,10 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
       metrics.count("deleted");
       return {};
     },
-    keepAliveKey: async ({ key }) => ({ key: keyInfoMessage(await store.keepAlive(key)) }),
+    keepAliveKey: async ({ key }) => {
+      const info = await store.keepAlive(key);
+      return { key: keyInfoMessage(info), keepaliveTtl: durationFromMs(await ttl()) };
+    },
     keepAlive: (call, context) => keepAliveStream({ store, streams, limits }, call, context),
     getKey: async ({ key }, context) => {
       const info = await store.get(key);

@@ -34,7 +34,7 @@ describe("keypool serve", () => {
   it("starts with one log line, serves, and on SIGTERM ends streams and exits 0 within 5 s", async () => {
     const child = serve(["--host", "127.0.0.1", "--port", "0", "--block-ttl", "90s"], { KEYPOOL_KEEPALIVE_TTL: "10m" });
     const line = await startupLine(child);
-    expect(line.msg).toMatch(/listening on 127\.0\.0\.1:\d+, store memory, block TTL 90s, keepalive TTL 10m/);
+    expect(line.msg).toMatch(/listening on 127\.0\.0\.1:\d+ \(plaintext; no auth, loopback clients only\), store memory, block TTL 90s, keepalive TTL 10m/);
     const client = createTypedClient(KeyService, `127.0.0.1:${line.port as number}`);
     try {
       const stats = await client.getPoolStats({});

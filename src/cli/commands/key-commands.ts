@@ -1,0 +1,84 @@
+import { redactKey } from "../../pool/key-format.js";
+import { keyJson, keyTable, statsJson, statsTable, writeJson } from "../output.js";
+import { keyArg, leaseArg } from "./args.js";
+import type { Command } from "./command.js";
+
+const KEY_JSON = '{"key", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt"} (timestamps in ISO 8601)';
+
+/** `keypool release KEY [--lease ID]`. */
+export const release: Command = {
+  name: "release",
+  synopsis: "KEY [--lease ID]",
+  summary: "Unblock a key so it can be acquired again.",
+  description: [
+    "With --lease, the key is released only if that is still its lease: when the lease ran out and someone " +
+      "acquired the key again, nothing changes and the exit code is 4. Always pass the lease id you got from " +
+      '"keypool acquire". Releasing a free key succeeds and changes nothing; an unknown or dead key exits 3. ' +
+      "Retried on UNAVAILABLE only with --lease (a blind retry could free someone else's lease).",
+  ],
+  flags: { lease: { type: "string", value: "ID", help: "the lease id from acquire; release only under this lease" } },
+  positionals: { min: 1, max: 1 },
+  jsonShape: KEY_JSON,
+  run: async ({ values, positionals, client, json, io }) => {
+    const lease = values.lease === undefined ? undefined : leaseArg(String(values.lease));
+    const key = await client.releaseKey(keyArg(positionals[0]!), lease, { signal: io.signal });
+    if (json) writeJson(io.stdout, keyJson(key));
+    else io.stdout.write(keyTable([key]));
+    return 0;
+  },
+};
+
+/** `keypool delete KEY`. */
+export const remove: Command = {
+  name: "delete",
+  synopsis: "KEY",
+  summary: "Purge a key from the pool, free or blocked.",
+  description: [
+    "Deletion is final. An unknown or dead key exits 3. Retried on UNAVAILABLE; when a retry finds the key gone, " +
+      "an earlier attempt deleted it, so that counts as success.",
+  ],
+  flags: {},
+  positionals: { min: 1, max: 1 },
+  jsonShape: '{"key", "deleted": true}',
+  run: async ({ positionals, client, json, io }) => {
+    const key = keyArg(positionals[0]!);
+    await client.deleteKey(key, { signal: io.signal });
+    if (json) writeJson(io.stdout, { key, deleted: true });
+    else io.stdout.write(`deleted ${redactKey(key)}\n`);
+    return 0;
+  },
+};
+
+/** `keypool get KEY`. */
+export const get: Command = {
+  name: "get",
+  synopsis: "KEY",
+  summary: "Describe a key without changing it.",
+  description: ["Prints the key's state, lease, block end and life end. An unknown or dead key exits 3."],
+  flags: {},
+  positionals: { min: 1, max: 1 },
+  jsonShape: KEY_JSON,
+  run: async ({ positionals, client, json, io }) => {
+    const key = await client.getKey(keyArg(positionals[0]!), { signal: io.signal });
+    if (json) writeJson(io.stdout, keyJson(key));
+    else io.stdout.write(keyTable([key]));
+    return 0;
+  },
+};
+
+/** `keypool stats`. */
+export const stats: Command = {
+  name: "stats",
+  synopsis: "",
+  summary: "Count the pool's keys and show its TTLs and capacity.",
+  description: ["Counts are live keys (dead keys are not counted). Needs a token whose role may call GetPoolStats."],
+  flags: {},
+  positionals: { min: 0, max: 0 },
+  jsonShape: '{"total", "free", "blocked", "maxKeys", "blockTtlMs", "keepaliveTtlMs"} (numbers; TTLs in milliseconds)',
+  run: async ({ client, json, io }) => {
+    const s = await client.getPoolStats({ signal: io.signal });
+    if (json) writeJson(io.stdout, statsJson(s));
+    else io.stdout.write(statsTable(s));
+    return 0;
+  },
+};

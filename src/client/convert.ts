@@ -1,0 +1,40 @@
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
+import type { GetPoolStatsResponse, KeepAliveResult, KeyInfo } from "../../gen/keypool/v1/keypool_pb.js";
+import { KeyPoolClientError } from "./errors.js";
+import type { KeepAliveOutcome, PoolKey, PoolStats } from "./types.js";
+
+/** A wire KeyInfo as a PoolKey; a response without its key is a server bug (INTERNAL). O(1). */
+export function poolKey(info: KeyInfo | undefined, method: string): PoolKey {
+  if (!info) throw new KeyPoolClientError("INTERNAL", method, "the response carries no key");
+  const blocked = info.state === KeyState.BLOCKED;
+  return {
+    key: info.key,
+    state: blocked ? "blocked" : "free",
+    leaseId: blocked && info.leaseId ? info.leaseId : undefined,
+    blockedUntil: blocked && info.blockedUntil ? timestampMs(info.blockedUntil) : undefined,
+    expiresAt: info.expiresAt ? timestampMs(info.expiresAt) : 0,
+    createdAt: info.createdAt ? timestampMs(info.createdAt) : 0,
+  };
+}
+
+/** One wire keepalive result as a KeepAliveOutcome. O(1). */
+export function keepAliveOutcome(result: KeepAliveResult): KeepAliveOutcome {
+  return {
+    key: result.key,
+    found: result.found,
+    expiresAt: result.found && result.expiresAt ? timestampMs(result.expiresAt) : undefined,
+  };
+}
+
+/** Wire stats as PoolStats (counts fit a number: capacity is at most 10^8). O(1). */
+export function poolStats(stats: GetPoolStatsResponse): PoolStats {
+  return {
+    total: Number(stats.total),
+    free: Number(stats.free),
+    blocked: Number(stats.blocked),
+    maxKeys: Number(stats.maxKeys),
+    blockTtlMs: stats.blockTtl ? durationMs(stats.blockTtl) : 0,
+    keepaliveTtlMs: stats.keepaliveTtl ? durationMs(stats.keepaliveTtl) : 0,
+  };
+}

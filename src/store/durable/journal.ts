@@ -1,0 +1,198 @@
+import { join } from "node:path";
+import { open } from "lmdb";
+import type { Database, RootDatabase } from "lmdb";
+import { KeyPoolError } from "../../pool/index.js";
+import type { KeyInfo } from "../../pool/index.js";
+import { DATA_FILE, DataDirError, FORMAT, ioError } from "./data-dir.js";
+import type { DirState } from "./data-dir.js";
+import { readLmdbHeader } from "./lmdb-header.js";
+import { probeReadable } from "./read-probe.js";
+import { encodeRecord } from "./record-codec.js";
+
+/** What the data dir remembers besides the keys. Times are ms since the Unix epoch. */
+export interface JournalMeta {
+  /**
+   * The latest instant the server is known to have been running. A key whose life ended at or
+   * before it died while the server was up; one that ended after it died while the server was down.
+   */
+  readonly watermark: number;
+  /** Every key lives at least until here: the last restart's grace (restart + keepalive TTL). */
+  readonly floor: number;
+}
+
+/** A write promise of lmdb-js opened with `separateFlushed`: resolves at commit, `flushed` at fsync. */
+type WritePromise = Promise<boolean> & { flushed?: Promise<unknown> };
+
+/**
+ * The data dir's database (LMDB through lmdb-js): one record per key (see record-codec) and a few
+ * meta values. Writes are queued in call order and group-committed: every write queued during one
+ * event-loop turn shares one transaction, committed and fsynced on lmdb-js's worker thread, never
+ * blocking the event loop. `barrier()` resolves once every write queued before it is on disk.
+ * After any failed commit the journal is failed for good: `barrier()` rejects UNAVAILABLE.
+ */
+export class Journal {
+  private durable: Promise<void> = Promise.resolve();
+  private lastCommit: WritePromise | undefined;
+  private failure: KeyPoolError | undefined;
+  private failListener: ((error: KeyPoolError) => void) | undefined;
+  private marked = 0;
+
+  private constructor(
+    readonly dir: string,
+    private readonly root: RootDatabase,
+    /** Key -> 49-byte record. */
+    readonly keys: Database<Buffer, string>,
+    private readonly meta: Database<number, string>,
+  ) {}
+
+  /**
+   * Opens the database of a data dir that `inspectDataDir` accepted; checks the data file before
+   * the engine maps it, and that a ready dir holds keypool data. Throws DataDirError. O(1).
+   */
+  static async open(dir: string, state: DirState): Promise<Journal> {
+    if (state.hasData) await checkDataFile(dir);
+    let journal: Journal;
+    try {
+      const root = open({ path: dir, noSubdir: false, maxDbs: 4, overlappingSync: true, separateFlushed: true });
+      const keys = root.openDB<Buffer, string>({ name: "keys", encoding: "binary", compression: false, cache: false });
+      const meta = root.openDB<number, string>({ name: "meta", encoding: "msgpack", cache: false });
+      journal = new Journal(dir, root, keys, meta);
+    } catch (err) {
+      throw damaged(dir, `the engine cannot open it (${(err as Error).message})`, err);
+    }
+    await journal.checkFormat(state).catch(async (err: unknown) => {
+      await journal.root.close();
+      throw err;
+    });
+    return journal;
+  }
+
+  /** The remembered watermark and floor (0 in a new dir). O(1). */
+  readMeta(): JournalMeta {
+    return { watermark: this.number("watermark"), floor: this.number("floor") };
+  }
+
+  /** Queues the key's record (last writer wins). O(1). */
+  put(info: KeyInfo, now: number): void {
+    this.track(this.keys.put(info.key, encodeRecord(info)));
+    this.mark(now);
+  }
+
+  /** Queues the removal of a key's record. O(1). */
+  remove(key: string, now: number): void {
+    this.track(this.keys.remove(key));
+    this.mark(now);
+  }
+
+  /** Queues a new watermark if time moved on since the last one. O(1). */
+  mark(now: number): void {
+    if (now <= this.marked) return;
+    this.marked = now;
+    this.track(this.meta.put("watermark", now));
+  }
+
+  /** The last watermark queued. */
+  get markedAt(): number {
+    return this.marked;
+  }
+
+  /** Queues a new floor. O(1). */
+  setFloor(floor: number): void {
+    this.track(this.meta.put("floor", floor));
+  }
+
+  /** Resolves once every write queued so far is on disk; rejects UNAVAILABLE once failed. */
+  async barrier(): Promise<void> {
+    await this.durable;
+    if (this.failure) throw this.failure;
+  }
+
+  /** The error the journal failed with, if it did. */
+  get failed(): KeyPoolError | undefined {
+    return this.failure;
+  }
+
+  /** Calls `listener` once, when the journal fails. */
+  onFailure(listener: (error: KeyPoolError) => void): void {
+    this.failListener = listener;
+  }
+
+  /**
+   * Waits for queued writes, writes a last watermark of `now` in a transaction of its own (so a
+   * cleanly closed file never ends on a mass delete, whose unwritten free pages make the file look
+   * short to `readLmdbHeader`), then closes the database.
+   */
+  async close(now: number): Promise<void> {
+    await this.durable;
+    if (!this.failure) {
+      this.marked = Math.max(this.marked, now);
+      this.track(this.meta.put("watermark", this.marked));
+      await this.durable;
+    }
+    await this.root.close();
+  }
+
+  /** Closes the database without writing anything more (after a failed open). */
+  async abandon(): Promise<void> {
+    await this.durable;
+    await this.root.close();
+  }
+
+  private track(write: WritePromise): void {
+    // Writes of one turn share one commit promise: one durability wait per transaction.
+    if (write === this.lastCommit) return;
+    this.lastCommit = write;
+    this.durable = Promise.all([write, write.flushed]).then(
+      () => undefined,
+      (err: unknown) => this.fail(err),
+    );
+  }
+
+  /** Marks the journal failed for good (first cause wins) and tells the listener. O(1). */
+  fail(cause: unknown): void {
+    if (this.failure) return;
+    this.failure = new KeyPoolError(
+      "unavailable",
+      `the data dir failed a write and keypool stopped serving to keep it the source of truth; ` +
+        `fix the disk (${this.dir}) and restart keypool`,
+      { cause },
+    );
+    this.failListener?.(this.failure);
+  }
+
+  private number(name: string): number {
+    const value = this.meta.get(name);
+    return typeof value === "number" && Number.isFinite(value) ? value : 0;
+  }
+
+  private async checkFormat(state: DirState): Promise<void> {
+    const format = this.meta.get("format");
+    if (format === FORMAT) return;
+    if (format !== undefined) {
+      throw new DataDirError(this.dir, `holds format ${String(format)}`, `this keypool reads format ${FORMAT}`);
+    }
+    if (state.marker === "ready" || this.keys.getCount() > 0) {
+      throw damaged(this.dir, "it holds no keypool format record although the dir was set up");
+    }
+    this.track(this.meta.put("format", FORMAT));
+    await this.barrier();
+  }
+}
+
+/** Refuses a data file that would crash the engine; a suspect one is read in a child first. */
+async function checkDataFile(dir: string): Promise<void> {
+  const header = await readLmdbHeader(join(dir, DATA_FILE)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "EACCES" || err.code === "EPERM") throw ioError(dir, err);
+    throw damaged(dir, `it cannot be read (${err.code ?? err.message})`, err);
+  });
+  if (header.damage) throw damaged(dir, header.damage);
+  if (!header.shortTail) return;
+  const damage = await probeReadable(dir);
+  if (damage) throw damaged(dir, `it is shorter than its pages need and ${damage}`);
+}
+
+function damaged(dir: string, damage: string, cause?: unknown): DataDirError {
+  return new DataDirError(dir, `${DATA_FILE} is damaged: ${damage}`,
+    "restore the dir from a backup, or point --data-dir at an empty directory to start over (every key is lost then)",
+    { cause });
+}
