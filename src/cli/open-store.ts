@@ -7,6 +7,9 @@ import { RedisStore } from "../store/redis-store.js";
 import { ConfigError } from "./config.js";
 import type { ServeConfig } from "./config.js";
 
+/** How long start-up waits for a first Redis connection before serving anyway. */
+const REDIS_READY_WAIT_MS = 5_000;
+
 /**
  * Opens the store the configuration names: Redis (`--store redis`), the durable embedded store
  * (`--data-dir`), or the in-memory default. A data dir that cannot be used fails start-up with
@@ -15,7 +18,11 @@ import type { ServeConfig } from "./config.js";
 export async function openStore(config: ServeConfig): Promise<KeyStore> {
   const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys };
   if (config.store === "redis") {
-    return new RedisStore({ ...settings, url: config.redisUrl, pool: config.pool });
+    const store = new RedisStore({ ...settings, url: config.redisUrl, pool: config.pool });
+    // Give Redis a moment so the first calls do not race the connection; if it is down, serve
+    // anyway: calls answer UNAVAILABLE and health says NOT_SERVING until it is back.
+    await store.ready(REDIS_READY_WAIT_MS).catch(() => {});
+    return store;
   }
   if (config.dataDir !== undefined) {
     try {

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
@@ -8,10 +8,12 @@ import type { KeyStore } from "./key-store.js";
 import { defineScripts, runScript } from "./redis/commands.js";
 import type { ScriptName, ScriptReply } from "./redis/commands.js";
 import { RedisConnection } from "./redis/connection.js";
-import { poolKeys } from "./redis/pool-keys.js";
+import { FreedSubscription } from "./redis/freed-subscription.js";
+import { poolChannel, poolKeys } from "./redis/pool-keys.js";
 import { RedisSweeper, SWEEP_BUDGET } from "./redis/redis-sweeper.js";
 import type { SweepStep } from "./redis/redis-sweeper.js";
 import { expectOk, toKeyInfo } from "./redis/replies.js";
+import { ScriptEventCounts } from "./redis/script-events.js";
 
 /** Settings of a Redis store. */
 export interface RedisStoreOptions {
@@ -44,6 +46,10 @@ const GENERATE_ATTEMPTS = 3;
  * here from `random` and validated before any Redis call. A background sweeper reclaims the rest.
  * Redis unreachable: every method fails UNAVAILABLE at once and `isServing()` is false; it serves
  * again by itself when Redis is back.
+ *
+ * Scripts that free or add keys publish on the pool's channel; every store subscribes on a second
+ * connection, so `onKeysFreed` fires for keys freed through any server (see FreedSubscription).
+ * `counters()` counts what THIS store's calls and sweeps did, not the pool's totals.
  */
 export class RedisStore implements KeyStore {
   readonly kind: string = "redis";
@@ -52,11 +58,16 @@ export class RedisStore implements KeyStore {
   private readonly connection: RedisConnection;
   private readonly tokens: TokenSource;
   private readonly sweeper: RedisSweeper | undefined;
+  private readonly subscription: FreedSubscription;
+  private readonly events = new ScriptEventCounts();
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.keys = poolKeys(options.pool ?? "default");
+    const pool = options.pool ?? "default";
+    this.keys = poolKeys(pool);
     this.tokens = new TokenSource(options.random ?? systemRandom);
-    this.connection = new RedisConnection({ url: options.url, commandTimeoutMs: options.commandTimeoutMs ?? 2_000 });
+    const timeoutMs = options.commandTimeoutMs ?? 2_000;
+    this.connection = new RedisConnection({ url: options.url, commandTimeoutMs: timeoutMs });
+    this.subscription = new FreedSubscription({ url: options.url, channel: poolChannel(pool), connectTimeoutMs: timeoutMs });
     defineScripts(this.connection.client);
     const interval = options.sweepIntervalMs ?? 1_000;
     if (interval > 0) {
@@ -65,9 +76,12 @@ export class RedisStore implements KeyStore {
     }
   }
 
-  /** Resolves once connected; rejects UNAVAILABLE after `timeoutMs`. Optional: methods fail fast meanwhile. */
-  ready(timeoutMs = 5_000): Promise<void> {
-    return this.connection.ready(timeoutMs);
+  /**
+   * Resolves once connected and subscribed to the pool's channel; rejects UNAVAILABLE after
+   * `timeoutMs`. Optional: methods fail fast meanwhile, and waiters poll until subscribed.
+   */
+  async ready(timeoutMs = 5_000): Promise<void> {
+    await Promise.all([this.connection.ready(timeoutMs), this.subscription.ready(timeoutMs)]);
   }
 
   async generate(count: number): Promise<KeyInfo[]> {
@@ -157,15 +171,37 @@ export class RedisStore implements KeyStore {
     return this.connection.onServingChange(listener);
   }
 
+  /**
+   * Calls `listener` when keys may have become free anywhere in the pool (generated, released or
+   * released automatically through any server sharing it), and once after each reconnection.
+   * Delivery is best effort (Redis pub/sub): a waiter that misses an event finds the key at its
+   * next poll. O(1).
+   */
+  onKeysFreed(listener: () => void): () => void {
+    return this.subscription.onEvent(listener);
+  }
+
+  /**
+   * What this store's own calls and background sweeps did since it opened: generated, acquired,
+   * released and deleted through it, acquire misses it answered, and the automatic releases and
+   * expired keys its scripts happened to settle. Other servers on the pool count theirs; the
+   * pool-wide figure is the sum over servers. O(1).
+   */
+  counters(): PoolCounters {
+    return this.events.snapshot();
+  }
+
   async close(): Promise<void> {
     this.sweeper?.close();
+    this.subscription.close();
     await this.connection.close();
   }
 
-  /** Runs one script with now (or '' for Redis TIME) first. One round trip. */
-  private run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
+  /** Runs one script with now (or '' for Redis TIME) first and counts its events. One round trip. */
+  private async run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
     const now = this.options.clock ? String(this.options.clock.now()) : "";
-    return this.connection.run(() => runScript(this.connection.client, name, this.keys, [now, ...args]));
+    const raw = await this.connection.run(() => runScript(this.connection.client, name, this.keys, [now, ...args]));
+    return this.events.take(raw);
   }
 
   /** `n` distinct new keys. O(n). */

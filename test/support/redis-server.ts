@@ -41,10 +41,19 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
   }
 }
 
+/** How a test Redis keeps its data. */
+export interface RedisServerOptions {
+  /**
+   * Keep an append-only file in the server's dir, fsynced before every reply (`appendfsync
+   * always`), so a restart after a kill loads every acknowledged write. Default: no persistence.
+   */
+  readonly appendonly?: boolean;
+}
+
 /**
- * A throwaway `redis-server` from PATH on a loopback port, without persistence, in its own temp
- * dir. `stop` and `start` again on the same port simulate an outage; `dispose` stops it and
- * removes the dir.
+ * A throwaway `redis-server` from PATH on a loopback port, in its own temp dir, without
+ * persistence unless asked. `stop` and `start` again on the same port (and dir) simulate an
+ * outage; `dispose` stops it and removes the dir.
  */
 export class RedisServer {
   private process: ChildProcess | undefined;
@@ -52,6 +61,7 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly options: RedisServerOptions,
   ) {}
 
   /** `redis://127.0.0.1:<port>`. */
@@ -60,8 +70,8 @@ export class RedisServer {
   }
 
   /** Starts a server on a free port and waits until it accepts connections. */
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), "keypool-redis-")));
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), "keypool-redis-")), options);
     await server.start();
     return server;
   }
@@ -69,7 +79,8 @@ export class RedisServer {
   /** (Re)starts the process on this server's port; resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.process) return;
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    const persistence = this.options.appendonly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", ...persistence];
     const child = spawn("redis-server", [...args, "--dir", this.dir, "--logfile", ""], { stdio: "ignore" });
     this.process = child;
     // A spawn failure surfaces as the timeout below, with its message.

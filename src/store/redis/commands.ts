@@ -20,7 +20,7 @@ const SCRIPTS = {
 /** The name of one keypool script. */
 export type ScriptName = keyof typeof SCRIPTS;
 
-/** A script's reply: a status ("ok" or a KeyPoolErrorCode), then its fields. */
+/** A script's reply: a status ("ok" or a KeyPoolErrorCode), then its fields (then, raw, its event counts). */
 export type ScriptReply = readonly (string | number)[];
 
 type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<ScriptReply>;
@@ -28,11 +28,13 @@ type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<ScriptReply>
 /**
  * Registers every keypool script on `client` with `defineCommand`: each call is an EVALSHA, and
  * ioredis sends the script itself (EVAL) on a new connection or after NOSCRIPT, so a restarted or
- * failed-over Redis needs no warm-up. O(1) per script; call once per client.
+ * failed-over Redis needs no warm-up. Each body runs as a function whose reply goes through the
+ * prelude's `finish` (publish, event counts). O(1) per script; call once per client.
  */
 export function defineScripts(client: Redis): void {
   for (const [name, body] of Object.entries(SCRIPTS)) {
-    client.defineCommand(name, { numberOfKeys: POOL_KEY_NAMES.length, lua: LUA_PRELUDE + body });
+    const lua = `${LUA_PRELUDE}\nlocal function main()\n${body}\nend\nreturn finish(main())\n`;
+    client.defineCommand(name, { numberOfKeys: POOL_KEY_NAMES.length, lua });
   }
 }
 

@@ -3,6 +3,8 @@ import { KeyPoolError } from "../../pool/index.js";
 
 /** Reply errors that mean "this Redis cannot serve right now", not "keypool has a bug". */
 const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|NOREPLICAS|MISCONF)\b/;
+/** ioredis's words when a call meets a socket that just closed: said plainly in messages. */
+const SOCKET_GONE = /^Stream isn't writeable/;
 /** The longest pause between two reconnection attempts: Redis back means serving within it. */
 const MAX_RECONNECT_DELAY_MS = 1_000;
 
@@ -117,7 +119,8 @@ export class RedisConnection {
 
   private unavailable(err: Error): KeyPoolError {
     const connected = this.client.status === "ready";
-    const reason = connected ? err.message : (this.lastError?.message ?? `not connected (${this.client.status})`);
+    const said = SOCKET_GONE.test(err.message) ? "the connection was lost" : err.message;
+    const reason = connected ? said : (this.lastError?.message ?? `not connected (${this.client.status})`);
     return new KeyPoolError("unavailable", `redis is unreachable at ${this.address}: ${reason}`, { cause: err });
   }
 

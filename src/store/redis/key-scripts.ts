@@ -14,6 +14,7 @@ if not e then return {'not-found', why} end
 if redis.call('ZSCORE', BLOCKS, key) then
   if lease ~= '' and lease ~= redis.call('HGET', LEASES, key) then return {'failed-precondition'} end
   unblock(key)
+  DID.released = 1
 end
 return describe(key, now, e)
 `;
@@ -26,6 +27,7 @@ catch_up(now, BUDGET)
 local e, why = find(key, now)
 if not e then return {'not-found', why} end
 purge(key)
+DID.deleted = 1
 return {'ok'}
 `;
 

@@ -1,4 +1,6 @@
 import { DEFAULT_CATCH_UP_BUDGET } from "../../pool/index.js";
+import { CHANNEL_SUFFIX, POOL_KEY_NAMES } from "./pool-keys.js";
+import { EVENTS_LUA } from "./script-events.js";
 
 /**
  * Lua shared by every script: the pool's keys, its clock, and the state changes every operation
@@ -10,11 +12,14 @@ import { DEFAULT_CATCH_UP_BUDGET } from "../../pool/index.js";
  * - a deadline is inclusive: at `blockedUntil` a key is free, at `expiresAt` it is dead.
  *
  * Every script replies with a table whose first element is a status: "ok", or the
- * KeyPoolErrorCode to raise ("not-found", ...), then the status's fields.
+ * KeyPoolErrorCode to raise ("not-found", ...), then the status's fields, then (added by
+ * `finish`) the counts of what it did (see script-events.ts).
  */
 export const LUA_PRELUDE = `
 local FREE, BLOCKS, LIVES, CREATED, LEASES, CLOCK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local BUDGET = ${DEFAULT_CATCH_UP_BUDGET}
+-- The pool's channel (poolChannel in pool-keys.ts): KEYS[1] with its last name swapped.
+local CHANNEL = string.sub(FREE, 1, #FREE - ${POOL_KEY_NAMES[0].length}) .. '${CHANNEL_SUFFIX}'
 
 -- Integers as Redis arguments: never "1.7e+12", whatever the Lua number formatting.
 local function str(n)
@@ -36,7 +41,7 @@ local function tick(arg)
   redis.call('SET', CLOCK, str(now))
   return now
 end
-
+${EVENTS_LUA}
 -- Removes a key in any state.
 local function purge(key)
   redis.call('ZREM', LIVES, key)
@@ -53,14 +58,26 @@ local function unblock(key)
   redis.call('SADD', FREE, key)
 end
 
+-- Reclaims a key found dead.
+local function expire(key)
+  purge(key)
+  DID.expired = DID.expired + 1
+end
+
+-- Frees a key whose block ended.
+local function auto_release(key)
+  unblock(key)
+  DID.autoReleased = DID.autoReleased + 1
+end
+
 -- Reclaims dead keys, then ends due blocks, oldest first: at most budget in all.
 local function catch_up(now, budget)
   local dead = redis.call('ZRANGEBYSCORE', LIVES, '-inf', str(now), 'LIMIT', 0, budget)
-  for _, key in ipairs(dead) do purge(key) end
+  for _, key in ipairs(dead) do expire(key) end
   local work = #dead
   if work < budget then
     local ended = redis.call('ZRANGEBYSCORE', BLOCKS, '-inf', str(now), 'LIMIT', 0, budget - work)
-    for _, key in ipairs(ended) do unblock(key) end
+    for _, key in ipairs(ended) do auto_release(key) end
     work = work + #ended
   end
   return work
@@ -77,11 +94,11 @@ local function find(key, now)
   if not e then return false, 'unknown' end
   e = tonumber(e)
   if e <= now then
-    purge(key)
+    expire(key)
     return false, 'expired'
   end
   local b = redis.call('ZSCORE', BLOCKS, key)
-  if b and tonumber(b) <= now then unblock(key) end
+  if b and tonumber(b) <= now then auto_release(key) end
   return e
 end
 

@@ -21,6 +21,18 @@ export function assertPoolName(pool: string): void {
   throw new RangeError(`pool name ${JSON.stringify(pool)} is invalid: use 1 to 100 characters of [A-Za-z0-9._:-]`);
 }
 
+/** The suffix of a pool's pub/sub channel (see poolChannel); the scripts derive it from KEYS[1]. */
+export const CHANNEL_SUFFIX = "freed";
+
+/**
+ * The pub/sub channel on which a pool's scripts announce that keys may have become free
+ * (generation, release, automatic release), under the pool's hash tag like its keys. O(1).
+ */
+export function poolChannel(pool: string): string {
+  assertPoolName(pool);
+  return `{keypool:${pool}}:${CHANNEL_SUFFIX}`;
+}
+
 /** The Redis keys of `pool`, in KEYS order (see POOL_KEY_NAMES). O(1). */
 export function poolKeys(pool: string): readonly string[] {
   assertPoolName(pool);

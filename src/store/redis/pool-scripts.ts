@@ -29,6 +29,7 @@ end
 redis.call('ZADD', LIVES, unpack(lives))
 redis.call('SADD', FREE, unpack(keys))
 redis.call('HSET', CREATED, unpack(created))
+DID.generated = n
 return {'ok', now, now + ttl}
 `;
 
@@ -46,17 +47,21 @@ for _ = 1, BUDGET * 4 do
   local key = redis.call('SRANDMEMBER', FREE)
   if not key then
     local ended = redis.call('ZRANGEBYSCORE', BLOCKS, '-inf', str(now), 'LIMIT', 0, 1)
-    if #ended == 0 then return {'not-found', live_count(now)} end
-    unblock(ended[1])
+    if #ended == 0 then
+      DID.acquireMisses = 1
+      return {'not-found', live_count(now)}
+    end
+    auto_release(ended[1])
   else
     local e = tonumber(redis.call('ZSCORE', LIVES, key) or 0)
     if e <= now then
-      purge(key)
+      expire(key)
     else
       local till = now + ttl
       redis.call('SREM', FREE, key)
       redis.call('ZADD', BLOCKS, str(till), key)
       redis.call('HSET', LEASES, key, lease)
+      DID.acquired = 1
       return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0)}
     end
   end
