@@ -26,7 +26,7 @@ export const SERVE_FLAGS = {
   "tls-client-ca": { env: "KEYPOOL_TLS_CLIENT_CA", default: "", help: "PEM CA: require client certificates it signed (mTLS)" },
   "metrics-port": { env: "KEYPOOL_METRICS_PORT", default: "", help: "serve Prometheus /metrics on this port (off when unset)" },
   "metrics-host": { env: "KEYPOOL_METRICS_HOST", default: "0.0.0.0", help: "address for /metrics" },
-  "max-request-bytes": { env: "KEYPOOL_MAX_REQUEST_BYTES", default: "1048576", help: "largest request message" },
+  "max-request-bytes": { env: "KEYPOOL_MAX_REQUEST_BYTES", default: "65536", help: "largest request message" },
   "max-metadata-bytes": { env: "KEYPOOL_MAX_METADATA_BYTES", default: "16384", help: "largest request metadata" },
   "max-generate": { env: "KEYPOOL_MAX_GENERATE", default: "1000", help: "most keys per GenerateKeys (at most 1000)" },
   "max-keepalive-keys": { env: "KEYPOOL_MAX_KEEPALIVE_KEYS", default: "1000", help: "most keys per KeepAlive message (at most 1000)" },

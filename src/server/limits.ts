@@ -26,7 +26,8 @@ export interface ServerLimits {
 
 /** Defaults that suit a laptop and a production pool alike. */
 export const DEFAULT_LIMITS: ServerLimits = {
-  maxRequestBytes: 1024 * 1024,
+  // The largest legitimate request, a 1,000-key KeepAlive, is ~29 KB.
+  maxRequestBytes: 64 * 1024,
   maxMetadataBytes: 16 * 1024,
   maxGenerate: 1000,
   maxKeepAliveKeys: 1000,

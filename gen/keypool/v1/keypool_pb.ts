@@ -583,8 +583,9 @@ export const KeyService: GenService<{
    * changes nothing. Release does not refresh the key's life.
    *
    * Errors: INVALID_ARGUMENT for a malformed key or lease id; NOT_FOUND for an unknown, deleted or
-   * dead key; FAILED_PRECONDITION when `lease_id` is set and is not the key's current lease (the
-   * caller's lease ran out and the key was acquired again): the key is left untouched.
+   * dead key; FAILED_PRECONDITION when `lease_id` is set and the key is blocked under another
+   * lease (the caller's lease ran out and the key was acquired again): the key is left untouched.
+   * A free key released with any lease id is OK and unchanged.
    * Cost: O(1).
    *
    * @generated from rpc keypool.v1.KeyService.ReleaseKey
