@@ -1,4 +1,4 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
@@ -47,7 +47,8 @@ if (!hasRedisServer()) {
   /** A lease of the test's own, taken between two steps of the load, to hold across the outage. */
   async function takeLease(server: KeypoolProcess, load: Load, ledger: Ledger): Promise<Acquired> {
     await load.pause();
-    const { key } = await server.client.acquireKey({});
+    // The load may hold every key at this moment: wait for one (paused workers release theirs).
+    const { key } = await server.client.acquireKey({ wait: durationFromMs(10_000) });
     const held = { key: key!.key, leaseId: key!.leaseId, blockedUntil: timestampMs(key!.blockedUntil!), expiresAt: timestampMs(key!.expiresAt!) };
     ledger.acquired(held, "the test's AcquireKey via A");
     load.resume();
