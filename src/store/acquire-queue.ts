@@ -34,6 +34,7 @@ export class AcquireQueue {
   private tail: Waiter | undefined;
   private count = 0;
   private serving = false;
+  private kickedWhileServing = false;
   private poll: NodeJS.Timeout | undefined;
   private readonly unsubscribe: () => void;
 
@@ -117,10 +118,16 @@ export class AcquireQueue {
   }
 
   private kick(): void {
-    if (this.serving || !this.head) return;
+    if (this.serving) {
+      this.kickedWhileServing = true; // never lose a wake-up that raced a serving round
+      return;
+    }
+    if (!this.head) return;
     this.serving = true;
+    this.kickedWhileServing = false;
     void this.serve().finally(() => {
       this.serving = false;
+      if (this.kickedWhileServing) this.kick();
       this.schedulePoll();
     });
   }

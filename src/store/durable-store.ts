@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolOptions, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolStats } from "../pool/index.js";
 import type { Random } from "../random.js";
 import { inspectDataDir, writeMarker } from "./durable/data-dir.js";
 import { lockDataDir } from "./durable/dir-lock.js";
@@ -63,7 +63,7 @@ export class DurableStore implements KeyStore {
     this.clock = options.clock;
     this.pool = pool;
     this.recovery = recovery;
-    this.sweeper = new Sweeper(pool, this.clock);
+    this.sweeper = new Sweeper(pool, this.clock, () => this.keysFreed());
     this.sweeper.poke();
     this.reaper = new DiskReaper(journal, (key, now) => this.isGone(key, now));
     this.upkeep = setInterval(() => this.runUpkeep(), UPKEEP_MS).unref();
@@ -96,12 +96,14 @@ export class DurableStore implements KeyStore {
   }
 
   async generate(count: number): Promise<KeyInfo[]> {
-    return this.run((now) => {
+    const generated = await this.run((now) => {
       const keys = this.pool.generate(count, now);
       for (const info of keys) this.journal.put(info, now);
       this.sweeper.poke();
       return keys;
     });
+    this.keysFreed();
+    return generated;
   }
 
   async acquire(): Promise<KeyInfo> {
@@ -109,7 +111,25 @@ export class DurableStore implements KeyStore {
   }
 
   async release(key: string, leaseId?: string): Promise<KeyInfo> {
-    return this.run((now) => this.saved(this.pool.release(key, leaseId, now), now));
+    const info = await this.run((now) => this.saved(this.pool.release(key, leaseId, now), now));
+    this.keysFreed();
+    return info;
+  }
+
+  /** Tells waiting acquires (once the change is durable) that keys may be free. */
+  onKeysFreed(listener: () => void): () => void {
+    this.freedListeners.add(listener);
+    return () => this.freedListeners.delete(listener);
+  }
+
+  counters(): PoolCounters {
+    return this.pool.counters;
+  }
+
+  private readonly freedListeners = new Set<() => void>();
+
+  private keysFreed(): void {
+    for (const listener of this.freedListeners) listener();
   }
 
   async delete(key: string): Promise<void> {
