@@ -52,6 +52,22 @@ describe("health follows the store and shutdown", () => {
     client.close();
   });
 
+  it("reports NOT_SERVING from the first moment of shutdown, so load balancers drain it first", async () => {
+    t = await startTestServer();
+    const client = healthClient(t.address);
+    const watch = client.Watch({ service: "keypool.v1.KeyService" });
+    const seen: string[] = [];
+    watch.on("data", (r: Json) => seen.push(r.status));
+    watch.on("error", () => {});
+    while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const stopping = t.server.shutdown();
+    while (seen.length < 2) await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
+    watch.cancel();
+    client.close();
+    await stopping;
+  });
+
   it("under load, shutdown lets every call finish or answer UNAVAILABLE, and ends streams with a status", async () => {
     t = await startTestServer();
     await t.client.generateKeys({ count: 1000 });
