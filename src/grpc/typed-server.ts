@@ -40,10 +40,24 @@ export type ServiceImpl<S> =
 /** Turns any thrown value into the status sent to the client (and logs what must be logged). */
 export type ErrorMapper = (err: unknown, context: CallContext) => Partial<grpc.StatusObject>;
 
-function contextOf(method: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): CallContext {
-  const controller = new AbortController();
-  call.once("cancelled", () => controller.abort());
-  return { method, metadata: call.metadata, peer: call.getPeer(), signal: controller.signal };
+function contextOf(method: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): CallContext & { done(): void } {
+  // grpc-js 1.14 emits "cancelled" after EVERY call ends, even a completed one; aborting then
+  // costs a DOMException with a stack per call. Make the signal lazily and stop listening once
+  // the handler settled.
+  let controller: AbortController | undefined;
+  const onCancel = (): void => (controller ??= new AbortController()).abort();
+  call.once("cancelled", onCancel);
+  return {
+    method,
+    metadata: call.metadata,
+    get peer() {
+      return call.getPeer();
+    },
+    get signal() {
+      return (controller ??= new AbortController()).signal;
+    },
+    done: () => call.removeListener("cancelled", onCancel),
+  };
 }
 
 /**
@@ -67,12 +81,23 @@ export function addTypedService<S extends GenService<GenServiceMethods>>(
       handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const context = contextOf(path, call);
         const request = call.request;
-        const run = request instanceof MalformedMessage
-          ? Promise.reject(request)
-          : Promise.resolve().then(() => (handler as UnaryHandler<DescMessage, DescMessage>)(request as never, context));
+        let run: Promise<unknown>;
+        try {
+          run = request instanceof MalformedMessage
+            ? Promise.reject(request)
+            : (handler as UnaryHandler<DescMessage, DescMessage>)(request as never, context);
+        } catch (err) {
+          run = Promise.reject(err); // a handler that threw before its first await
+        }
         run.then(
-          (response) => callback(null, response),
-          (err: unknown) => callback(onError(err, context) as grpc.ServiceError),
+          (response) => {
+            context.done();
+            callback(null, response);
+          },
+          (err: unknown) => {
+            context.done();
+            callback(onError(err, context) as grpc.ServiceError);
+          },
         );
       };
     } else if (method.methodKind === "bidi_streaming") {
