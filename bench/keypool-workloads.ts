@@ -1,0 +1,79 @@
+import { KeyService } from "../gen/keypool/v1/keypool_pb.js";
+import type { GetKeyRequest } from "../gen/keypool/v1/keypool_pb.js";
+import { createTypedClient } from "../src/grpc/typed-client.js";
+import type { TypedClient } from "../src/grpc/typed-client.js";
+import { pipelinedStream, unaryLoops } from "./drivers.js";
+import { callEcho } from "./echo-service.js";
+import type { Recorder } from "./recorder.js";
+
+/** What a load client is asked to run. */
+export interface WorkloadSpec {
+  readonly name: string;
+  /** Closed loops (unary) per client process. */
+  readonly concurrency: number;
+  /** Streams per client process (stream workloads). */
+  readonly streams: number;
+  /** Requests in flight per stream. */
+  readonly window: number;
+  /** Keys per stream request. */
+  readonly batch: number;
+  /** Keys (or leases) the client makes for itself to keep alive or look up. */
+  readonly keys: number;
+}
+
+/** A prepared workload: `run` drives load for the recorder's window. */
+export interface Workload {
+  run(rec: Recorder): Promise<void>;
+  close(): void;
+}
+
+/** Keypool workloads by name; the etcd peer lives in etcd-workload.ts. */
+export const KEYPOOL_WORKLOADS = ["echo", "acquire-release", "keepalive-unary", "keepalive-stream", "get", "mixed"] as const;
+
+async function ownKeys(client: TypedClient<typeof KeyService>, count: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let left = count; left > 0; left -= 1000) {
+    const { keys: made } = await client.generateKeys({ count: Math.min(1000, left) });
+    keys.push(...made.map((k) => k.key));
+  }
+  return keys;
+}
+
+/** Connects to a keypool server at `address` and prepares `spec` (generating its keys). */
+export async function keypoolWorkload(address: string, spec: WorkloadSpec): Promise<Workload> {
+  const client = createTypedClient(KeyService, address);
+  const keys = spec.keys > 0 ? await ownKeys(client, spec.keys) : ["kp_AAAAAAAAAAAAAAAAAAAAAAAA"];
+  let cursor = 0;
+  let turn = 0;
+  const nextKey = (): string => keys[(cursor = (cursor + 1) % keys.length)]!;
+  const acquireRelease = async (): Promise<number> => {
+    const { key } = await client.acquireKey({});
+    await client.releaseKey({ key: key!.key, leaseId: key!.leaseId });
+    return 1;
+  };
+  const unary: Record<string, () => Promise<number>> = {
+    echo: async () => (await callEcho(client.grpc, { key: nextKey() } as GetKeyRequest), 1),
+    "acquire-release": acquireRelease,
+    "keepalive-unary": async () => (await client.keepAliveKey({ key: nextKey() }), 1),
+    get: async () => (await client.getKey({ key: nextKey() }), 1),
+    // The storm's client: lookups and acquire/release pairs, alternating.
+    mixed: async () => (turn++ % 2 === 0 ? acquireRelease() : client.getKey({ key: nextKey() }).then(() => 1)),
+  };
+  const run = async (rec: Recorder): Promise<void> => {
+    if (spec.name === "keepalive-stream") {
+      await Promise.all(
+        Array.from({ length: spec.streams }, () =>
+          pipelinedStream(client.keepAlive(), rec, spec.window, () => ({
+            message: { keys: Array.from({ length: spec.batch }, nextKey) },
+            items: spec.batch,
+          })),
+        ),
+      );
+      return;
+    }
+    const op = unary[spec.name];
+    if (!op) throw new Error(`unknown workload "${spec.name}"`);
+    await unaryLoops(rec, spec.concurrency, op);
+  };
+  return { run, close: () => client.close() };
+}
