@@ -1,4 +1,5 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import type { Duration } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError } from "../pool/index.js";
@@ -28,12 +29,9 @@ const isReader = (context: CallContext): boolean => context.metadata.get(ROLE_ME
  */
 export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
   const { store, waiters, streams, limits, metrics } = deps;
-  // The TTL is fixed per pool: learn it once, for KeepAliveKey responses.
-  let keepaliveTtl: Promise<number> | undefined;
-  const ttl = (): Promise<number> => (keepaliveTtl ??= store.stats().then((s) => s.keepaliveTtlMs, (err) => {
-    keepaliveTtl = undefined;
-    throw err;
-  }));
+  // The TTL is fixed per pool: learn it once (from stats), for KeepAliveKey responses.
+  let keepaliveTtl: Duration | undefined;
+  const ttl = async (): Promise<Duration> => (keepaliveTtl ??= durationFromMs((await store.stats()).keepaliveTtlMs));
   return {
     generateKeys: async ({ count }) => {
       if (count > limits.maxGenerate) {
@@ -65,7 +63,7 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
     },
     keepAliveKey: async ({ key }) => {
       const info = await store.keepAlive(key);
-      return { key: keyInfoMessage(info), keepaliveTtl: durationFromMs(await ttl()) };
+      return { key: keyInfoMessage(info), keepaliveTtl: keepaliveTtl ?? (await ttl()) };
     },
     keepAlive: (call, context) => keepAliveStream({ store, streams, limits }, call, context),
     getKey: async ({ key }, context) => {
