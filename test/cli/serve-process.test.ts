@@ -4,7 +4,11 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { hashToken } from "../../src/server/auth.js";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { createTypedClient } from "../../src/grpc/typed-client.js";
 
@@ -68,5 +72,32 @@ describe("keypool serve", () => {
     expect(stderr.trim().split("\n")).toEqual([
       'keypool: invalid --keepalive-ttl "soon": expected a positive duration like 60s, 5m or 1500ms',
     ]);
+  });
+
+  it("reloads --auth-file on SIGHUP: new tokens work, removed ones stop working", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keypool-hup-"));
+    const file = join(dir, "auth.json");
+    const write = (token: string) =>
+      writeFileSync(file, JSON.stringify({ tokens: [{ name: "ops", role: "admin", sha256: hashToken(token) }] }));
+    write("first-token");
+    const child = serve(["--host", "127.0.0.1", "--port", "0", "--auth-file", file]);
+    try {
+      const line = await startupLine(child);
+      expect(line.msg).toMatch(/bearer tokens from .*auth\.json/);
+      const client = createTypedClient(KeyService, `127.0.0.1:${line.port as number}`);
+      const as = (token: string) => {
+        const metadata = new grpc.Metadata();
+        metadata.set("authorization", `Bearer ${token}`);
+        return client.getPoolStats({}, { metadata }).then(() => "OK", (e: grpc.ServiceError) => grpc.status[e.code]);
+      };
+      expect([await as("first-token"), await as("second-token")]).toEqual(["OK", "UNAUTHENTICATED"]);
+      write("second-token");
+      child.kill("SIGHUP");
+      for (let i = 0; i < 200 && (await as("second-token")) !== "OK"; i++) await new Promise((r) => setTimeout(r, 25));
+      expect([await as("first-token"), await as("second-token")]).toEqual(["UNAUTHENTICATED", "OK"]);
+      client.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
