@@ -60,3 +60,28 @@ export class RefColumn<T> {
     while (this.pages.length * PAGE_SIZE < size) this.pages.push(new Array<T | undefined>(PAGE_SIZE).fill(undefined));
   }
 }
+
+/**
+ * A paged column of fixed-width byte strings (`width` bytes per cell), so small binary values
+ * (lease ids) cost `width` bytes instead of a pointer plus a heap string. Unwritten cells are zero.
+ */
+export class BytesColumn {
+  private readonly pages: Uint8Array[] = [];
+
+  constructor(readonly width: number) {}
+
+  /** The page holding cell `i`; the cell starts at `offset(i)`. */
+  page(i: number): Uint8Array {
+    return this.pages[i >>> PAGE_BITS]!;
+  }
+
+  /** Where cell `i` starts within its page. */
+  offset(i: number): number {
+    return (i & PAGE_MASK) * this.width;
+  }
+
+  /** Makes cells [0, size) addressable. O(1) per new page. */
+  reserve(size: number): void {
+    while (this.pages.length * PAGE_SIZE < size) this.pages.push(new Uint8Array(PAGE_SIZE * this.width));
+  }
+}

@@ -43,6 +43,17 @@ function isToken(s: string, from: number): boolean {
   return true;
 }
 
+/** Decodes a well-formed 24-character token into 18 bytes at `offset` of `into`. O(1). */
+export function decodeToken(token: string, into: Uint8Array, offset: number): void {
+  for (let i = 0, o = offset; i < TOKEN_CHARS; i += 4, o += 3) {
+    const n = (VALUE[token.charCodeAt(i)]! << 18) | (VALUE[token.charCodeAt(i + 1)]! << 12) |
+      (VALUE[token.charCodeAt(i + 2)]! << 6) | VALUE[token.charCodeAt(i + 3)]!;
+    into[o] = n >>> 16;
+    into[o + 1] = (n >>> 8) & 255;
+    into[o + 2] = n & 255;
+  }
+}
+
 /** True when `s` has the shape of a key. O(1): keys have a fixed length. */
 export function isKey(s: string): boolean {
   return s.length === KEY_LENGTH && s.startsWith(KEY_PREFIX) && isToken(s, KEY_PREFIX.length);

@@ -1,9 +1,9 @@
 import type { Random } from "../random.js";
-import { Float64Column, Int32Column, RefColumn } from "./columns.js";
+import { BytesColumn, Float64Column, Int32Column, RefColumn } from "./columns.js";
 import { DeadlineList } from "./deadline-list.js";
 import { KeyPoolError } from "./errors.js";
 import { KeyIndex } from "./key-index.js";
-import { assertKey, assertLeaseId } from "./key-format.js";
+import { TOKEN_BYTES, assertKey, assertLeaseId, decodeToken, encodeToken } from "./key-format.js";
 import { TokenSource } from "./token-source.js";
 import type { KeyInfo, PoolCounters, PoolOptions, PoolStats } from "./types.js";
 
@@ -26,7 +26,8 @@ const RESERVE_STEP = 16_384;
  */
 export class KeyPool {
   private readonly keys = new RefColumn<string>();
-  private readonly leaseIds = new RefColumn<string>();
+  /** Lease ids as their 18 random bytes (not strings): valid only while blocked. */
+  private readonly leases = new BytesColumn(TOKEN_BYTES);
   private readonly createdAt = new Float64Column();
   private readonly expiresAt = new Float64Column();
   /** 0 when the slot is not blocked. */
@@ -124,7 +125,7 @@ export class KeyPool {
       }
       this.removeFree(slot);
       this.blockedUntil.set(slot, now + this.options.blockTtlMs);
-      this.leaseIds.set(slot, this.tokens.leaseId());
+      this.tokens.leaseBytes(this.leases.page(slot), this.leases.offset(slot));
       this.blocks.append(slot);
       this.counters.acquired++;
       return this.info(slot, now);
@@ -141,7 +142,7 @@ export class KeyPool {
     now = this.tick(now);
     const slot = this.find(key, now);
     if (this.blockedUntil.get(slot) !== 0) {
-      if (leaseId && leaseId !== this.leaseIds.get(slot)) {
+      if (leaseId && leaseId !== this.leaseIdOf(slot)) {
         throw new KeyPoolError(
           "failed-precondition",
           "lease_id is not the key's current lease: your lease ran out and the key was acquired again",
@@ -214,7 +215,7 @@ export class KeyPool {
     const slot = this.allocate(info.key, info.createdAt, info.expiresAt);
     if (info.blockedUntil !== undefined && info.blockedUntil > now && info.leaseId) {
       this.blockedUntil.set(slot, info.blockedUntil);
-      this.leaseIds.set(slot, info.leaseId);
+      decodeToken(info.leaseId, this.leases.page(slot), this.leases.offset(slot));
       this.blocks.append(slot);
     } else {
       this.insertFree(slot);
@@ -273,7 +274,6 @@ export class KeyPool {
   private unblock(slot: number): void {
     this.blocks.unlink(slot);
     this.blockedUntil.set(slot, 0);
-    this.leaseIds.set(slot, undefined);
     this.insertFree(slot);
   }
 
@@ -304,7 +304,8 @@ export class KeyPool {
   }
 
   private reserve(size: number): void {
-    for (const c of [this.keys, this.leaseIds, this.createdAt, this.expiresAt, this.blockedUntil, this.freePos, this.free]) {
+    this.leases.reserve(size);
+    for (const c of [this.keys, this.createdAt, this.expiresAt, this.blockedUntil, this.freePos, this.free]) {
       c.reserve(size);
     }
     this.blocks.reserve(size);
@@ -318,7 +319,6 @@ export class KeyPool {
     this.lives.unlink(slot);
     this.index.remove(slot);
     this.keys.set(slot, undefined);
-    this.leaseIds.set(slot, undefined);
     this.blockedUntil.set(slot, 0);
     this.freePos.set(slot, this.spareSlot);
     this.spareSlot = slot;
@@ -337,13 +337,18 @@ export class KeyPool {
     this.freePos.set(slot, -1);
   }
 
+  /** The lease id of a blocked slot, as text. O(1). */
+  private leaseIdOf(slot: number): string {
+    return encodeToken(this.leases.page(slot), this.leases.offset(slot));
+  }
+
   private info(slot: number, now: number): KeyInfo {
     const until = this.blockedUntil.get(slot);
     const blocked = until > now;
     return {
       key: this.keys.get(slot)!,
       state: blocked ? "blocked" : "free",
-      leaseId: blocked ? this.leaseIds.get(slot) : undefined,
+      leaseId: blocked ? this.leaseIdOf(slot) : undefined,
       blockedUntil: blocked ? until : undefined,
       expiresAt: this.expiresAt.get(slot),
       createdAt: this.createdAt.get(slot),

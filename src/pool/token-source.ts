@@ -23,6 +23,12 @@ export class TokenSource {
     return encodeToken(this.bytes, this.take());
   }
 
+  /** Copies fresh random bytes for one lease id into `into` at `offset`. */
+  leaseBytes(into: Uint8Array, offset: number): void {
+    const at = this.take();
+    into.set(this.bytes.subarray(at, at + TOKEN_BYTES), offset);
+  }
+
   private take(): number {
     if (this.offset === this.bytes.length) {
       this.random.fill(this.bytes);
