@@ -26,11 +26,11 @@ export function predictedLayout(keys: number): MemoryResult["layout"] {
   while (table < keys * 2) table *= 2;
   return [
     { part: "key string (27 one-byte chars)", bytesPerKey: align(STRING_HEADER + 27), where: "V8 heap" },
-    { part: "2 reference columns (keys, leaseIds)", bytesPerKey: 2 * POINTER * pageFactor, where: "V8 heap (paged arrays)" },
+    { part: "1 reference column (keys)", bytesPerKey: POINTER * pageFactor, where: "V8 heap (paged arrays)" },
     { part: "3 Float64 columns (createdAt, expiresAt, blockedUntil)", bytesPerKey: 24 * pageFactor, where: "ArrayBuffers (external)" },
-    { part: "6 Int32 columns (free, freePos, 2 deadline lists x prev/next)", bytesPerKey: 24 * pageFactor, where: "ArrayBuffers (external)" },
+    { part: "7 Int32 columns (free set x2, 2 deadline lists x prev/next, spare-slot link)", bytesPerKey: 28 * pageFactor, where: "ArrayBuffers (external)" },
+    { part: "lease id bytes (18 per slot)", bytesPerKey: 18 * pageFactor, where: "ArrayBuffers (external)" },
     { part: "KeyIndex table (Int32, 2x capacity rounded to 2^k)", bytesPerKey: (table * 4) / keys, where: "ArrayBuffer (external)" },
-    { part: "lease id string (24 chars), blocked keys only", bytesPerKey: align(STRING_HEADER + 24), where: "V8 heap" },
   ].map((p) => ({ ...p, bytesPerKey: Math.round(p.bytesPerKey * 10) / 10 }));
 }
 

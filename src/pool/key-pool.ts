@@ -1,9 +1,10 @@
 import type { Random } from "../random.js";
-import { BytesColumn, Float64Column, Int32Column, RefColumn } from "./columns.js";
 import { DeadlineList } from "./deadline-list.js";
 import { KeyPoolError } from "./errors.js";
 import { KeyIndex } from "./key-index.js";
-import { TOKEN_BYTES, assertKey, assertLeaseId, decodeToken, encodeToken } from "./key-format.js";
+import { FreeSet } from "./free-set.js";
+import { assertKey, assertLeaseId } from "./key-format.js";
+import { SlotTable } from "./slot-table.js";
 import { TokenSource } from "./token-source.js";
 import type { KeyInfo, PoolCounters, PoolOptions, PoolStats } from "./types.js";
 
@@ -11,39 +12,27 @@ import type { KeyInfo, PoolCounters, PoolOptions, PoolStats } from "./types.js";
 export const DEFAULT_CATCH_UP_BUDGET = 64;
 /** Most keys one GenerateKeys call may create. */
 export const MAX_GENERATE = 1000;
-/** Slots made addressable at a time (one page of every column). */
-const RESERVE_STEP = 16_384;
 
 /**
  * The key pool: a pure, synchronous data structure. Time is passed in (`now`, ms) and never read;
  * randomness is injected. Every operation is O(1) in the number of keys (generate is O(count)).
  *
- * Layout: each key lives in a slot of paged columns. Free keys sit in an array (uniform random
+ * Layout: each key lives in a slot of a `SlotTable`. Free keys sit in a `FreeSet` (uniform random
  * pick and swap-remove in O(1)); blocked keys in a list ordered by block deadline; every key in a
  * list ordered by life deadline. Deadlines are inclusive: at exactly `blockedUntil` a key is free,
  * at exactly `expiresAt` it is dead. Every read settles the key it touches, so each request sees
  * exact state; bulk expiry is done by `sweep` in bounded slices.
  */
 export class KeyPool {
-  private readonly keys = new RefColumn<string>();
-  /** Lease ids as their 18 random bytes (not strings): valid only while blocked. */
-  private readonly leases = new BytesColumn(TOKEN_BYTES);
-  private readonly createdAt = new Float64Column();
-  private readonly expiresAt = new Float64Column();
-  /** 0 when the slot is not blocked. */
-  private readonly blockedUntil = new Float64Column();
-  /** Position in `free`, or -1. */
-  private readonly freePos = new Int32Column();
-  private readonly free = new Int32Column();
-  private freeCount = 0;
+  private readonly free = new FreeSet();
   private readonly blocks = new DeadlineList();
   private readonly lives = new DeadlineList();
+  private readonly slots = new SlotTable([this.free, this.blocks, this.lives]);
+  /** Shorthands for the hottest columns. */
+  private readonly expiresAt = this.slots.expiresAt;
+  private readonly blockedUntil = this.slots.blockedUntil;
   private readonly index: KeyIndex;
   private readonly tokens: TokenSource;
-  /** Recycled slots, linked through `freePos` (unused while a slot is empty). */
-  private spareSlot = -1;
-  private slotsUsed = 0;
-  private slotsReserved = 0;
   private lastNow = 0;
   private readonly budget: number;
   /** Lifetime event counts, for metrics. */
@@ -60,7 +49,7 @@ export class KeyPool {
       // 0 would collide with "not blocked" and a zero budget would make every acquire UNAVAILABLE.
       if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${value})`);
     }
-    this.index = new KeyIndex(options.maxKeys, (slot) => this.keys.get(slot)!);
+    this.index = new KeyIndex(options.maxKeys, (slot) => this.slots.keys.get(slot)!);
     this.tokens = new TokenSource(random);
     this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
   }
@@ -88,7 +77,7 @@ export class KeyPool {
       );
     }
     const out: KeyInfo[] = [];
-    for (let i = 0; i < n; i++) out.push(this.info(this.create(now), now));
+    for (let i = 0; i < n; i++) out.push(this.slots.info(this.create(now), now));
     this.counters.generated += n;
     return out;
   }
@@ -102,7 +91,7 @@ export class KeyPool {
     now = this.tick(now);
     this.catchUp(now, this.budget);
     for (let work = 0; work < this.budget * 4; work++) {
-      if (this.freeCount === 0) {
+      if (this.free.size === 0) {
         // A block that ended but was not swept yet is a free key: settle it instead of missing.
         const head = this.blocks.head;
         if (head !== -1 && this.blockedUntil.get(head) <= now) {
@@ -117,18 +106,18 @@ export class KeyPool {
             : `no free key: all ${this.lives.size} keys are blocked; release keys or generate more`,
         );
       }
-      const slot = this.free.get(this.random.int(this.freeCount));
+      const slot = this.free.at(this.random.int(this.free.size));
       if (this.expiresAt.get(slot) <= now) {
         this.purge(slot);
         this.counters.expired++;
         continue;
       }
-      this.removeFree(slot);
+      this.free.remove(slot);
       this.blockedUntil.set(slot, now + this.options.blockTtlMs);
-      this.tokens.leaseBytes(this.leases.page(slot), this.leases.offset(slot));
+      this.tokens.leaseBytes(this.slots.leases.page(slot), this.slots.leases.offset(slot));
       this.blocks.append(slot);
       this.counters.acquired++;
-      return this.info(slot, now);
+      return this.slots.info(slot, now);
     }
     throw new KeyPoolError("unavailable", "the pool is reclaiming a large batch of expired keys; retry shortly");
   }
@@ -142,7 +131,7 @@ export class KeyPool {
     now = this.tick(now);
     const slot = this.find(key, now);
     if (this.blockedUntil.get(slot) !== 0) {
-      if (leaseId && leaseId !== this.leaseIdOf(slot)) {
+      if (leaseId && leaseId !== this.slots.leaseId(slot)) {
         throw new KeyPoolError(
           "failed-precondition",
           "lease_id is not the key's current lease: your lease ran out and the key was acquired again",
@@ -151,7 +140,7 @@ export class KeyPool {
       this.unblock(slot);
       this.counters.released++;
     }
-    return this.info(slot, now);
+    return this.slots.info(slot, now);
   }
 
   /** Purges `key` in any state. O(1). Throws NOT_FOUND. */
@@ -167,13 +156,13 @@ export class KeyPool {
     const slot = this.find(key, now);
     this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
     this.lives.moveToTail(slot);
-    return this.info(slot, now);
+    return this.slots.info(slot, now);
   }
 
   /** Describes `key`. O(1). Throws NOT_FOUND. */
   get(key: string, now: number): KeyInfo {
     now = this.tick(now);
-    return this.info(this.find(key, now), now);
+    return this.slots.info(this.find(key, now), now);
   }
 
   /** Counts keys after a bounded catch-up (exact unless a mass expiry is still being swept). O(1). */
@@ -215,10 +204,10 @@ export class KeyPool {
     const slot = this.allocate(info.key, info.createdAt, info.expiresAt);
     if (info.blockedUntil !== undefined && info.blockedUntil > now && info.leaseId) {
       this.blockedUntil.set(slot, info.blockedUntil);
-      decodeToken(info.leaseId, this.leases.page(slot), this.leases.offset(slot));
+      this.slots.setLeaseId(slot, info.leaseId);
       this.blocks.append(slot);
     } else {
-      this.insertFree(slot);
+      this.free.add(slot);
     }
   }
 
@@ -274,84 +263,30 @@ export class KeyPool {
   private unblock(slot: number): void {
     this.blocks.unlink(slot);
     this.blockedUntil.set(slot, 0);
-    this.insertFree(slot);
+    this.free.add(slot);
   }
 
   private create(now: number): number {
     let key = this.tokens.key();
     while (this.index.find(key) !== -1) key = this.tokens.key(); // 2^-144: never, but never wrong
     const slot = this.allocate(key, now, now + this.options.keepaliveTtlMs);
-    this.insertFree(slot);
+    this.free.add(slot);
     return slot;
   }
 
   private allocate(key: string, createdAt: number, expiresAt: number): number {
-    let slot = this.spareSlot;
-    if (slot === -1) {
-      slot = this.slotsUsed++;
-      if (this.slotsUsed > this.slotsReserved) this.reserve((this.slotsReserved += RESERVE_STEP));
-    } else {
-      this.spareSlot = this.freePos.get(slot);
-    }
-    this.keys.set(slot, key);
-    this.createdAt.set(slot, createdAt);
-    this.expiresAt.set(slot, expiresAt);
-    this.blockedUntil.set(slot, 0);
-    this.freePos.set(slot, -1);
+    const slot = this.slots.allocate(key, createdAt, expiresAt);
     this.index.insert(slot);
     this.lives.append(slot);
     return slot;
   }
 
-  private reserve(size: number): void {
-    this.leases.reserve(size);
-    for (const c of [this.keys, this.createdAt, this.expiresAt, this.blockedUntil, this.freePos, this.free]) {
-      c.reserve(size);
-    }
-    this.blocks.reserve(size);
-    this.lives.reserve(size);
-  }
-
   /** Removes a key in any state and recycles its slot. */
   private purge(slot: number): void {
     if (this.blockedUntil.get(slot) !== 0) this.blocks.unlink(slot);
-    else this.removeFree(slot);
+    else this.free.remove(slot);
     this.lives.unlink(slot);
     this.index.remove(slot);
-    this.keys.set(slot, undefined);
-    this.blockedUntil.set(slot, 0);
-    this.freePos.set(slot, this.spareSlot);
-    this.spareSlot = slot;
-  }
-
-  private insertFree(slot: number): void {
-    this.free.set(this.freeCount, slot);
-    this.freePos.set(slot, this.freeCount++);
-  }
-
-  private removeFree(slot: number): void {
-    const pos = this.freePos.get(slot);
-    const last = this.free.get(--this.freeCount);
-    this.free.set(pos, last);
-    this.freePos.set(last, pos);
-    this.freePos.set(slot, -1);
-  }
-
-  /** The lease id of a blocked slot, as text. O(1). */
-  private leaseIdOf(slot: number): string {
-    return encodeToken(this.leases.page(slot), this.leases.offset(slot));
-  }
-
-  private info(slot: number, now: number): KeyInfo {
-    const until = this.blockedUntil.get(slot);
-    const blocked = until > now;
-    return {
-      key: this.keys.get(slot)!,
-      state: blocked ? "blocked" : "free",
-      leaseId: blocked ? this.leaseIdOf(slot) : undefined,
-      blockedUntil: blocked ? until : undefined,
-      expiresAt: this.expiresAt.get(slot),
-      createdAt: this.createdAt.get(slot),
-    };
+    this.slots.recycle(slot);
   }
 }

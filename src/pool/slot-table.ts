@@ -1,0 +1,87 @@
+import { BytesColumn, Float64Column, Int32Column, RefColumn } from "./columns.js";
+import { TOKEN_BYTES, decodeToken, encodeToken } from "./key-format.js";
+import type { KeyInfo } from "./types.js";
+
+/** Slots made addressable at a time (one page of every column). */
+const RESERVE_STEP = 16_384;
+
+/** Anything with per-slot storage that must grow with the table. */
+export interface SlotStorage {
+  reserve(size: number): void;
+}
+
+/**
+ * Where keys live: one slot per key across paged columns (growth never copies), slots recycled
+ * through a spare list. Knows nothing of free sets, deadlines or expiry; every method is O(1)
+ * (O(page) when a new page of every column is added).
+ */
+export class SlotTable {
+  readonly keys = new RefColumn<string>();
+  /** Lease ids as their 18 random bytes (not strings): valid only while blocked. */
+  readonly leases = new BytesColumn(TOKEN_BYTES);
+  readonly createdAt = new Float64Column();
+  readonly expiresAt = new Float64Column();
+  /** 0 when the slot is not blocked. */
+  readonly blockedUntil = new Float64Column();
+  private readonly nextSpare = new Int32Column();
+  private spare = -1;
+  private used = 0;
+  private reserved = 0;
+
+  /** `others` grow with the table: structures indexed by slot (free set, deadline lists). */
+  constructor(private readonly others: readonly SlotStorage[]) {}
+
+  /** A fresh, unblocked slot holding `key`. */
+  allocate(key: string, createdAt: number, expiresAt: number): number {
+    let slot = this.spare;
+    if (slot === -1) {
+      slot = this.used++;
+      if (this.used > this.reserved) this.reserve((this.reserved += RESERVE_STEP));
+    } else {
+      this.spare = this.nextSpare.get(slot);
+    }
+    this.keys.set(slot, key);
+    this.createdAt.set(slot, createdAt);
+    this.expiresAt.set(slot, expiresAt);
+    this.blockedUntil.set(slot, 0);
+    return slot;
+  }
+
+  /** Empties `slot` for reuse. */
+  recycle(slot: number): void {
+    this.keys.set(slot, undefined);
+    this.blockedUntil.set(slot, 0);
+    this.nextSpare.set(slot, this.spare);
+    this.spare = slot;
+  }
+
+  /** Writes a lease id (as text) into `slot`. */
+  setLeaseId(slot: number, leaseId: string): void {
+    decodeToken(leaseId, this.leases.page(slot), this.leases.offset(slot));
+  }
+
+  /** The lease id of a blocked slot, as text. */
+  leaseId(slot: number): string {
+    return encodeToken(this.leases.page(slot), this.leases.offset(slot));
+  }
+
+  /** The slot as the pool answers it at `now`. */
+  info(slot: number, now: number): KeyInfo {
+    const until = this.blockedUntil.get(slot);
+    const blocked = until > now;
+    return {
+      key: this.keys.get(slot)!,
+      state: blocked ? "blocked" : "free",
+      leaseId: blocked ? this.leaseId(slot) : undefined,
+      blockedUntil: blocked ? until : undefined,
+      expiresAt: this.expiresAt.get(slot),
+      createdAt: this.createdAt.get(slot),
+    };
+  }
+
+  private reserve(size: number): void {
+    for (const c of [this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.nextSpare, ...this.others]) {
+      c.reserve(size);
+    }
+  }
+}
