@@ -10,6 +10,7 @@ import { Journal } from "./durable/journal.js";
 import { recover } from "./durable/recovery.js";
 import type { RecoveryReport } from "./durable/recovery.js";
 import type { KeyStore } from "./key-store.js";
+import { Signal } from "./signal.js";
 import { Sweeper } from "./sweeper.js";
 
 export { DataDirError } from "./durable/data-dir.js";
@@ -48,7 +49,7 @@ export class DurableStore implements KeyStore {
   private readonly sweeper: Sweeper;
   private readonly reaper: DiskReaper;
   private readonly upkeep: NodeJS.Timeout;
-  private readonly listeners = new Set<(serving: boolean) => void>();
+  private readonly servingChanged = new Signal<[serving: boolean]>();
   private closing: Promise<void> | undefined;
   /** `pool.counters.expired` when the last death watermark was queued. */
   private deathsMarked = 0;
@@ -118,18 +119,17 @@ export class DurableStore implements KeyStore {
 
   /** Tells waiting acquires (once the change is durable) that keys may be free. */
   onKeysFreed(listener: () => void): () => void {
-    this.freedListeners.add(listener);
-    return () => this.freedListeners.delete(listener);
+    return this.freed.subscribe(listener);
   }
 
   counters(): PoolCounters {
     return this.pool.counters;
   }
 
-  private readonly freedListeners = new Set<() => void>();
+  private readonly freed = new Signal();
 
   private keysFreed(): void {
-    for (const listener of this.freedListeners) listener();
+    this.freed.emit();
   }
 
   async delete(key: string): Promise<void> {
@@ -172,8 +172,7 @@ export class DurableStore implements KeyStore {
   }
 
   onServingChange(listener: (serving: boolean) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.servingChanged.subscribe(listener);
   }
 
   /** Stops background work, waits for queued writes, closes the data dir. Idempotent. */
@@ -250,7 +249,7 @@ export class DurableStore implements KeyStore {
   }
 
   private notify(serving: boolean): void {
-    for (const listener of this.listeners) listener(serving);
+    this.servingChanged.emit(serving);
   }
 
   private async shutdown(): Promise<void> {

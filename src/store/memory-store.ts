@@ -3,6 +3,7 @@ import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
 import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolStats } from "../pool/index.js";
 import type { Random } from "../random.js";
 import type { KeyStore } from "./key-store.js";
+import { Signal } from "./signal.js";
 import { Sweeper } from "./sweeper.js";
 
 /** Settings of an in-memory store. */
@@ -28,16 +29,15 @@ export class MemoryStore implements KeyStore {
     this.sweeper = new Sweeper(this.pool, this.clock, () => this.keysFreed());
   }
 
-  private readonly freedListeners = new Set<() => void>();
+  /** Tells waiting acquires that keys may be free. */
+  private readonly freed = new Signal();
 
-  /** Tells waiting acquires that keys may be free. O(listeners). */
-  protected keysFreed(): void {
-    for (const listener of this.freedListeners) listener();
+  private keysFreed(): void {
+    this.freed.emit();
   }
 
   onKeysFreed(listener: () => void): () => void {
-    this.freedListeners.add(listener);
-    return () => this.freedListeners.delete(listener);
+    return this.freed.subscribe(listener);
   }
 
   counters(): PoolCounters {
