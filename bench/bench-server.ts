@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     shutdownGraceMs: 1_000,
     configure: addEchoService,
   });
-  reply({ type: "ready", port: server.port, preloadMs, store: store.kind });
+  reply({ type: "ready", port: server.port, preloadMs, store: store.describe().store });
 }
 
 void main().catch((err: unknown) => {

@@ -73,7 +73,8 @@ export async function serve(argv: readonly string[]): Promise<void> {
   });
   const metrics = config.metrics ? await serveMetrics(server.metrics, config.metrics.host, config.metrics.port) : undefined;
   log.info({ port: server.port, metricsPort: metrics?.port }, describeConfig(config, server.port));
-  if ("recovery" in store) log.info({ recovery: store.recovery }, "recovered the pool from the data dir");
+  const about = store.describe();
+  log.info({ store: about.store, ...about.details }, about.summary);
   let signals = 0;
   const stop = (signal: string): void => {
     if (++signals > 1) process.exit(1);

@@ -20,23 +20,27 @@ export interface KeepAliveResult {
 }
 
 /** Counts of live keys and the pool's settings. */
-export interface PoolStats {
+export interface PoolStats extends PoolSettings {
   readonly total: number;
   readonly free: number;
   readonly blocked: number;
-  readonly blockTtlMs: number;
-  readonly keepaliveTtlMs: number;
-  readonly maxKeys: number;
 }
 
-/** A pool's fixed settings. */
-export interface PoolOptions {
+/**
+ * A pool's rules: fixed for the pool's life and the same for every server that serves it (a
+ * shared Redis pool keeps one set for all its servers). What GetPoolStats reports.
+ */
+export interface PoolSettings {
   /** How long an acquired key stays blocked unless released (default 60 s). */
   readonly blockTtlMs: number;
   /** How long a key lives without a keepalive (default 5 min). */
   readonly keepaliveTtlMs: number;
   /** The most live keys the pool holds. */
   readonly maxKeys: number;
+}
+
+/** How to build a `KeyPool`: its settings and how much expiry work one request may do. */
+export interface PoolOptions extends PoolSettings {
   /** Expiry work one request may do before answering; default 64. */
   readonly catchUpBudget?: number;
 }

@@ -1,5 +1,4 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
-import type { Duration } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError } from "../pool/index.js";
@@ -29,9 +28,8 @@ const isReader = (context: CallContext): boolean => context.metadata.get(ROLE_ME
  */
 export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
   const { store, waiters, streams, limits, metrics } = deps;
-  // The TTL is fixed per pool: learn it once (from stats), for KeepAliveKey responses.
-  let keepaliveTtl: Duration | undefined;
-  const ttl = async (): Promise<Duration> => (keepaliveTtl ??= durationFromMs((await store.stats()).keepaliveTtlMs));
+  // The TTL is the pool's, fixed while the store is open: KeepAliveKey never asks the store again.
+  const keepaliveTtl = durationFromMs(store.settings.keepaliveTtlMs);
   return {
     generateKeys: async ({ count }) => {
       if (count > limits.maxGenerate) {
@@ -63,7 +61,7 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
     },
     keepAliveKey: async ({ key }) => {
       const info = await store.keepAlive(key);
-      return { key: keyInfoMessage(info), keepaliveTtl: keepaliveTtl ?? (await ttl()) };
+      return { key: keyInfoMessage(info), keepaliveTtl };
     },
     keepAlive: (call, context) => keepAliveStream({ store, streams, limits }, call, context),
     getKey: async ({ key }, context) => {

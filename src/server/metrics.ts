@@ -49,8 +49,7 @@ export class Metrics {
       name: "keypool_store_events", help: "Events the store counted since it opened (auto_released, expired).",
       labelNames: ["event"], registers,
       collect() {
-        const counters = store.counters?.();
-        if (!counters) return;
+        const counters = store.counters();
         storeCounters.set({ event: "auto_released" }, counters.autoReleased);
         storeCounters.set({ event: "expired" }, counters.expired);
       },

@@ -42,7 +42,7 @@ export class AcquireQueue {
     private readonly store: KeyStore,
     private readonly options: AcquireQueueOptions,
   ) {
-    this.unsubscribe = store.onKeysFreed?.(() => this.kick()) ?? (() => {});
+    this.unsubscribe = store.onKeysFreed(() => this.kick());
   }
 
   /** Callers waiting now. */

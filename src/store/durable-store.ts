@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
 import type { Random } from "../random.js";
 import { inspectDataDir, writeMarker } from "./durable/data-dir.js";
 import { lockDataDir } from "./durable/dir-lock.js";
@@ -9,7 +9,8 @@ import { DiskReaper } from "./durable/disk-reaper.js";
 import { Journal } from "./durable/journal.js";
 import { recover } from "./durable/recovery.js";
 import type { RecoveryReport } from "./durable/recovery.js";
-import type { KeyStore } from "./key-store.js";
+import type { KeyStore, StoreDescription } from "./key-store.js";
+import { settingsOf } from "./memory-store.js";
 import { Signal } from "./signal.js";
 import { Sweeper } from "./sweeper.js";
 
@@ -40,12 +41,13 @@ const WATERMARK_EVERY_MS = 1_000;
  * stops serving (UNAVAILABLE) until restarted: memory never runs ahead of the disk for long.
  */
 export class DurableStore implements KeyStore {
-  readonly kind: string = "durable";
+  readonly settings: PoolSettings;
   /** The pool itself, for in-process use (metrics). */
   readonly pool: KeyPool;
   /** What the last open recovered, for the start-up log line. */
   readonly recovery: RecoveryReport;
   private readonly clock: Clock;
+  private readonly dataDir: string;
   private readonly sweeper: Sweeper;
   private readonly reaper: DiskReaper;
   private readonly upkeep: NodeJS.Timeout;
@@ -63,6 +65,8 @@ export class DurableStore implements KeyStore {
   ) {
     this.clock = options.clock;
     this.pool = pool;
+    this.settings = settingsOf(options);
+    this.dataDir = options.dataDir;
     this.recovery = recovery;
     this.sweeper = new Sweeper(pool, this.clock, () => this.keysFreed());
     this.sweeper.poke();
@@ -165,6 +169,10 @@ export class DurableStore implements KeyStore {
 
   async stats(): Promise<PoolStats> {
     return this.run((now) => this.pool.stats(now));
+  }
+
+  describe(): StoreDescription {
+    return { store: "durable", summary: "recovered the pool from the data dir", details: { dataDir: this.dataDir, recovery: this.recovery } };
   }
 
   isServing(): boolean {

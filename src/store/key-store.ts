@@ -1,14 +1,29 @@
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
+
+/** What a store tells the start-up log about itself (never a key, a password or a token). */
+export interface StoreDescription {
+  /** Which store serves: "memory", "durable" or "redis". */
+  readonly store: "memory" | "durable" | "redis";
+  /** The log line's message, e.g. "recovered the pool from the data dir". */
+  readonly summary: string;
+  /** Structured details for the same line (the data dir and what recovery found, the Redis pool). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
 
 /**
- * One pool of keys behind the KeyService, whatever keeps it (memory, Redis, disk). Every method
+ * One pool of keys behind the KeyService, whatever keeps it (memory, Redis, disk). The server
+ * uses every member without knowing which store it has: nothing here is optional. Every method
  * follows the KeyService contract (see proto/keypool/v1/keypool.proto) and rejects with a
- * `KeyPoolError` a caller can act on. Every method is O(1) or O(log n) in the pool's size
- * (O(k) for k keys named); expiry work is bounded per call.
+ * `KeyPoolError` a caller can act on; a fault of the backend (unreachable, failed disk) is
+ * UNAVAILABLE, never another code. Every method is O(1) or O(log n) in the pool's size (O(k) for
+ * k keys named); expiry work is bounded per call.
  */
 export interface KeyStore {
-  /** A short name for logs: "memory", "redis", "durable". */
-  readonly kind: string;
+  /**
+   * The pool's rules, known once the store is open and fixed for its life. They are the POOL's:
+   * every store serving one pool reports the same settings. Reading them is free (no I/O).
+   */
+  readonly settings: PoolSettings;
   /** Adds `count` (0 means 1, at most 1000) new free keys, all or none. */
   generate(count: number): Promise<KeyInfo[]>;
   /** Blocks and returns a uniformly random free key; NOT_FOUND when none is free. */
@@ -26,19 +41,28 @@ export interface KeyStore {
   keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]>;
   /** Describes a key without changing it. */
   get(key: string): Promise<KeyInfo>;
-  /** Counts live keys and reports the TTLs. */
+  /** Counts live keys (`total` = keys not dead at this instant) and reports the settings. */
   stats(): Promise<PoolStats>;
-  /** Whether the store can serve now (false while its backend is unreachable). */
+  /**
+   * Event counts since THIS store opened, in this process: keys generated, acquired, released
+   * and deleted through it, acquires it answered NOT_FOUND, and the automatic releases and
+   * expiries it settled. They start at 0 on every open (also after a restart with a data dir,
+   * like any Prometheus counter) and only grow; for a pool several servers share, the pool's
+   * figure is the sum over its servers. The same definition on every store. O(1), no I/O.
+   */
+  counters(): PoolCounters;
+  /**
+   * Calls `listener` when keys may have become free (release, generation, automatic release;
+   * on a shared pool also through other servers), so waiting acquires can retry at once instead
+   * of at their next poll. Best effort: waiters poll as well. Returns the unsubscribe function.
+   */
+  onKeysFreed(listener: () => void): () => void;
+  /** Whether the store can serve now (false while its backend is unreachable or failed). */
   isServing(): boolean;
   /** Calls `listener` whenever `isServing()` changes; returns the unsubscribe function. */
   onServingChange(listener: (serving: boolean) => void): () => void;
-  /**
-   * Optional: calls `listener` when keys may have become free (release, generation, automatic
-   * release), so waiting acquires can retry at once instead of at their next poll.
-   */
-  onKeysFreed?(listener: () => void): () => void;
-  /** Optional: lifetime event counts, for metrics. */
-  counters?(): PoolCounters;
+  /** What the start-up log says about this store. O(1), no I/O. */
+  describe(): StoreDescription;
   /** Stops background work and releases resources. Idempotent. */
   close(): Promise<void>;
 }

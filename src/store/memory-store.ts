@@ -1,8 +1,8 @@
 import type { Clock } from "../clock.js";
 import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
 import type { Random } from "../random.js";
-import type { KeyStore } from "./key-store.js";
+import type { KeyStore, StoreDescription } from "./key-store.js";
 import { Signal } from "./signal.js";
 import { Sweeper } from "./sweeper.js";
 
@@ -17,7 +17,7 @@ export interface MemoryStoreOptions extends PoolOptions {
  * and gone when the process ends. Every method is O(1) (O(k) for k keys).
  */
 export class MemoryStore implements KeyStore {
-  readonly kind: string = "memory";
+  readonly settings: PoolSettings;
   /** The pool itself, for in-process use (metrics, benchmarks, durable wrappers). */
   readonly pool: KeyPool;
   readonly sweeper: Sweeper;
@@ -26,6 +26,7 @@ export class MemoryStore implements KeyStore {
   constructor(options: MemoryStoreOptions) {
     this.clock = options.clock;
     this.pool = new KeyPool(options, options.random);
+    this.settings = settingsOf(options);
     this.sweeper = new Sweeper(this.pool, this.clock, () => this.keysFreed());
   }
 
@@ -92,6 +93,10 @@ export class MemoryStore implements KeyStore {
     return this.pool.stats(this.clock.now());
   }
 
+  describe(): StoreDescription {
+    return { store: "memory", summary: "serving an in-memory pool: its keys are gone when the process ends", details: {} };
+  }
+
   isServing(): boolean {
     return true;
   }
@@ -103,4 +108,10 @@ export class MemoryStore implements KeyStore {
   async close(): Promise<void> {
     this.sweeper.close();
   }
+}
+
+/** The three rules of `options`, without the tuning knobs. O(1). */
+export function settingsOf(options: PoolSettings): PoolSettings {
+  const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
+  return { blockTtlMs, keepaliveTtlMs, maxKeys };
 }

@@ -1,10 +1,10 @@
 import type { Clock } from "../clock.js";
 import { KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
-import type { KeyStore } from "./key-store.js";
+import type { KeyStore, StoreDescription } from "./key-store.js";
 import { defineScripts, runScript } from "./redis/commands.js";
 import type { ScriptName, ScriptReply } from "./redis/commands.js";
 import { RedisConnection } from "./redis/connection.js";
@@ -52,9 +52,11 @@ const GENERATE_ATTEMPTS = 3;
  * `counters()` counts what THIS store's calls and sweeps did, not the pool's totals.
  */
 export class RedisStore implements KeyStore {
-  readonly kind: string = "redis";
+  /** For now this server's own flags; they become the pool's own once Redis keeps them. */
+  readonly settings: PoolSettings;
   /** The pool's Redis keys, in script KEYS order (all under the hash tag `{keypool:<pool>}`). */
   readonly keys: readonly string[];
+  private readonly pool: string;
   private readonly connection: RedisConnection;
   private readonly tokens: TokenSource;
   private readonly sweeper: RedisSweeper | undefined;
@@ -63,6 +65,8 @@ export class RedisStore implements KeyStore {
 
   constructor(private readonly options: RedisStoreOptions) {
     const pool = options.pool ?? "default";
+    this.settings = { blockTtlMs: options.blockTtlMs, keepaliveTtlMs: options.keepaliveTtlMs, maxKeys: options.maxKeys };
+    this.pool = pool;
     this.keys = poolKeys(pool);
     this.tokens = new TokenSource(options.random ?? systemRandom);
     const timeoutMs = options.commandTimeoutMs ?? 2_000;
@@ -91,11 +95,11 @@ export class RedisStore implements KeyStore {
     }
     for (let attempt = 1; ; attempt++) {
       const keys = this.freshKeys(n);
-      const reply = await this.run("keypoolGenerate", [n, this.options.maxKeys, this.options.keepaliveTtlMs, ...keys]);
+      const reply = await this.run("keypoolGenerate", [n, this.settings.maxKeys, this.settings.keepaliveTtlMs, ...keys]);
       if (reply[0] === "retry" && attempt < GENERATE_ATTEMPTS) continue;
       const [, createdAt, expiresAt] = expectOk(reply, {
         "resource-exhausted": (r) =>
-          `the pool holds ${r[1]} of at most ${this.options.maxKeys} keys (--max-keys); ` +
+          `the pool holds ${r[1]} of at most ${this.settings.maxKeys} keys (--max-keys); ` +
           `${n} more do not fit: delete keys or raise --max-keys`,
       }).map(Number);
       return keys.map((key) => ({ key, state: "free", createdAt: createdAt!, expiresAt: expiresAt! }));
@@ -103,7 +107,7 @@ export class RedisStore implements KeyStore {
   }
 
   async acquire(): Promise<KeyInfo> {
-    const reply = await this.run("keypoolAcquire", [this.options.blockTtlMs, this.tokens.leaseId()]);
+    const reply = await this.run("keypoolAcquire", [this.settings.blockTtlMs, this.tokens.leaseId()]);
     const ok = expectOk(reply, {
       "not-found": (r) =>
         Number(r[1]) === 0
@@ -126,7 +130,7 @@ export class RedisStore implements KeyStore {
 
   async keepAlive(key: string): Promise<KeyInfo> {
     assertKey(key);
-    return toKeyInfo(expectOk(await this.run("keypoolKeepAlive", [this.options.keepaliveTtlMs, key])));
+    return toKeyInfo(expectOk(await this.run("keypoolKeepAlive", [this.settings.keepaliveTtlMs, key])));
   }
 
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
@@ -134,7 +138,7 @@ export class RedisStore implements KeyStore {
     const out: KeepAliveResult[] = [];
     for (let from = 0; from < keys.length; from += KEEPALIVE_CHUNK) {
       const chunk = keys.slice(from, from + KEEPALIVE_CHUNK);
-      const lives = expectOk(await this.run("keypoolKeepAliveMany", [this.options.keepaliveTtlMs, ...chunk]));
+      const lives = expectOk(await this.run("keypoolKeepAliveMany", [this.settings.keepaliveTtlMs, ...chunk]));
       chunk.forEach((key, i) => {
         const expiresAt = Number(lives[i + 1]);
         out.push(expiresAt > 0 ? { key, found: true, expiresAt } : { key, found: false });
@@ -150,8 +154,7 @@ export class RedisStore implements KeyStore {
 
   async stats(): Promise<PoolStats> {
     const [, total, blocked] = expectOk(await this.run("keypoolStats", [])).map(Number);
-    const { blockTtlMs, keepaliveTtlMs, maxKeys } = this.options;
-    return { total: total!, free: total! - blocked!, blocked: blocked!, blockTtlMs, keepaliveTtlMs, maxKeys };
+    return { total: total!, free: total! - blocked!, blocked: blocked!, ...this.settings };
   }
 
   /**
@@ -161,6 +164,10 @@ export class RedisStore implements KeyStore {
   async sweepOnce(budget = SWEEP_BUDGET): Promise<SweepStep> {
     const [, work, now, next] = expectOk(await this.run("keypoolSweep", [budget])).map(Number);
     return { work: work!, now: now!, next: next! };
+  }
+
+  describe(): StoreDescription {
+    return { store: "redis", summary: "serving a pool kept in Redis", details: { pool: this.pool } };
   }
 
   isServing(): boolean {

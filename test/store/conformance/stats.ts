@@ -34,6 +34,12 @@ export function statsTests(ctx: ConformanceContext): void {
     expect(await store.stats()).toMatchObject({ total: 0, free: 0, blocked: 0 });
   });
 
+  test("settings: the store reports the pool's rules without a call, the same as stats", async () => {
+    const { store } = await ctx.open({ blockTtlMs: 7_000, keepaliveTtlMs: 90_000, maxKeys: 40 });
+    expect(store.settings).toEqual({ blockTtlMs: 7_000, keepaliveTtlMs: 90_000, maxKeys: 40 });
+    expect(await store.stats()).toMatchObject(store.settings);
+  });
+
   test("stats: reading them changes nothing", async () => {
     const { store } = await ctx.open();
     const [made] = await store.generate(1);
