@@ -9,6 +9,10 @@ export interface KeyInfo {
   /** The instant the key dies unless kept alive before. */
   readonly expiresAt: number;
   readonly createdAt: number;
+  /** Set only while blocked: the current lease's fencing token (see KeyPool.acquire). */
+  readonly fencingToken?: number | undefined;
+  /** Set only while blocked: when the current lease was acquired. */
+  readonly acquiredAt?: number | undefined;
 }
 
 /** The outcome of keeping one key alive within a batch. */

@@ -6,7 +6,7 @@ export type Role = "admin" | "worker" | "reader";
 
 /** The methods each role may call (full gRPC paths); admin may call everything. */
 export const ROLE_METHODS: Readonly<Record<Exclude<Role, "admin">, ReadonlySet<string>>> = {
-  worker: new Set(["AcquireKey", "ReleaseKey", "KeepAliveKey", "KeepAlive", "GetKey"].map((m) => `/keypool.v1.KeyService/${m}`)),
+  worker: new Set(["AcquireKey", "ReleaseKey", "RenewLease", "KeepAliveKey", "KeepAlive", "GetKey"].map((m) => `/keypool.v1.KeyService/${m}`)),
   reader: new Set(["GetKey", "GetPoolStats"].map((m) => `/keypool.v1.KeyService/${m}`)),
 };
 

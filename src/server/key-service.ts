@@ -27,6 +27,11 @@ const isReader = (context: CallContext): boolean => context.metadata.get(ROLE_ME
  * semantics live in the store; errors are mapped to statuses by the adapter.
  */
 export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
+  // RenewLease is left to grpc-js's default answer, UNIMPLEMENTED, until every store can renew.
+  return handlers(deps) as ServiceImpl<typeof KeyService>;
+}
+
+function handlers(deps: KeyServiceDeps): Omit<ServiceImpl<typeof KeyService>, "renewLease"> {
   const { store, waiters, streams, limits, metrics } = deps;
   // The TTL is the pool's, fixed while the store is open: KeepAliveKey never asks the store again.
   const keepaliveTtl = durationFromMs(store.settings.keepaliveTtlMs);

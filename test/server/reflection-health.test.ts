@@ -54,7 +54,7 @@ describe("server reflection (what grpcurl uses)", () => {
     );
     const keypool = files.find((f: Json) => f.name === "keypool/v1/keypool.proto")!;
     expect(keypool.service[0]!.method.map((m: Json) => m.name)).toEqual([
-      "GenerateKeys", "AcquireKey", "ReleaseKey", "DeleteKey", "KeepAliveKey", "KeepAlive", "GetKey", "GetPoolStats",
+      "GenerateKeys", "AcquireKey", "ReleaseKey", "DeleteKey", "RenewLease", "KeepAliveKey", "KeepAlive", "GetKey", "GetPoolStats",
     ]);
     const comments = keypool.sourceCodeInfo?.location.map((l: Json) => l.leadingComments).join("\n");
     expect(comments).toMatch(/AcquireKey hands out a uniformly random free key/);

@@ -6,9 +6,21 @@
 //     and every time it is kept alive. At `expires_at` the key is dead for every request, blocked
 //     or not: never handed out again, not releasable, not revivable. Dead keys are indistinguishable
 //     from keys that never existed (NOT_FOUND).
-//   * its BLOCK (`blocked_until`): set to now + block TTL (default 60 s) when the key is acquired.
-//     At `blocked_until` the key is free again, with no call needed. Keeping a key alive never
-//     extends its block, and releasing a key never extends its life.
+//   * its BLOCK (`blocked_until`): set to now + block TTL (default 60 s) when the key is acquired,
+//     and again by each renewal of the current lease (RenewLease, or `leases` in a KeepAlive
+//     stream). At `blocked_until` the key is free again, with no call needed. Keeping a key alive
+//     never extends its block, and releasing a key never extends its life.
+//
+// A LEASE is one acquisition of a key: it has a lease id, a fencing token and an `acquired_at`,
+// and it ends at `blocked_until`, at a release, or when the key is deleted or dies. Renewals keep
+// a lease going for as long as its holder renews it in time, up to `acquired_at` + max lease
+// (`--max-lease`, default 24 h). A key is never blocked under two leases at once.
+//
+// Fencing: every acquisition of a key gets a `fencing_token` greater than every earlier token of
+// that key, also across restarts of a durable server and across servers sharing one Redis pool; a
+// renewal keeps it. A service the key is sent to can remember the highest token it has seen per
+// key and reject a request carrying a lower one: that request comes from a holder whose lease
+// already ended (a paused process, a late retry).
 //
 // Boundaries: a deadline is inclusive of its instant. At exactly `blocked_until` the key is free;
 // at exactly `expires_at` the key is dead.
@@ -36,7 +48,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keypool/v1/keypool.proto.
  */
 export const file_keypool_v1_keypool: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXlwb29sL3YxL2tleXBvb2wucHJvdG8SCmtleXBvb2wudjEi4AEKB0tleUluZm8SCwoDa2V5GAEgASgJEiMKBXN0YXRlGAIgASgOMhQua2V5cG9vbC52MS5LZXlTdGF0ZRIQCghsZWFzZV9pZBgDIAEoCRIxCg1ibG9ja2VkX3VudGlsGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIkChNHZW5lcmF0ZUtleXNSZXF1ZXN0Eg0KBWNvdW50GAEgASgNIjkKFEdlbmVyYXRlS2V5c1Jlc3BvbnNlEiEKBGtleXMYASADKAsyEy5rZXlwb29sLnYxLktleUluZm8iPAoRQWNxdWlyZUtleVJlcXVlc3QSJwoEd2FpdBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI2ChJBY3F1aXJlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIjIKEVJlbGVhc2VLZXlSZXF1ZXN0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSI2ChJSZWxlYXNlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIh8KEERlbGV0ZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJIhMKEURlbGV0ZUtleVJlc3BvbnNlIiIKE0tlZXBBbGl2ZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJImoKFEtlZXBBbGl2ZUtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLmtleXBvb2wudjEuS2V5SW5mbxIwCg1rZWVwYWxpdmVfdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIiAKEEtlZXBBbGl2ZVJlcXVlc3QSDAoEa2V5cxgBIAMoCSJBChFLZWVwQWxpdmVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsua2V5cG9vbC52MS5LZWVwQWxpdmVSZXN1bHQiXQoPS2VlcEFsaXZlUmVzdWx0EgsKA2tleRgBIAEoCRINCgVmb3VuZBgCIAEoCBIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIcCg1HZXRLZXlSZXF1ZXN0EgsKA2tleRgBIAEoCSIyCg5HZXRLZXlSZXNwb25zZRIgCgNrZXkYASABKAsyEy5rZXlwb29sLnYxLktleUluZm8iFQoTR2V0UG9vbFN0YXRzUmVxdWVzdCK2AQoUR2V0UG9vbFN0YXRzUmVzcG9uc2USDQoFdG90YWwYASABKAQSDAoEZnJlZRgCIAEoBBIPCgdibG9ja2VkGAMgASgEEiwKCWJsb2NrX3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1rZWVwYWxpdmVfdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCG1heF9rZXlzGAYgASgEKlAKCEtleVN0YXRlEhkKFUtFWV9TVEFURV9VTlNQRUNJRklFRBAAEhIKDktFWV9TVEFURV9GUkVFEAESFQoRS0VZX1NUQVRFX0JMT0NLRUQQAjL4BAoKS2V5U2VydmljZRJRCgxHZW5lcmF0ZUtleXMSHy5rZXlwb29sLnYxLkdlbmVyYXRlS2V5c1JlcXVlc3QaIC5rZXlwb29sLnYxLkdlbmVyYXRlS2V5c1Jlc3BvbnNlEksKCkFjcXVpcmVLZXkSHS5rZXlwb29sLnYxLkFjcXVpcmVLZXlSZXF1ZXN0Gh4ua2V5cG9vbC52MS5BY3F1aXJlS2V5UmVzcG9uc2USSwoKUmVsZWFzZUtleRIdLmtleXBvb2wudjEuUmVsZWFzZUtleVJlcXVlc3QaHi5rZXlwb29sLnYxLlJlbGVhc2VLZXlSZXNwb25zZRJICglEZWxldGVLZXkSHC5rZXlwb29sLnYxLkRlbGV0ZUtleVJlcXVlc3QaHS5rZXlwb29sLnYxLkRlbGV0ZUtleVJlc3BvbnNlElEKDEtlZXBBbGl2ZUtleRIfLmtleXBvb2wudjEuS2VlcEFsaXZlS2V5UmVxdWVzdBogLmtleXBvb2wudjEuS2VlcEFsaXZlS2V5UmVzcG9uc2USTAoJS2VlcEFsaXZlEhwua2V5cG9vbC52MS5LZWVwQWxpdmVSZXF1ZXN0Gh0ua2V5cG9vbC52MS5LZWVwQWxpdmVSZXNwb25zZSgBMAESPwoGR2V0S2V5Ehkua2V5cG9vbC52MS5HZXRLZXlSZXF1ZXN0Ghoua2V5cG9vbC52MS5HZXRLZXlSZXNwb25zZRJRCgxHZXRQb29sU3RhdHMSHy5rZXlwb29sLnYxLkdldFBvb2xTdGF0c1JlcXVlc3QaIC5rZXlwb29sLnYxLkdldFBvb2xTdGF0c1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChhrZXlwb29sL3YxL2tleXBvb2wucHJvdG8SCmtleXBvb2wudjEiqAIKB0tleUluZm8SCwoDa2V5GAEgASgJEiMKBXN0YXRlGAIgASgOMhQua2V5cG9vbC52MS5LZXlTdGF0ZRIQCghsZWFzZV9pZBgDIAEoCRIxCg1ibG9ja2VkX3VudGlsGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1mZW5jaW5nX3Rva2VuGAcgASgEEi8KC2FjcXVpcmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIkChNHZW5lcmF0ZUtleXNSZXF1ZXN0Eg0KBWNvdW50GAEgASgNIjkKFEdlbmVyYXRlS2V5c1Jlc3BvbnNlEiEKBGtleXMYASADKAsyEy5rZXlwb29sLnYxLktleUluZm8iPAoRQWNxdWlyZUtleVJlcXVlc3QSJwoEd2FpdBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI2ChJBY3F1aXJlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIjIKEVJlbGVhc2VLZXlSZXF1ZXN0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSI2ChJSZWxlYXNlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIjIKEVJlbmV3TGVhc2VSZXF1ZXN0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSI2ChJSZW5ld0xlYXNlUmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIh8KEERlbGV0ZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJIhMKEURlbGV0ZUtleVJlc3BvbnNlIiIKE0tlZXBBbGl2ZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJImoKFEtlZXBBbGl2ZUtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLmtleXBvb2wudjEuS2V5SW5mbxIwCg1rZWVwYWxpdmVfdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkYKEEtlZXBBbGl2ZVJlcXVlc3QSDAoEa2V5cxgBIAMoCRIkCgZsZWFzZXMYAiADKAsyFC5rZXlwb29sLnYxLkxlYXNlUmVmIikKCExlYXNlUmVmEgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSJxChFLZWVwQWxpdmVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsua2V5cG9vbC52MS5LZWVwQWxpdmVSZXN1bHQSLgoNbGVhc2VfcmVzdWx0cxgCIAMoCzIXLmtleXBvb2wudjEuTGVhc2VSZXN1bHQisAEKC0xlYXNlUmVzdWx0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCRIPCgdyZW5ld2VkGAMgASgIEjEKDWJsb2NrZWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgGIAEoCSJdCg9LZWVwQWxpdmVSZXN1bHQSCwoDa2V5GAEgASgJEg0KBWZvdW5kGAIgASgIEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhwKDUdldEtleVJlcXVlc3QSCwoDa2V5GAEgASgJIjIKDkdldEtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLmtleXBvb2wudjEuS2V5SW5mbyIVChNHZXRQb29sU3RhdHNSZXF1ZXN0IrYBChRHZXRQb29sU3RhdHNSZXNwb25zZRINCgV0b3RhbBgBIAEoBBIMCgRmcmVlGAIgASgEEg8KB2Jsb2NrZWQYAyABKAQSLAoJYmxvY2tfdHRsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjAKDWtlZXBhbGl2ZV90dGwYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIbWF4X2tleXMYBiABKAQqUAoIS2V5U3RhdGUSGQoVS0VZX1NUQVRFX1VOU1BFQ0lGSUVEEAASEgoOS0VZX1NUQVRFX0ZSRUUQARIVChFLRVlfU1RBVEVfQkxPQ0tFRBACMsUFCgpLZXlTZXJ2aWNlElEKDEdlbmVyYXRlS2V5cxIfLmtleXBvb2wudjEuR2VuZXJhdGVLZXlzUmVxdWVzdBogLmtleXBvb2wudjEuR2VuZXJhdGVLZXlzUmVzcG9uc2USSwoKQWNxdWlyZUtleRIdLmtleXBvb2wudjEuQWNxdWlyZUtleVJlcXVlc3QaHi5rZXlwb29sLnYxLkFjcXVpcmVLZXlSZXNwb25zZRJLCgpSZWxlYXNlS2V5Eh0ua2V5cG9vbC52MS5SZWxlYXNlS2V5UmVxdWVzdBoeLmtleXBvb2wudjEuUmVsZWFzZUtleVJlc3BvbnNlEkgKCURlbGV0ZUtleRIcLmtleXBvb2wudjEuRGVsZXRlS2V5UmVxdWVzdBodLmtleXBvb2wudjEuRGVsZXRlS2V5UmVzcG9uc2USSwoKUmVuZXdMZWFzZRIdLmtleXBvb2wudjEuUmVuZXdMZWFzZVJlcXVlc3QaHi5rZXlwb29sLnYxLlJlbmV3TGVhc2VSZXNwb25zZRJRCgxLZWVwQWxpdmVLZXkSHy5rZXlwb29sLnYxLktlZXBBbGl2ZUtleVJlcXVlc3QaIC5rZXlwb29sLnYxLktlZXBBbGl2ZUtleVJlc3BvbnNlEkwKCUtlZXBBbGl2ZRIcLmtleXBvb2wudjEuS2VlcEFsaXZlUmVxdWVzdBodLmtleXBvb2wudjEuS2VlcEFsaXZlUmVzcG9uc2UoATABEj8KBkdldEtleRIZLmtleXBvb2wudjEuR2V0S2V5UmVxdWVzdBoaLmtleXBvb2wudjEuR2V0S2V5UmVzcG9uc2USUQoMR2V0UG9vbFN0YXRzEh8ua2V5cG9vbC52MS5HZXRQb29sU3RhdHNSZXF1ZXN0GiAua2V5cG9vbC52MS5HZXRQb29sU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * KeyInfo describes one key as the pool holds it at the time of the response.
@@ -85,6 +97,22 @@ export type KeyInfo = Message<"keypool.v1.KeyInfo"> & {
    * @generated from field: google.protobuf.Timestamp created_at = 6;
    */
   createdAt?: Timestamp | undefined;
+
+  /**
+   * The current lease's fencing token when BLOCKED (0 when FREE): greater than the token of every
+   * earlier lease of this key, kept by renewals. See "Fencing" above.
+   *
+   * @generated from field: uint64 fencing_token = 7;
+   */
+  fencingToken: bigint;
+
+  /**
+   * When the current lease began (its AcquireKey) when BLOCKED; unset when FREE. Renewals cannot
+   * carry the block past `acquired_at` + `--max-lease`.
+   *
+   * @generated from field: google.protobuf.Timestamp acquired_at = 8;
+   */
+  acquiredAt?: Timestamp | undefined;
 };
 
 /**
@@ -233,6 +261,55 @@ export const ReleaseKeyResponseSchema: GenMessage<ReleaseKeyResponse> = /*@__PUR
   messageDesc(file_keypool_v1_keypool, 6);
 
 /**
+ * RenewLeaseRequest names the lease to extend.
+ *
+ * @generated from message keypool.v1.RenewLeaseRequest
+ */
+export type RenewLeaseRequest = Message<"keypool.v1.RenewLeaseRequest"> & {
+  /**
+   * The leased key.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The lease id AcquireKey returned for it: required.
+   *
+   * @generated from field: string lease_id = 2;
+   */
+  leaseId: string;
+};
+
+/**
+ * Describes the message keypool.v1.RenewLeaseRequest.
+ * Use `create(RenewLeaseRequestSchema)` to create a new message.
+ */
+export const RenewLeaseRequestSchema: GenMessage<RenewLeaseRequest> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 7);
+
+/**
+ * RenewLeaseResponse shows the key after the renewal, BLOCKED under the same lease.
+ *
+ * @generated from message keypool.v1.RenewLeaseResponse
+ */
+export type RenewLeaseResponse = Message<"keypool.v1.RenewLeaseResponse"> & {
+  /**
+   * The key with its new `blocked_until` and `expires_at`.
+   *
+   * @generated from field: keypool.v1.KeyInfo key = 1;
+   */
+  key?: KeyInfo | undefined;
+};
+
+/**
+ * Describes the message keypool.v1.RenewLeaseResponse.
+ * Use `create(RenewLeaseResponseSchema)` to create a new message.
+ */
+export const RenewLeaseResponseSchema: GenMessage<RenewLeaseResponse> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 8);
+
+/**
  * DeleteKeyRequest names the key to purge.
  *
  * @generated from message keypool.v1.DeleteKeyRequest
@@ -251,7 +328,7 @@ export type DeleteKeyRequest = Message<"keypool.v1.DeleteKeyRequest"> & {
  * Use `create(DeleteKeyRequestSchema)` to create a new message.
  */
 export const DeleteKeyRequestSchema: GenMessage<DeleteKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 7);
+  messageDesc(file_keypool_v1_keypool, 9);
 
 /**
  * DeleteKeyResponse is empty: the key is gone.
@@ -266,7 +343,7 @@ export type DeleteKeyResponse = Message<"keypool.v1.DeleteKeyResponse"> & {
  * Use `create(DeleteKeyResponseSchema)` to create a new message.
  */
 export const DeleteKeyResponseSchema: GenMessage<DeleteKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 8);
+  messageDesc(file_keypool_v1_keypool, 10);
 
 /**
  * KeepAliveKeyRequest names one key to keep alive.
@@ -287,7 +364,7 @@ export type KeepAliveKeyRequest = Message<"keypool.v1.KeepAliveKeyRequest"> & {
  * Use `create(KeepAliveKeyRequestSchema)` to create a new message.
  */
 export const KeepAliveKeyRequestSchema: GenMessage<KeepAliveKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 9);
+  messageDesc(file_keypool_v1_keypool, 11);
 
 /**
  * KeepAliveKeyResponse shows the key with its new `expires_at`.
@@ -315,7 +392,7 @@ export type KeepAliveKeyResponse = Message<"keypool.v1.KeepAliveKeyResponse"> & 
  * Use `create(KeepAliveKeyResponseSchema)` to create a new message.
  */
 export const KeepAliveKeyResponseSchema: GenMessage<KeepAliveKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 10);
+  messageDesc(file_keypool_v1_keypool, 12);
 
 /**
  * KeepAliveRequest names the keys to keep alive now.
@@ -324,11 +401,19 @@ export const KeepAliveKeyResponseSchema: GenMessage<KeepAliveKeyResponse> = /*@_
  */
 export type KeepAliveRequest = Message<"keypool.v1.KeepAliveRequest"> & {
   /**
-   * The keys to keep alive: at most 1000 in one request.
+   * The keys to keep alive (life only; their blocks are untouched).
    *
    * @generated from field: repeated string keys = 1;
    */
   keys: string[];
+
+  /**
+   * The leases to renew (block and life), as RenewLease does. At most 1000 keys plus leases in
+   * one request.
+   *
+   * @generated from field: repeated keypool.v1.LeaseRef leases = 2;
+   */
+  leases: LeaseRef[];
 };
 
 /**
@@ -336,7 +421,35 @@ export type KeepAliveRequest = Message<"keypool.v1.KeepAliveRequest"> & {
  * Use `create(KeepAliveRequestSchema)` to create a new message.
  */
 export const KeepAliveRequestSchema: GenMessage<KeepAliveRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 11);
+  messageDesc(file_keypool_v1_keypool, 13);
+
+/**
+ * LeaseRef names one lease: a key and the lease id AcquireKey returned for it.
+ *
+ * @generated from message keypool.v1.LeaseRef
+ */
+export type LeaseRef = Message<"keypool.v1.LeaseRef"> & {
+  /**
+   * The leased key.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * Its lease id: required.
+   *
+   * @generated from field: string lease_id = 2;
+   */
+  leaseId: string;
+};
+
+/**
+ * Describes the message keypool.v1.LeaseRef.
+ * Use `create(LeaseRefSchema)` to create a new message.
+ */
+export const LeaseRefSchema: GenMessage<LeaseRef> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 14);
 
 /**
  * KeepAliveResponse answers one KeepAliveRequest.
@@ -345,11 +458,18 @@ export const KeepAliveRequestSchema: GenMessage<KeepAliveRequest> = /*@__PURE__*
  */
 export type KeepAliveResponse = Message<"keypool.v1.KeepAliveResponse"> & {
   /**
-   * One result per key of the request, in the request's order.
+   * One result per key of the request's `keys`, in the request's order.
    *
    * @generated from field: repeated keypool.v1.KeepAliveResult results = 1;
    */
   results: KeepAliveResult[];
+
+  /**
+   * One result per entry of the request's `leases`, in the request's order.
+   *
+   * @generated from field: repeated keypool.v1.LeaseResult lease_results = 2;
+   */
+  leaseResults: LeaseResult[];
 };
 
 /**
@@ -357,7 +477,66 @@ export type KeepAliveResponse = Message<"keypool.v1.KeepAliveResponse"> & {
  * Use `create(KeepAliveResponseSchema)` to create a new message.
  */
 export const KeepAliveResponseSchema: GenMessage<KeepAliveResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 12);
+  messageDesc(file_keypool_v1_keypool, 15);
+
+/**
+ * LeaseResult is the outcome for one lease of a KeepAliveRequest.
+ *
+ * @generated from message keypool.v1.LeaseResult
+ */
+export type LeaseResult = Message<"keypool.v1.LeaseResult"> & {
+  /**
+   * The key, as named in the request.
+   *
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The lease id, as named in the request.
+   *
+   * @generated from field: string lease_id = 2;
+   */
+  leaseId: string;
+
+  /**
+   * True when the lease was renewed; false when it was not (nothing changed then).
+   *
+   * @generated from field: bool renewed = 3;
+   */
+  renewed: boolean;
+
+  /**
+   * The new block deadline; unset when not renewed.
+   *
+   * @generated from field: google.protobuf.Timestamp blocked_until = 4;
+   */
+  blockedUntil?: Timestamp | undefined;
+
+  /**
+   * The new life deadline; unset when not renewed.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 5;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Why not renewed; empty when renewed. One of: "not-found" (unknown, deleted or dead key),
+   * "lease-ended" (the lease is not the key's current one: it was released, ran out or the key
+   * was acquired again), "max-lease" (the renewal would pass `acquired_at` + `--max-lease`).
+   * Stop using the key for any of them.
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message keypool.v1.LeaseResult.
+ * Use `create(LeaseResultSchema)` to create a new message.
+ */
+export const LeaseResultSchema: GenMessage<LeaseResult> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 16);
 
 /**
  * KeepAliveResult is the outcome for one key of a KeepAliveRequest.
@@ -392,7 +571,7 @@ export type KeepAliveResult = Message<"keypool.v1.KeepAliveResult"> & {
  * Use `create(KeepAliveResultSchema)` to create a new message.
  */
 export const KeepAliveResultSchema: GenMessage<KeepAliveResult> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 13);
+  messageDesc(file_keypool_v1_keypool, 17);
 
 /**
  * GetKeyRequest names the key to describe.
@@ -413,7 +592,7 @@ export type GetKeyRequest = Message<"keypool.v1.GetKeyRequest"> & {
  * Use `create(GetKeyRequestSchema)` to create a new message.
  */
 export const GetKeyRequestSchema: GenMessage<GetKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 14);
+  messageDesc(file_keypool_v1_keypool, 18);
 
 /**
  * GetKeyResponse describes the key.
@@ -434,7 +613,7 @@ export type GetKeyResponse = Message<"keypool.v1.GetKeyResponse"> & {
  * Use `create(GetKeyResponseSchema)` to create a new message.
  */
 export const GetKeyResponseSchema: GenMessage<GetKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 15);
+  messageDesc(file_keypool_v1_keypool, 19);
 
 /**
  * GetPoolStatsRequest asks for the pool's counts.
@@ -449,7 +628,7 @@ export type GetPoolStatsRequest = Message<"keypool.v1.GetPoolStatsRequest"> & {
  * Use `create(GetPoolStatsRequestSchema)` to create a new message.
  */
 export const GetPoolStatsRequestSchema: GenMessage<GetPoolStatsRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 16);
+  messageDesc(file_keypool_v1_keypool, 20);
 
 /**
  * GetPoolStatsResponse counts live keys; dead keys are not counted.
@@ -505,7 +684,7 @@ export type GetPoolStatsResponse = Message<"keypool.v1.GetPoolStatsResponse"> & 
  * Use `create(GetPoolStatsResponseSchema)` to create a new message.
  */
 export const GetPoolStatsResponseSchema: GenMessage<GetPoolStatsResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 17);
+  messageDesc(file_keypool_v1_keypool, 21);
 
 /**
  * KeyState says whether a key can be acquired.
@@ -609,6 +788,26 @@ export const KeyService: GenService<{
     output: typeof DeleteKeyResponseSchema;
   },
   /**
+   * RenewLease extends the key's current lease (E6): block = now + block TTL and life = now +
+   * keepalive TTL. The lease id and fencing token stay the same. A worker holding a key for hours
+   * renews well within every block TTL (the client library renews at a third of it).
+   *
+   * Errors: INVALID_ARGUMENT for a malformed key or lease id (both are required); NOT_FOUND for an
+   * unknown, deleted or dead key; FAILED_PRECONDITION, with nothing changed, when `lease_id` is
+   * not the key's current lease: the key is blocked under another lease (yours ran out and the key
+   * was acquired again), or the key is free because your lease ended (released, or its block
+   * ran out, also at exactly `blocked_until`); the message says which. FAILED_PRECONDITION also
+   * when the renewal would carry the block past `acquired_at` + `--max-lease`: the message names
+   * the flag and the block ends at its current deadline. Cost: O(1) (O(log n) on Redis).
+   *
+   * @generated from rpc keypool.v1.KeyService.RenewLease
+   */
+  renewLease: {
+    methodKind: "unary";
+    input: typeof RenewLeaseRequestSchema;
+    output: typeof RenewLeaseResponseSchema;
+  },
+  /**
    * KeepAliveKey sets one key's life to now + keepalive TTL, free or blocked (E5). It neither
    * unblocks the key nor extends its block.
    *
@@ -623,13 +822,18 @@ export const KeyService: GenService<{
     output: typeof KeepAliveKeyResponseSchema;
   },
   /**
-   * KeepAlive keeps keys alive over one long-lived stream (E5), for workers that hold keys for
-   * hours. The server answers every request with exactly one response, in order, with one result
-   * per key named, in the same order. A key the pool does not hold is reported `found: false`
-   * and never ends the stream. The server ends the stream with OK when the client half-closes.
+   * KeepAlive keeps keys alive (E5) and renews leases (E6) over one long-lived stream, for
+   * workers that hold keys for hours. The server answers every request with exactly one response,
+   * in order: one `results` entry per key of `keys` and one `lease_results` entry per entry of
+   * `leases`, each in the request's order. `keys` are kept alive as KeepAliveKey does (their
+   * blocks untouched); `leases` are renewed as RenewLease does. A key the pool does not hold is
+   * reported `found: false`, and a lease that cannot be renewed is reported `renewed: false`
+   * with a reason; neither ever ends the stream. The server ends the stream with OK when the
+   * client half-closes.
    *
-   * Errors (ending the stream): INVALID_ARGUMENT for a malformed key or more than 1000 keys in one
-   * request; UNAVAILABLE while the server shuts down. Cost: O(k) for k keys in a request.
+   * Errors (ending the stream): INVALID_ARGUMENT for a malformed key or lease id, or more than
+   * 1000 entries (keys plus leases) in one request; UNAVAILABLE while the server shuts down.
+   * Cost: O(k) for k entries in a request (O(k log n) on Redis).
    *
    * @generated from rpc keypool.v1.KeyService.KeepAlive
    */
