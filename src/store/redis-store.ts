@@ -26,7 +26,7 @@ export interface RedisStoreOptions {
   readonly maxKeys: number;
   /** Judges deadlines instead of Redis TIME (tests only: every server must share one clock). */
   readonly clock?: Clock;
-  /** Makes keys and lease ids (default: the Web Crypto CSPRNG). */
+  /** Makes keys and lease ids, and draws the pick among free keys (default: systemRandom). */
   readonly random?: Random;
   /** The longest wait for a Redis reply before UNAVAILABLE (default 2000). */
   readonly commandTimeoutMs?: number;
@@ -59,6 +59,7 @@ export class RedisStore implements KeyStore {
   private readonly pool: string;
   private readonly connection: RedisConnection;
   private readonly tokens: TokenSource;
+  private readonly random: Random;
   private readonly sweeper: RedisSweeper | undefined;
   private readonly subscription: FreedSubscription;
   private readonly events = new ScriptEventCounts();
@@ -68,7 +69,8 @@ export class RedisStore implements KeyStore {
     this.settings = { blockTtlMs: options.blockTtlMs, keepaliveTtlMs: options.keepaliveTtlMs, maxKeys: options.maxKeys };
     this.pool = pool;
     this.keys = poolKeys(pool);
-    this.tokens = new TokenSource(options.random ?? systemRandom);
+    this.random = options.random ?? systemRandom;
+    this.tokens = new TokenSource(this.random);
     const timeoutMs = options.commandTimeoutMs ?? 2_000;
     this.connection = new RedisConnection({ url: options.url, commandTimeoutMs: timeoutMs });
     this.subscription = new FreedSubscription({ url: options.url, channel: poolChannel(pool), connectTimeoutMs: timeoutMs });
@@ -107,7 +109,7 @@ export class RedisStore implements KeyStore {
   }
 
   async acquire(): Promise<KeyInfo> {
-    const reply = await this.run("keypoolAcquire", [this.settings.blockTtlMs, this.tokens.leaseId()]);
+    const reply = await this.run("keypoolAcquire", [this.settings.blockTtlMs, this.tokens.leaseId(), this.draw()]);
     const ok = expectOk(reply, {
       "not-found": (r) =>
         Number(r[1]) === 0
@@ -198,6 +200,15 @@ export class RedisStore implements KeyStore {
     return this.events.snapshot();
   }
 
+  /**
+   * The pool's free keys as of this store's latest script reply (every script reports it), or
+   * undefined before the first. Other servers change it meanwhile: a hint, e.g. for weighing
+   * shards by their free keys, never a promise. O(1), no I/O.
+   */
+  freeCount(): number | undefined {
+    return this.events.freeCount;
+  }
+
   async close(): Promise<void> {
     this.sweeper?.close();
     this.subscription.close();
@@ -209,6 +220,11 @@ export class RedisStore implements KeyStore {
     const now = this.options.clock ? String(this.options.clock.now()) : "";
     const raw = await this.connection.run(() => runScript(this.connection.client, name, this.keys, [now, ...args]));
     return this.events.take(raw);
+  }
+
+  /** A uniformly random integer in [0, 2^53), as decimal text, for the script's pick. O(1). */
+  private draw(): string {
+    return String(this.random.int(2 ** 26) * 2 ** 27 + this.random.int(2 ** 27));
   }
 
   /** `n` distinct new keys. O(n). */

@@ -8,6 +8,7 @@ import { keepAliveTests } from "./conformance/keepalive.js";
 import { modelBasedTests } from "./conformance/model-based.js";
 import { releaseTests } from "./conformance/release.js";
 import { statsTests } from "./conformance/stats.js";
+import { uniformityTests } from "./conformance/uniformity.js";
 import type { StoreFactory } from "./harness.js";
 
 /** What a store's test file may tune; the rules checked never change. */
@@ -33,6 +34,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory, op
     keepAliveTests(ctx);
     deadlineTests(ctx);
     statsTests(ctx);
+    uniformityTests(ctx);
     modelBasedTests(ctx, options.modelRuns ?? 100);
   });
 }

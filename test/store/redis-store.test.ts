@@ -31,24 +31,22 @@ if (!hasRedisServer()) {
   /** Closes `store`, checks its pool's layout invariants (see lua-prelude.ts), and deletes the pool. */
   async function wipe(store: RedisStore): Promise<void> {
     await store.close();
-    const [free, blocks, lives, created, leases] = store.keys as [string, string, string, string, string];
-    const counts = await admin
-      .multi()
-      .scard(free)
-      .zcard(blocks)
-      .zcard(lives)
-      .hlen(created)
-      .hlen(leases)
-      .zintercard(2, free, blocks)
-      .exec();
-    const [nFree, nBlocks, nLives, nCreated, nLeases, both] = counts!.map(([err, n]) => (err ? -1 : Number(n)));
+    const [freeAt, freePos, blocks, lives, created, leases] = store.keys as [string, string, string, string, string, string];
+    const [at, pos, blocked, held, nCreated, nLeases] = await Promise.all([
+      admin.hgetall(freeAt),
+      admin.hgetall(freePos),
+      admin.zrange(blocks, 0, -1),
+      admin.zcard(lives),
+      admin.hlen(created),
+      admin.hlen(leases),
+    ]);
     await admin.del(...store.keys);
-    expect({ held: nFree! + nBlocks!, created: nCreated, leases: nLeases, both }).toEqual({
-      held: nLives,
-      created: nLives,
-      leases: nBlocks,
-      both: 0,
-    });
+    const free = Object.values(at);
+    // The free array: positions 0 .. n-1, each naming a key whose position is that one.
+    expect(Object.keys(at).map(Number).sort((x, y) => x - y)).toEqual(free.map((_, i) => i));
+    expect(Object.fromEntries(Object.entries(at).map(([p, k]) => [k, p]))).toEqual(pos);
+    expect({ held: free.length + blocked.length, created: nCreated, leases: nLeases, both: free.filter((k) => blocked.includes(k)) })
+      .toEqual({ held, created: held, leases: blocked.length, both: [] });
   }
 
   beforeAll(async () => {
@@ -135,8 +133,28 @@ if (!hasRedisServer()) {
       for (let s = await store.sweepOnce(); s.work > 0; s = await store.sweepOnce()) steps.push(s.work);
       expect(steps).toEqual([256, 256, 256, 232]);
       expect(await store.stats()).toMatchObject({ total: 0, free: 0, blocked: 0 });
-      const [free, blocks, lives, created, leases] = store.keys;
-      expect(await admin.exists(free!, blocks!, lives!, created!, leases!)).toBe(0);
+      const [freeAt, freePos, blocks, lives, created, leases] = store.keys;
+      expect(await admin.exists(freeAt!, freePos!, blocks!, lives!, created!, leases!)).toBe(0);
+    });
+
+    test("freeCount() is the pool's free keys as of this store's latest reply, whoever changed them", async () => {
+      const clock = new ManualClock();
+      const a = await open({ pool: "counted", clock, sweepIntervalMs: 0 });
+      const b = await open({ pool: "counted", clock, sweepIntervalMs: 0 });
+      expect(a.freeCount()).toBeUndefined();
+      await a.generate(5);
+      expect(a.freeCount()).toBe(5);
+      const held = await a.acquire();
+      expect(a.freeCount()).toBe(4);
+      await b.acquire();
+      expect(a.freeCount()).toBe(4);
+      await a.get(held.key);
+      expect(a.freeCount()).toBe(3);
+      clock.advance(SETTINGS.blockTtlMs);
+      await a.stats();
+      expect(a.freeCount()).toBe(5);
+      await expect(a.release(held.key, "AAAAAAAAAAAAAAAAAAAAAAAA")).resolves.toMatchObject({ state: "free" });
+      expect(a.freeCount()).toBe(5);
     });
 
     test("every Redis key of a pool carries its hash tag", async () => {

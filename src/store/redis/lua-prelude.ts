@@ -8,7 +8,8 @@ import { EVENTS_LUA } from "./script-events.js";
  *
  * State invariants (kept by every script, checked by the conformance suite):
  * - a key is in `lives` iff it is held (alive, or dead and not yet reclaimed);
- * - a held key is in exactly one of `free` and `blocks`; `leases` has a field iff it is in `blocks`;
+ * - a held key is in exactly one of the free array and `blocks`; `leases` has a field iff it is
+ *   in `blocks`; `free-at` and `free-pos` are inverses over positions 0 .. n-1;
  * - a deadline is inclusive: at `blockedUntil` a key is free, at `expiresAt` it is dead.
  *
  * Every script replies with a table whose first element is a status: "ok", or the
@@ -16,10 +17,10 @@ import { EVENTS_LUA } from "./script-events.js";
  * `finish`) the counts of what it did (see script-events.ts).
  */
 export const LUA_PRELUDE = `
-local FREE, BLOCKS, LIVES, CREATED, LEASES, CLOCK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local FREE_AT, FREE_POS, BLOCKS, LIVES, CREATED, LEASES, CLOCK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local BUDGET = ${DEFAULT_CATCH_UP_BUDGET}
 -- The pool's channel (poolChannel in pool-keys.ts): KEYS[1] with its last name swapped.
-local CHANNEL = string.sub(FREE, 1, #FREE - ${POOL_KEY_NAMES[0].length}) .. '${CHANNEL_SUFFIX}'
+local CHANNEL = string.sub(FREE_AT, 1, #FREE_AT - ${POOL_KEY_NAMES[0].length}) .. '${CHANNEL_SUFFIX}'
 
 -- Integers as Redis arguments: never "1.7e+12", whatever the Lua number formatting.
 local function str(n)
@@ -41,12 +42,49 @@ local function tick(arg)
   redis.call('SET', CLOCK, str(now))
   return now
 end
+
+-- The free keys as an array (FREE_AT position -> key, FREE_POS key -> position, positions
+-- 0 .. n-1): add appends, remove swaps the last key into the hole. Each is O(1).
+local function free_count()
+  return redis.call('HLEN', FREE_POS)
+end
+
+local function free_add(key)
+  local n = str(redis.call('HLEN', FREE_POS))
+  redis.call('HSET', FREE_AT, n, key)
+  redis.call('HSET', FREE_POS, key, n)
+end
+
+local function free_remove(key)
+  local at = redis.call('HGET', FREE_POS, key)
+  if not at then return end
+  local last = str(redis.call('HLEN', FREE_POS) - 1)
+  if at ~= last then
+    local moved = redis.call('HGET', FREE_AT, last)
+    redis.call('HSET', FREE_AT, at, moved)
+    redis.call('HSET', FREE_POS, moved, at)
+  end
+  redis.call('HDEL', FREE_AT, last)
+  redis.call('HDEL', FREE_POS, key)
+end
+
+-- The free key at a uniformly random position, or false when none is free. 'draw' is an
+-- integer in [0, 2^53) the store drew from its injected Random; the k-th pick of one script
+-- (k > 1, after dead keys) uses 52 bits of SHA1(draw:k) instead, since Redis's math.random
+-- repeats one sequence in every script. Bias of the modulo: below n / 2^52. O(1).
+local function free_pick(draw, k)
+  local n = free_count()
+  if n == 0 then return false end
+  local r = tonumber(draw)
+  if k > 1 then r = tonumber(string.sub(redis.sha1hex(draw .. ':' .. k), 1, 13), 16) end
+  return redis.call('HGET', FREE_AT, str(math.fmod(r, n)))
+end
 ${EVENTS_LUA}
 -- Removes a key in any state.
 local function purge(key)
   redis.call('ZREM', LIVES, key)
   redis.call('ZREM', BLOCKS, key)
-  redis.call('SREM', FREE, key)
+  free_remove(key)
   redis.call('HDEL', CREATED, key)
   redis.call('HDEL', LEASES, key)
 end
@@ -55,7 +93,7 @@ end
 local function unblock(key)
   redis.call('ZREM', BLOCKS, key)
   redis.call('HDEL', LEASES, key)
-  redis.call('SADD', FREE, key)
+  free_add(key)
 end
 
 -- Reclaims a key found dead.

@@ -6,14 +6,19 @@ const POOL_NAME = /^[A-Za-z0-9._:-]{1,100}$/;
  * the hash tag `{keypool:<pool>}`, so a pool lives in one Redis Cluster slot and every script
  * may touch all of them atomically.
  *
- * - `free`    SET of free keys (SRANDMEMBER: a uniformly random free key in O(1))
+ * - `free-at`  HASH position -> key: the free keys as an array, positions 0 .. n-1
+ * - `free-pos` HASH key -> position, its inverse (so removal swaps with the last: O(1))
  * - `blocks`  ZSET key -> blockedUntil (ms), blocked keys only
  * - `lives`   ZSET key -> expiresAt (ms), every key not yet reclaimed, dead or alive
  * - `created` HASH key -> createdAt (ms)
  * - `leases`  HASH key -> lease id, blocked keys only
  * - `clock`   STRING: the latest instant any script used; time never goes back within a pool
+ *
+ * The free array gives a uniformly random free key in O(1): position = a random number the
+ * store draws, modulo n (Redis's SRANDMEMBER picks a hash bucket, not a member, so it is not
+ * uniform).
  */
-export const POOL_KEY_NAMES = ["free", "blocks", "lives", "created", "leases", "clock"] as const;
+export const POOL_KEY_NAMES = ["free-at", "free-pos", "blocks", "lives", "created", "leases", "clock"] as const;
 
 /** Throws a RangeError naming the fix unless `pool` is a usable pool name. O(1). */
 export function assertPoolName(pool: string): void {

@@ -15,36 +15,48 @@ local n, max, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 catch_up(now, math.max(BUDGET, n))
 local live = live_count(now)
 if live + n > max then return {'resource-exhausted', live} end
-local keys, lives, created = {}, {}, {}
+local at, pos, lives, created = {}, {}, {}, {}
 local e, c = str(now + ttl), str(now)
+local base = free_count()
 for i = 5, 4 + n do
   local key = ARGV[i]
   if redis.call('ZSCORE', LIVES, key) then return {'retry'} end
-  keys[#keys + 1] = key
+  local p = str(base + i - 5)
+  at[#at + 1] = p
+  at[#at + 1] = key
+  pos[#pos + 1] = key
+  pos[#pos + 1] = p
   lives[#lives + 1] = e
   lives[#lives + 1] = key
   created[#created + 1] = key
   created[#created + 1] = c
 end
 redis.call('ZADD', LIVES, unpack(lives))
-redis.call('SADD', FREE, unpack(keys))
+redis.call('HSET', FREE_AT, unpack(at))
+redis.call('HSET', FREE_POS, unpack(pos))
 redis.call('HSET', CREATED, unpack(created))
 DID.generated = n
 return {'ok', now, now + ttl}
 `;
 
 /**
- * ARGV: now, blockTtlMs, leaseId. Blocks a uniformly random free key (SRANDMEMBER) under the
- * lease. Dead keys met on the way are reclaimed; a block that ended but was not settled yet is
- * settled rather than missed. Replies a KeyInfo; not-found, live; or unavailable when a mass
- * expiry exceeds the bounded work. O(BUDGET · log n).
+ * ARGV: now, blockTtlMs, leaseId, draw (an integer in [0, 2^53) from the store's Random). Blocks
+ * a uniformly random free key (see free_pick) under the lease. Dead keys met on the way are
+ * reclaimed and the pick drawn again; a block that ended but was not settled yet is settled
+ * rather than missed. Replies a KeyInfo; not-found, live; or unavailable when a mass expiry
+ * exceeds the bounded work. O(BUDGET · log n).
  */
 export const ACQUIRE_LUA = `
 local now = tick(ARGV[1])
-local ttl, lease = tonumber(ARGV[2]), ARGV[3]
+local ttl, lease, draw = tonumber(ARGV[2]), ARGV[3], ARGV[4]
 catch_up(now, BUDGET)
+local picks = 0
 for _ = 1, BUDGET * 4 do
-  local key = redis.call('SRANDMEMBER', FREE)
+  local key = false
+  if free_count() > 0 then
+    picks = picks + 1
+    key = free_pick(draw, picks)
+  end
   if not key then
     local ended = redis.call('ZRANGEBYSCORE', BLOCKS, '-inf', str(now), 'LIMIT', 0, 1)
     if #ended == 0 then
@@ -58,7 +70,7 @@ for _ = 1, BUDGET * 4 do
       expire(key)
     else
       local till = now + ttl
-      redis.call('SREM', FREE, key)
+      free_remove(key)
       redis.call('ZADD', BLOCKS, str(till), key)
       redis.call('HSET', LEASES, key, lease)
       DID.acquired = 1
