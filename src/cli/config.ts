@@ -82,6 +82,7 @@ function limitsOf(get: (flag: Flag) => string): ServerLimits {
     maxKeepAliveKeys: integer("max-keepalive-keys", get("max-keepalive-keys"), 1, 1000),
     maxStreams: integer("max-streams", get("max-streams"), 1, 1_000_000),
     maxWaiters: integer("max-waiters", get("max-waiters"), 0, 1_000_000),
+    maxHealthWatches: integer("max-health-watches", get("max-health-watches"), 0, 1_000_000),
     maxCallsPerConnection: integer("max-calls-per-connection", get("max-calls-per-connection"), 1, 1_000_000),
     pingIntervalMs: duration("http2-ping-interval", get("http2-ping-interval")),
     pingTimeoutMs: duration("http2-ping-timeout", get("http2-ping-timeout")),
@@ -124,7 +125,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       get("allow-insecure-remote") === "1",
     reflection: oneOf("reflection", get("reflection"), ["open", "authenticated", "off"] as const),
     tls: tlsOf(get),
-    metrics: metricsPort ? { host: get("metrics-host"), port: integer("metrics-port", metricsPort, 0, 65_535) } : undefined,
+    metrics: metricsPort ? { host: get("metrics-host") || get("host"), port: integer("metrics-port", metricsPort, 0, 65_535) } : undefined,
     limits: limitsOf(get),
   };
 }
@@ -138,4 +139,39 @@ export function describeConfig(config: ServeConfig, port: number): string {
   const transport = config.tls ? (config.tls.clientCa ? "mutual TLS" : "TLS") : "plaintext";
   return `keypool listening on ${config.host}:${port} (${transport}; ${access}), store ${store}, ` +
     `block TTL ${formatDuration(config.blockTtlMs)}, keepalive TTL ${formatDuration(config.keepaliveTtlMs)}, max keys ${config.maxKeys}`;
+}
+
+/** A Redis URL fit for a log line: the password, if any, replaced. */
+function loggableUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "redacted";
+    return parsed.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
+
+/**
+ * The whole configuration as structured fields for the start-up log line (file paths, never
+ * file contents; a Redis password never appears). O(1).
+ */
+export function configFields(config: ServeConfig): Record<string, unknown> {
+  return {
+    host: config.host,
+    port: config.port,
+    store: config.dataDir ? "durable" : config.store,
+    ...(config.store === "redis" ? { redisUrl: loggableUrl(config.redisUrl), pool: config.pool } : {}),
+    dataDir: config.dataDir,
+    blockTtlMs: config.blockTtlMs,
+    keepaliveTtlMs: config.keepaliveTtlMs,
+    maxKeys: config.maxKeys,
+    logLevel: config.logLevel,
+    authFile: config.authFile,
+    allowInsecureRemote: config.allowInsecureRemote,
+    reflection: config.reflection,
+    tls: config.tls ? { certFile: config.tls.cert, keyFile: config.tls.key, clientCaFile: config.tls.clientCa } : undefined,
+    metrics: config.metrics,
+    limits: config.limits,
+  };
 }

@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import type { Logger } from "pino";
 import { TokenRegistry } from "../server/auth.js";
-import { serveMetrics } from "../server/metrics.js";
+import { serveMetrics } from "../server/metrics-http.js";
 import { startServer } from "../server/server.js";
 import type { TlsOptions } from "../server/server.js";
-import { ConfigError, describeConfig, parseServeConfig } from "./config.js";
+import { ConfigError, configFields, describeConfig, parseServeConfig } from "./config.js";
 import type { ServeConfig } from "./config.js";
 import { openStore } from "./open-store.js";
 import { serveUsage } from "./usage.js";
@@ -46,12 +46,18 @@ function tokensOf(config: ServeConfig, log: Logger): TokenRegistry | undefined {
   return tokens;
 }
 
-/** The pino logger: JSON lines, keys and tokens redacted wherever they appear as fields. */
+/** What redaction leaves alone: counts and flags are never secret (`recovery.keys: 20000`). */
+const censor = (value: unknown): unknown => (typeof value === "number" || typeof value === "boolean" || value == null ? value : "[redacted]");
+
+/**
+ * The pino logger: JSON lines; keys, lease ids and tokens redacted wherever they appear as
+ * fields (strings, arrays, objects), while numbers under those names (counts) stay readable.
+ */
 export function makeLogger(level: string): Logger {
   return pino({
     level,
     base: undefined,
-    redact: { paths: ["key", "*.key", "keys", "*.keys", "leaseId", "*.leaseId", "token", "authorization", "*.authorization"], censor: "[redacted]" },
+    redact: { paths: ["key", "*.key", "keys", "*.keys", "leaseId", "*.leaseId", "token", "authorization", "*.authorization"], censor },
   });
 }
 
@@ -71,8 +77,9 @@ export async function serve(argv: readonly string[]): Promise<void> {
     access: { tokens, allowInsecureRemote: config.allowInsecureRemote, reflection: config.reflection === "open" ? "open" : "authenticated" },
     reflection: config.reflection !== "off",
   });
-  const metrics = config.metrics ? await serveMetrics(server.metrics, config.metrics.host, config.metrics.port) : undefined;
-  log.info({ port: server.port, metricsPort: metrics?.port }, describeConfig(config, server.port));
+  const probes = { ready: () => server.health.serving };
+  const metrics = config.metrics ? await serveMetrics(server.metrics, probes, config.metrics.host, config.metrics.port) : undefined;
+  log.info({ port: server.port, metricsPort: metrics?.port, config: configFields(config) }, describeConfig(config, server.port));
   const about = store.describe();
   log.info({ store: about.store, ...about.details }, about.summary);
   let signals = 0;

@@ -14,6 +14,8 @@ export interface ServerLimits {
   readonly maxStreams: number;
   /** Most AcquireKey calls waiting at once (`--max-waiters`). */
   readonly maxWaiters: number;
+  /** Most health Watch streams open at once (`--max-health-watches`); health needs no token. */
+  readonly maxHealthWatches: number;
   /** Most concurrent HTTP/2 streams (calls) per connection (`--max-calls-per-connection`). */
   readonly maxCallsPerConnection: number;
   /** The server pings idle connections this often (`--http2-ping-interval`). */
@@ -33,6 +35,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxKeepAliveKeys: 1000,
   maxStreams: 10_000,
   maxWaiters: 10_000,
+  maxHealthWatches: 1_000,
   maxCallsPerConnection: 2_000,
   pingIntervalMs: 60_000,
   pingTimeoutMs: 20_000,

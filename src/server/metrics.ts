@@ -1,6 +1,4 @@
-import { createServer } from "node:http";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { KeyStore } from "../store/key-store.js";
 import type { StreamRegistry } from "./stream-registry.js";
@@ -8,33 +6,57 @@ import type { StreamRegistry } from "./stream-registry.js";
 /** Pool events counted by the handlers (per server process). */
 export type PoolEvent = "generated" | "acquired" | "released" | "deleted" | "acquire_misses";
 
+/** Status code names as Go's `codes.Code.String()` writes them, which go-grpc-prometheus uses. */
+const GRPC_CODE_NAMES = [
+  "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
+  "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable",
+  "DataLoss", "Unauthenticated",
+] as const;
+
+/** The `grpc_code` label of a status code, as go-grpc-prometheus writes it (`NotFound`). O(1). */
+export function grpcCodeName(code: number): string {
+  return GRPC_CODE_NAMES[code] ?? `Code(${code})`;
+}
+
+/** The `grpc_type` label of a method, as go-grpc-prometheus writes it. */
+export function grpcType(requestStream: boolean, responseStream: boolean): string {
+  if (requestStream) return responseStream ? "bidi_stream" : "client_stream";
+  return responseStream ? "server_stream" : "unary";
+}
+
+type MethodLabel = "grpc_type" | "grpc_service" | "grpc_method";
+
 /**
  * The Prometheus metrics of one server: the gRPC ecosystem's standard server metrics
- * (`grpc_server_started_total`, `grpc_server_handled_total`, `grpc_server_handling_seconds`),
- * pool gauges read from the store at scrape time, and pool event counters. Updating costs O(1)
- * per RPC; label children are cached per method.
+ * (`grpc_server_started_total`, `grpc_server_handled_total`, `grpc_server_handling_seconds`,
+ * labelled as go-grpc-prometheus labels them), pool gauges read from the store at scrape time,
+ * and counters of pool and store events. Updating costs O(1) per RPC.
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly started: Counter<"grpc_type" | "grpc_service" | "grpc_method">;
-  readonly handled: Counter<"grpc_type" | "grpc_service" | "grpc_method" | "grpc_code">;
-  readonly handling: Histogram<"grpc_type" | "grpc_service" | "grpc_method">;
+  readonly started: Counter<MethodLabel>;
+  readonly handled: Counter<MethodLabel | "grpc_code">;
+  readonly handling: Histogram<MethodLabel>;
+  /** Per-call log lines the log limiter dropped. */
+  readonly logLinesDropped: Counter;
   private readonly events: Counter<"event">;
 
   constructor(store: KeyStore, streams: StreamRegistry) {
     const registers = [this.registry];
-    const methodLabels = ["grpc_type", "grpc_service", "grpc_method"] as const;
-    this.started = new Counter({ name: "grpc_server_started_total", help: "RPCs started on the server.", labelNames: methodLabels, registers });
+    const labelNames = ["grpc_type", "grpc_service", "grpc_method"] as const;
+    this.started = new Counter({ name: "grpc_server_started_total", help: "RPCs started on the server.", labelNames, registers });
     this.handled = new Counter({
       name: "grpc_server_handled_total", help: "RPCs completed on the server, by status code.",
-      labelNames: [...methodLabels, "grpc_code"], registers,
+      labelNames: [...labelNames, "grpc_code"], registers,
     });
     this.handling = new Histogram({
-      name: "grpc_server_handling_seconds", help: "Time from the start of an RPC to its status.",
-      labelNames: methodLabels, registers,
+      name: "grpc_server_handling_seconds", help: "Time from the start of an RPC to its status.", labelNames, registers,
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
     });
     this.events = new Counter({ name: "keypool_key_events_total", help: "Key events served by this server.", labelNames: ["event"], registers });
+    this.logLinesDropped = new Counter({
+      name: "keypool_log_lines_dropped_total", help: "Per-call log lines dropped by the rate limit (see the summary log lines).", registers,
+    });
     new Gauge({
       name: "keypool_keys", help: "Live keys in the pool, by state.", labelNames: ["state"], registers,
       async collect() {
@@ -44,37 +66,51 @@ export class Metrics {
         this.set({ state: "blocked" }, stats.blocked);
       },
     });
-    new Gauge({ name: "keypool_open_streams", help: "Open KeepAlive streams.", registers, collect() { this.set(streams.size); } });
-    const storeCounters = new Gauge({
-      name: "keypool_store_events", help: "Events the store counted since it opened (auto_released, expired).",
+    this.gauge("keypool_open_streams", "Open KeepAlive streams.", () => streams.size);
+    // The store keeps cumulative counts; the counter follows them by their growth since the last scrape.
+    const seen = { auto_released: 0, expired: 0 };
+    new Counter({
+      name: "keypool_store_events_total", help: "Events the store settled since it opened (auto_released, expired).",
       labelNames: ["event"], registers,
       collect() {
-        const counters = store.counters();
-        storeCounters.set({ event: "auto_released" }, counters.autoReleased);
-        storeCounters.set({ event: "expired" }, counters.expired);
+        const { autoReleased, expired } = store.counters();
+        for (const [event, now] of [["auto_released", autoReleased], ["expired", expired]] as const) {
+          this.inc({ event }, Math.max(0, now - seen[event]));
+          seen[event] = Math.max(seen[event], now);
+        }
       },
     });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Adds a gauge read at scrape time. */
+  gauge(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
+  }
+
+  /**
+   * Creates every method's series at zero (started, handled for every code, the histogram), as
+   * go-grpc-prometheus's `InitializeMetrics` does, so rates and alerts work before the first
+   * call. O(methods x codes), once.
+   */
+  initialize(services: readonly DescService[]): void {
+    for (const service of services) {
+      for (const method of service.methods) {
+        const kind = method.methodKind;
+        const labels = {
+          grpc_type: grpcType(kind === "client_streaming" || kind === "bidi_streaming", kind === "server_streaming" || kind === "bidi_streaming"),
+          grpc_service: service.typeName,
+          grpc_method: method.name,
+        };
+        this.started.inc(labels, 0);
+        for (const code of GRPC_CODE_NAMES) this.handled.inc({ ...labels, grpc_code: code }, 0);
+        this.handling.zero(labels);
+      }
+    }
   }
 
   /** Counts `n` pool events. O(1). */
   count(event: PoolEvent, n = 1): void {
     this.events.inc({ event }, n);
   }
-}
-
-/** Serves `GET /metrics` on `host:port`; resolves with the bound port. */
-export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<{ port: number; server: Server }> {
-  const server = createServer((req, res) => {
-    if (req.url !== "/metrics") {
-      res.writeHead(404).end("not found: try /metrics\n");
-      return;
-    }
-    metrics.registry.metrics().then(
-      (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
-      () => res.writeHead(500).end("metrics unavailable\n"),
-    );
-  });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
-  return { port: (server.address() as AddressInfo).port, server };
 }

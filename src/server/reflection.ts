@@ -2,9 +2,7 @@ import { readFileSync } from "node:fs";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import type * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
-import { protoPath as healthProtoPath } from "grpc-health-check";
 
 /** The descriptor set `buf build` writes next to the generated code, with the proto comments. */
 const DESCRIPTOR_SET = new URL("../../../gen/keypool.binpb", import.meta.url);
@@ -26,7 +24,6 @@ function readDescriptorSet(): Buffer {
 export function addReflection(server: grpc.Server): void {
   const set = fromBinary(FileDescriptorSetSchema, readDescriptorSet());
   const keypoolFiles = set.file.map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file)));
-  const health = loadSync(healthProtoPath, { keepCase: true });
-  const definition = { ...health, "keypool.v1": { fileDescriptorProtos: keypoolFiles } };
+  const definition = { "keypool.v1": { fileDescriptorProtos: keypoolFiles } };
   new ReflectionService(definition as never).addToServer(server);
 }

@@ -5,10 +5,15 @@ import { AcquireQueue } from "../store/acquire-queue.js";
 import type { KeyStore } from "../store/key-store.js";
 import { accessInterceptor } from "./access.js";
 import type { AccessPolicy } from "./access.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { systemClock } from "../clock.js";
+import type { Clock } from "../clock.js";
 import { HealthReporter } from "./health.js";
 import { KeyService, keyServiceImpl } from "./key-service.js";
 import { DEFAULT_LIMITS, channelOptions } from "./limits.js";
 import type { ServerLimits } from "./limits.js";
+import { DEFAULT_LOG_LIMIT, LogLimiter } from "./log-limiter.js";
+import type { LogLimit } from "./log-limiter.js";
 import { Metrics } from "./metrics.js";
 import { addReflection } from "./reflection.js";
 import { errorToStatus } from "./status.js";
@@ -38,6 +43,10 @@ export interface ServerOptions {
   readonly reflection?: boolean;
   /** How long shutdown waits for in-flight calls before cutting them off; default 4 s. */
   readonly shutdownGraceMs?: number;
+  /** Per-call log lines (failed and refused calls) allowed per window; default 50 a second. */
+  readonly logLimit?: LogLimit;
+  /** The clock of the log rate limit; default the system clock. */
+  readonly clock?: Clock;
   /** Registers more services on the same server before it binds (benchmarks' echo service). */
   readonly configure?: (server: grpc.Server) => void;
 }
@@ -51,6 +60,8 @@ export interface RunningServer {
   /** Callers waiting in AcquireKey. */
   readonly waiters: AcquireQueue;
   readonly metrics: Metrics;
+  /** The health service: `serving` is what health and `/readyz` report. */
+  readonly health: HealthReporter;
   /**
    * Graceful stop: health goes NOT_SERVING, no new calls are accepted, open streams end with
    * UNAVAILABLE, waiting acquires get UNAVAILABLE, in-flight unary calls finish; after the grace
@@ -78,16 +89,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const streams = new StreamRegistry();
   const metrics = new Metrics(store, streams);
+  const lines = new LogLimiter(log, options.clock ?? systemClock, options.logLimit ?? DEFAULT_LOG_LIMIT, () => metrics.logLinesDropped.inc());
   const server = new grpc.Server({
     ...channelOptions(limits),
-    interceptors: [telemetryInterceptor(metrics, log), accessInterceptor(options.access ?? DEFAULT_ACCESS, limits.maxMetadataBytes)],
+    interceptors: [telemetryInterceptor(metrics, lines), accessInterceptor(options.access ?? DEFAULT_ACCESS, limits.maxMetadataBytes)],
   });
   const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters });
-  const health = new HealthReporter(store);
+  const health = new HealthReporter(store, { maxWatches: limits.maxHealthWatches, log });
+  metrics.gauge("keypool_open_health_watches", "Open health Watch streams.", () => health.openWatches);
   const impl = keyServiceImpl({ store, waiters, streams, limits, metrics });
   addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log));
   health.addToServer(server);
   if (options.reflection ?? true) addReflection(server);
+  metrics.initialize([KeyService, Health]);
   options.configure?.(server);
   const port = await bind(server, `${options.host}:${options.port}`, credentials(options.tls));
   let stopping: Promise<void> | undefined;
@@ -106,7 +120,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           resolve();
         });
       });
+      lines.flush();
       await store.close();
     })());
-  return { port, streams, waiters, metrics, shutdown };
+  return { port, streams, waiters, metrics, health, shutdown };
 }

@@ -1,19 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProtoPath } from "grpc-health-check";
 import { afterEach, describe, expect, it } from "vitest";
+import { healthClient } from "../support/health-client.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 
 let t: TestServer;
 afterEach(() => t.close());
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function healthClient(address: string): Json {
-  const pkg = grpc.loadPackageDefinition(loadSync(healthProtoPath, { keepCase: true, enums: String })) as Json;
-  return new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
-}
 
 describe("health follows the store and shutdown", () => {
   it("watchers see NOT_SERVING while the store is unreachable and SERVING when it is back", async () => {
@@ -34,39 +26,43 @@ describe("health follows the store and shutdown", () => {
       clock: t.clock,
     });
     const client = healthClient(t.address);
-    const watch = client.Watch({ service: "" });
-    const seen: string[] = [];
-    watch.on("data", (r: Json) => seen.push(r.status));
-    watch.on("error", () => {});
-    const next = (n: number) => new Promise<void>((resolve) => {
-      const check = (): void => void (seen.length >= n ? resolve() : setTimeout(check, 5));
-      check();
-    });
+    const { seen, call, next } = client.watch("");
     await next(1);
     flip(false);
     await next(2);
     flip(true);
     await next(3);
     expect(seen).toEqual(["SERVING", "NOT_SERVING", "SERVING"]);
-    watch.cancel();
+    call.cancel();
     client.close();
   });
 
   it("reports NOT_SERVING from the first moment of shutdown, so load balancers drain it first", async () => {
     t = await startTestServer();
     const client = healthClient(t.address);
-    const watch = client.Watch({ service: "keypool.v1.KeyService" });
-    const seen: string[] = [];
-    watch.on("data", (r: Json) => seen.push(r.status));
-    watch.on("error", () => {});
-    while (seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const { seen, next, ended } = client.watch("keypool.v1.KeyService");
+    await next(1);
     const stopping = t.server.shutdown();
-    while (seen.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await next(2);
     expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
-    watch.cancel();
+    expect(await ended).toMatchObject({ code: grpc.status.UNAVAILABLE, details: "the server is shutting down" });
     client.close();
     await stopping;
   });
+
+  it("ends open Watch streams at shutdown instead of waiting out the grace period for them", async () => {
+    t = await startTestServer({ server: { shutdownGraceMs: 30_000 } });
+    const client = healthClient(t.address);
+    const watches = [client.watch(""), client.watch("keypool.v1.KeyService"), client.watch("no.such.Service")];
+    await Promise.all(watches.map((w) => w.next(1)));
+    expect(watches.map((w) => w.seen[0])).toEqual(["SERVING", "SERVING", "SERVICE_UNKNOWN"]);
+    // With a 30 s grace period, shutdown finishing at all within the test's timeout proves it
+    // did not wait for the Watch streams; each of them ended with UNAVAILABLE.
+    await t.server.shutdown();
+    const statuses = await Promise.all(watches.map((w) => w.ended));
+    expect(statuses.map((s) => s.code)).toEqual([grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE, grpc.status.UNAVAILABLE]);
+    client.close();
+  }, 10_000);
 
   it("under load, shutdown lets every call finish or answer UNAVAILABLE, and ends streams with a status", async () => {
     t = await startTestServer();

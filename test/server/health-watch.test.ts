@@ -1,0 +1,91 @@
+import { Writable } from "node:stream";
+import * as grpc from "@grpc/grpc-js";
+import { pino } from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { ManualClock } from "../../src/clock.js";
+import { seededRandom } from "../../src/random.js";
+import { MemoryStore } from "../../src/store/memory-store.js";
+import { until } from "../client/support/until.js";
+import { healthClient } from "../support/health-client.js";
+import { TEST_TTLS, startTestServer } from "../support/test-server.js";
+import type { TestServer } from "../support/test-server.js";
+
+let t: TestServer;
+afterEach(() => t.close());
+
+const longName = (i: number): string => `svc-${i}-`.padEnd(30_000, "x");
+
+describe("health Watch under attack", () => {
+  it("refuses Watch streams past --max-health-watches and admits new ones once others are cancelled", async () => {
+    t = await startTestServer({ server: { limits: { maxHealthWatches: 3 } } });
+    const client = healthClient(t.address);
+    const open = [0, 1, 2].map((i) => client.watch(longName(i)));
+    await Promise.all(open.map((w) => w.next(1)));
+    const refused = client.watch("");
+    expect(await refused.ended).toMatchObject({
+      code: grpc.status.RESOURCE_EXHAUSTED,
+      details: "3 health Watch streams are open (limit --max-health-watches); use Check, or one Watch per client",
+    });
+    for (const w of open) w.call.cancel();
+    await until(() => t.server.health.openWatches === 0, "cancelled watchers to be forgotten");
+    const again = [0, 1, 2].map(() => client.watch("keypool.v1.KeyService"));
+    await Promise.all(again.map((w) => w.next(1)));
+    expect(again.map((w) => w.seen)).toEqual([["SERVING"], ["SERVING"], ["SERVING"]]);
+    for (const w of again) w.call.cancel();
+    client.close();
+  });
+
+  it("forgets every cancelled watcher, whatever its service name (no per-name entry left behind)", async () => {
+    t = await startTestServer();
+    const client = healthClient(t.address);
+    for (let round = 0; round < 4; round++) {
+      const watches = Array.from({ length: 50 }, (_, i) => client.watch(longName(round * 50 + i)));
+      await Promise.all(watches.map((w) => w.next(1)));
+      expect(t.server.health.openWatches).toBe(50);
+      expect(watches.every((w) => w.seen[0] === "SERVICE_UNKNOWN")).toBe(true);
+      for (const w of watches) w.call.cancel();
+      await until(() => t.server.health.openWatches === 0, "cancelled watchers to be forgotten");
+    }
+    client.close();
+  });
+
+  it("Check answers NOT_FOUND for an unknown service without echoing a huge name", async () => {
+    t = await startTestServer();
+    const client = healthClient(t.address);
+    const err = (await client.check(longName(1)).catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.details.length).toBeLessThan(200);
+    expect(err.details).toContain('ask for "" or "keypool.v1.KeyService"');
+    expect(await client.check("")).toBe("SERVING");
+    client.close();
+  });
+});
+
+describe("store transitions in the log", () => {
+  it("logs the loss and the recovery of the store once per transition", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()))) });
+    const clock = new ManualClock();
+    const store = new MemoryStore({ ...TEST_TTLS, maxKeys: 100, clock, random: seededRandom(1) });
+    let serving = true;
+    const listeners = new Set<(s: boolean) => void>();
+    Object.assign(store, {
+      isServing: () => serving,
+      onServingChange: (l: (s: boolean) => void) => (listeners.add(l), () => listeners.delete(l)),
+    });
+    const flip = (s: boolean): void => {
+      serving = s;
+      for (const l of listeners) l(s);
+    };
+    t = await startTestServer({ store, clock, server: { log: pino({ level: "info" }, sink) } });
+    flip(false);
+    flip(false); // a repeated notice of the same state is no transition
+    flip(true);
+    flip(true);
+    const transitions = lines.filter((l) => String(l.msg).startsWith("the store"));
+    expect(transitions.map((l) => [l.level, l.store, l.msg])).toEqual([
+      [40, "memory", "the store cannot serve (unreachable or failed): health NOT_SERVING, calls answer UNAVAILABLE"],
+      [30, "memory", "the store serves again: health SERVING"],
+    ]);
+  });
+});
