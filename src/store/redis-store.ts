@@ -5,11 +5,13 @@ import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
-import { defineScripts, runScript } from "./redis/commands.js";
+import { defineScripts, runScript, scriptSource } from "./redis/commands.js";
 import type { ScriptName, ScriptReply } from "./redis/commands.js";
-import { RedisConnection } from "./redis/connection.js";
-import { FreedSubscription } from "./redis/freed-subscription.js";
-import { poolChannel, poolKeys } from "./redis/pool-keys.js";
+import { RedisLink } from "./redis/redis-link.js";
+import { expectReplicated, runAndWait } from "./redis/replica-wait.js";
+import type { ReplicaWait } from "./redis/replica-wait.js";
+import { shardChannel, shardKeys } from "./redis/shard-keys.js";
+import type { ShardRef } from "./redis/shard-keys.js";
 import { RedisSweeper, SWEEP_BUDGET } from "./redis/redis-sweeper.js";
 import type { SweepStep } from "./redis/redis-sweeper.js";
 import { expectOk, toKeyInfo } from "./redis/replies.js";
@@ -17,8 +19,16 @@ import { ScriptEventCounts } from "./redis/script-events.js";
 
 /** Settings of a Redis store. */
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`. */
-  readonly url: string;
+  /** `redis://[user:password@]host:port[/db]`; not needed with `link`. */
+  readonly url?: string;
+  /** Connections shared with the pool's other shards (cluster, sentinel); the store never closes them. */
+  readonly link?: RedisLink;
+  /** The shard this store serves (default: the pool's only shard, hash tag `{keypool:<pool>}`). */
+  readonly shard?: ShardRef;
+  /** Makes each new key (default: a random key); a sharded pool makes only keys of this shard. */
+  readonly newKey?: () => string;
+  /** Acknowledge a write only once this many replicas have it (`--redis-wait-replicas`). */
+  readonly waitReplicas?: ReplicaWait;
   /** Which pool of that Redis (default "default"): `[A-Za-z0-9._:-]{1,100}`. */
   readonly pool?: string;
   readonly blockTtlMs: number;
@@ -38,6 +48,10 @@ export interface RedisStoreOptions {
 const KEEPALIVE_CHUNK = 1_000;
 /** Fresh attempts when a generated key is already taken (2^-144 odds each). */
 const GENERATE_ATTEMPTS = 3;
+/** The scripts whose effect a caller is told about: with waitReplicas, acknowledged only once replicated. */
+const WRITES: ReadonlySet<ScriptName> = new Set<ScriptName>([
+  "keypoolGenerate", "keypoolAcquire", "keypoolRelease", "keypoolDelete", "keypoolKeepAlive", "keypoolKeepAliveMany",
+]);
 
 /**
  * A pool kept in Redis and shared by any number of servers. Every method is ONE atomic Lua script
@@ -57,24 +71,24 @@ export class RedisStore implements KeyStore {
   /** The pool's Redis keys, in script KEYS order (all under the hash tag `{keypool:<pool>}`). */
   readonly keys: readonly string[];
   private readonly pool: string;
-  private readonly connection: RedisConnection;
+  private readonly link: RedisLink;
   private readonly tokens: TokenSource;
   private readonly random: Random;
   private readonly sweeper: RedisSweeper | undefined;
-  private readonly subscription: FreedSubscription;
   private readonly events = new ScriptEventCounts();
 
   constructor(private readonly options: RedisStoreOptions) {
     const pool = options.pool ?? "default";
     this.settings = { blockTtlMs: options.blockTtlMs, keepaliveTtlMs: options.keepaliveTtlMs, maxKeys: options.maxKeys };
     this.pool = pool;
-    this.keys = poolKeys(pool);
+    this.keys = shardKeys(pool, options.shard);
     this.random = options.random ?? systemRandom;
     this.tokens = new TokenSource(this.random);
-    const timeoutMs = options.commandTimeoutMs ?? 2_000;
-    this.connection = new RedisConnection({ url: options.url, commandTimeoutMs: timeoutMs });
-    this.subscription = new FreedSubscription({ url: options.url, channel: poolChannel(pool), connectTimeoutMs: timeoutMs });
-    defineScripts(this.connection.client);
+    // A reply may take the WAIT's timeout on top of the usual.
+    const timeoutMs = (options.commandTimeoutMs ?? 2_000) + (options.waitReplicas?.timeoutMs ?? 0);
+    if (!options.link && !options.url) throw new RangeError("a RedisStore needs a url or a link");
+    this.link = options.link ?? new RedisLink({ kind: "node", url: options.url! }, timeoutMs, [shardChannel(pool, options.shard)]);
+    defineScripts(this.link.connection.client);
     const interval = options.sweepIntervalMs ?? 1_000;
     if (interval > 0) {
       this.sweeper = new RedisSweeper((budget) => this.sweepOnce(budget), interval);
@@ -87,7 +101,7 @@ export class RedisStore implements KeyStore {
    * `timeoutMs`. Optional: methods fail fast meanwhile, and waiters poll until subscribed.
    */
   async ready(timeoutMs = 5_000): Promise<void> {
-    await Promise.all([this.connection.ready(timeoutMs), this.subscription.ready(timeoutMs)]);
+    await this.link.ready(timeoutMs);
   }
 
   async generate(count: number): Promise<KeyInfo[]> {
@@ -173,11 +187,11 @@ export class RedisStore implements KeyStore {
   }
 
   isServing(): boolean {
-    return this.connection.isServing();
+    return this.link.connection.isServing();
   }
 
   onServingChange(listener: (serving: boolean) => void): () => void {
-    return this.connection.onServingChange(listener);
+    return this.link.connection.onServingChange(listener);
   }
 
   /**
@@ -187,7 +201,7 @@ export class RedisStore implements KeyStore {
    * next poll. O(1).
    */
   onKeysFreed(listener: () => void): () => void {
-    return this.subscription.onEvent(listener);
+    return this.link.subscription.onEvent(listener);
   }
 
   /**
@@ -211,15 +225,19 @@ export class RedisStore implements KeyStore {
 
   async close(): Promise<void> {
     this.sweeper?.close();
-    this.subscription.close();
-    await this.connection.close();
+    if (!this.options.link) await this.link.close();
   }
 
   /** Runs one script with now (or '' for Redis TIME) first and counts its events. One round trip. */
   private async run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
     const now = this.options.clock ? String(this.options.clock.now()) : "";
-    const raw = await this.connection.run(() => runScript(this.connection.client, name, this.keys, [now, ...args]));
-    return this.events.take(raw);
+    const { client } = this.link.connection;
+    const wait = WRITES.has(name) ? this.options.waitReplicas : undefined;
+    if (!wait) return this.events.take(await this.link.connection.run(() => runScript(client, name, this.keys, [now, ...args])));
+    const { raw, acks } = await this.link.connection.run(() => runAndWait(client, scriptSource(name), this.keys, [now, ...args], wait));
+    const reply = this.events.take(raw);
+    expectReplicated(String(reply[0]), acks, wait, this.link.connection.address);
+    return reply;
   }
 
   /** A uniformly random integer in [0, 2^53), as decimal text, for the script's pick. O(1). */
@@ -230,7 +248,7 @@ export class RedisStore implements KeyStore {
   /** `n` distinct new keys. O(n). */
   private freshKeys(n: number): string[] {
     const keys = new Set<string>();
-    while (keys.size < n) keys.add(this.tokens.key());
+    while (keys.size < n) keys.add(this.options.newKey?.() ?? this.tokens.key());
     return [...keys];
   }
 }

@@ -1,4 +1,5 @@
-import type { Redis } from "ioredis";
+import { createHash } from "node:crypto";
+import type { Cluster, Redis } from "ioredis";
 import { DELETE_LUA, GET_LUA, KEEPALIVE_LUA, KEEPALIVE_MANY_LUA, RELEASE_LUA } from "./key-scripts.js";
 import { LUA_PRELUDE } from "./lua-prelude.js";
 import { POOL_KEY_NAMES } from "./pool-keys.js";
@@ -25,22 +26,33 @@ export type ScriptReply = readonly (string | number)[];
 
 type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<ScriptReply>;
 
+/** A script's whole Lua text (prelude included) and its SHA-1, for EVAL and EVALSHA. */
+export interface ScriptSource {
+  readonly lua: string;
+  readonly sha: string;
+}
+
+/** The full text of `name`: the prelude, the body as a function, its reply through `finish`. O(1). */
+export function scriptSource(name: ScriptName): ScriptSource {
+  const lua = `${LUA_PRELUDE}\nlocal function main()\n${SCRIPTS[name]}\nend\nreturn finish(main())\n`;
+  return { lua, sha: createHash("sha1").update(lua).digest("hex") };
+}
+
 /**
  * Registers every keypool script on `client` with `defineCommand`: each call is an EVALSHA, and
  * ioredis sends the script itself (EVAL) on a new connection or after NOSCRIPT, so a restarted or
  * failed-over Redis needs no warm-up. Each body runs as a function whose reply goes through the
  * prelude's `finish` (publish, event counts). O(1) per script; call once per client.
  */
-export function defineScripts(client: Redis): void {
-  for (const [name, body] of Object.entries(SCRIPTS)) {
-    const lua = `${LUA_PRELUDE}\nlocal function main()\n${body}\nend\nreturn finish(main())\n`;
-    client.defineCommand(name, { numberOfKeys: POOL_KEY_NAMES.length, lua });
+export function defineScripts(client: Redis | Cluster): void {
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    client.defineCommand(name, { numberOfKeys: POOL_KEY_NAMES.length, lua: scriptSource(name).lua });
   }
 }
 
 /** Runs one registered script on the pool's `keys` (see poolKeys) with `args`. One round trip. */
 export function runScript(
-  client: Redis,
+  client: Redis | Cluster,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],

@@ -1,17 +1,17 @@
-import { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { KeyPoolError } from "../../pool/index.js";
+import { connectClient, describeEndpoint } from "./endpoint.js";
+import type { RedisEndpoint } from "./endpoint.js";
 
 /** Reply errors that mean "this Redis cannot serve right now", not "keypool has a bug". */
 const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|OOM|NOREPLICAS|MISCONF)\b/;
 /** ioredis's words when a call meets a socket that just closed: said plainly in messages. */
-const SOCKET_GONE = /^Stream isn't writeable/;
-/** The longest pause between two reconnection attempts: Redis back means serving within it. */
-const MAX_RECONNECT_DELAY_MS = 1_000;
+const SOCKET_GONE = /^(Stream isn't writeable|Connection is closed)/;
 
 /** How to reach Redis. */
 export interface ConnectionOptions {
-  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
-  readonly url: string;
+  /** One node, a cluster or sentinels (see RedisEndpoint). */
+  readonly endpoint: RedisEndpoint;
   /** The longest wait for a reply or a connection before a call fails UNAVAILABLE. */
   readonly commandTimeoutMs: number;
 }
@@ -23,8 +23,9 @@ export interface ConnectionOptions {
  * own, forever, and tracks whether it can serve.
  */
 export class RedisConnection {
-  readonly client: Redis;
-  /** Where Redis is, for messages: `host:port` or the socket path. Never a password. */
+  /** A single-node (or Sentinel-followed) client, or a Redis Cluster client. */
+  readonly client: Redis | Cluster;
+  /** Where Redis is, for messages: `host:port`, the cluster's seeds or the sentinels. Never a password. */
   readonly address: string;
   private serving = false;
   private closed = false;
@@ -32,18 +33,8 @@ export class RedisConnection {
   private readonly listeners = new Set<(serving: boolean) => void>();
 
   constructor(options: ConnectionOptions) {
-    this.client = new Redis(options.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: options.commandTimeoutMs,
-      retryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
-      // A failover behind the same address: drop the connection to the old primary, never resend.
-      reconnectOnError: (err) => err.message.startsWith("READONLY"),
-    });
-    const { path, host, port } = this.client.options;
-    this.address = path ?? `${host}:${port}`;
+    this.client = connectClient(options.endpoint, { commandTimeoutMs: options.commandTimeoutMs });
+    this.address = describeEndpoint(options.endpoint);
     this.client.on("ready", () => {
       this.lastError = undefined;
       this.setServing(true);

@@ -1,46 +1,40 @@
-import { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { KeyPoolError } from "../../pool/index.js";
-
-/** The longest pause between two reconnection attempts, as for the command connection. */
-const MAX_RECONNECT_DELAY_MS = 1_000;
+import { connectClient } from "./endpoint.js";
+import type { RedisEndpoint } from "./endpoint.js";
 
 /** Where to listen. */
 export interface SubscriptionOptions {
-  /** `redis://[user:password@]host:port[/db]`, the same Redis the commands go to. */
-  readonly url: string;
-  /** The pool's channel (see poolChannel). */
-  readonly channel: string;
+  /** The same Redis the commands go to (one node, a cluster, or sentinels). */
+  readonly endpoint: RedisEndpoint;
+  /** The pool's channels (see poolChannel): one per shard. */
+  readonly channels: readonly string[];
   /** The longest wait for a connection. */
   readonly connectTimeoutMs: number;
 }
 
 /**
- * Listens on a pool's channel over a connection of its own (a subscribed connection can run no
+ * Listens on a pool's channels (one per shard) over a connection of its own (a subscribed connection can run no
  * other command) and calls the listeners on every message: keys may have become free somewhere.
  * It reconnects on its own, forever, subscribes again each time, and then calls the listeners once,
  * since keys may have been freed while it was not listening. Its state never affects whether the
  * store serves: without events, waiting acquires still poll. O(listeners) per message.
  */
 export class FreedSubscription {
-  private readonly client: Redis;
+  private readonly client: Redis | Cluster;
+  private readonly channels: ReadonlySet<string>;
   private readonly listeners = new Set<() => void>();
   private readonly subscribedListeners = new Set<() => void>();
   private subscribed = false;
 
   constructor(private readonly options: SubscriptionOptions) {
-    this.client = new Redis(options.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // Subscribed again on each "ready" below, so a failed subscription is retried too.
-      autoResubscribe: false,
-      connectTimeout: options.connectTimeoutMs,
-      retryStrategy: (attempt) => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS),
-    });
+    this.channels = new Set(options.channels);
+    // Subscribed again on each "ready" below, so a failed subscription is retried too.
+    this.client = connectClient(options.endpoint, { commandTimeoutMs: options.connectTimeoutMs, subscriber: true });
     this.client.on("ready", () => this.subscribe());
     this.client.on("close", () => (this.subscribed = false));
     this.client.on("message", (channel: string) => {
-      if (channel === options.channel) this.emit();
+      if (this.channels.has(channel)) this.emit();
     });
     // Failures are retried by reconnecting; the command connection reports outages.
     this.client.on("error", () => {});
@@ -63,7 +57,7 @@ export class FreedSubscription {
       };
       const timer = setTimeout(() => {
         this.subscribedListeners.delete(done);
-        reject(new KeyPoolError("unavailable", `not subscribed to ${this.options.channel} after ${timeoutMs} ms`));
+        reject(new KeyPoolError("unavailable", `not subscribed to ${this.options.channels.join(", ")} after ${timeoutMs} ms`));
       }, timeoutMs);
       this.subscribedListeners.add(done);
     });
@@ -76,7 +70,7 @@ export class FreedSubscription {
   }
 
   private subscribe(): void {
-    this.client.subscribe(this.options.channel).then(
+    this.client.subscribe(...this.options.channels).then(
       () => {
         this.subscribed = true;
         for (const done of [...this.subscribedListeners]) done();
