@@ -104,18 +104,22 @@ export class RedisStore implements KeyStore {
     await this.link.ready(timeoutMs);
   }
 
-  async generate(count: number): Promise<KeyInfo[]> {
+  /**
+   * Adds `count` keys, all or none. `elsewhere`: live keys the pool holds outside this shard (a
+   * sharded pool counts its other shards), so `maxKeys` bounds the whole pool.
+   */
+  async generate(count: number, elsewhere = 0): Promise<KeyInfo[]> {
     const n = count === 0 ? 1 : count;
     if (!Number.isInteger(n) || n < 0 || n > MAX_GENERATE) {
       throw new KeyPoolError("invalid-argument", `count must be between 0 and ${MAX_GENERATE} (got ${count})`);
     }
     for (let attempt = 1; ; attempt++) {
       const keys = this.freshKeys(n);
-      const reply = await this.run("keypoolGenerate", [n, this.settings.maxKeys, this.settings.keepaliveTtlMs, ...keys]);
+      const reply = await this.run("keypoolGenerate", [n, this.settings.maxKeys - elsewhere, this.settings.keepaliveTtlMs, ...keys]);
       if (reply[0] === "retry" && attempt < GENERATE_ATTEMPTS) continue;
       const [, createdAt, expiresAt] = expectOk(reply, {
         "resource-exhausted": (r) =>
-          `the pool holds ${r[1]} of at most ${this.settings.maxKeys} keys (--max-keys); ` +
+          `the pool holds ${Number(r[1]) + elsewhere} of at most ${this.settings.maxKeys} keys (--max-keys); ` +
           `${n} more do not fit: delete keys or raise --max-keys`,
       }).map(Number);
       return keys.map((key) => ({ key, state: "free", createdAt: createdAt!, expiresAt: expiresAt! }));

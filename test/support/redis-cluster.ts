@@ -122,9 +122,10 @@ export class RedisClusterRig {
   /**
    * Moves `slot` (and the keys in it) to the master at `to`, the way `redis-cli --cluster reshard`
    * does: IMPORTING/MIGRATING, MIGRATE in batches (clients meanwhile get ASK and TRYAGAIN), then
-   * SETSLOT NODE on every master. Returns once every node agrees.
+   * SETSLOT NODE on every master. Returns once every node agrees. `pace` slows the middle part
+   * down (keys per MIGRATE, default 10; a pause after each, default none), so a load runs into it.
    */
-  async migrateSlot(slot: number, to: string): Promise<void> {
+  async migrateSlot(slot: number, to: string, pace: { readonly batch?: number; readonly pauseMs?: number } = {}): Promise<void> {
     const source = await this.masterOf(slot);
     const target = (await this.nodesInfo()).find((n) => n.address === to && n.role === "master");
     if (!target || target.id === source.id) throw new Error(`${to} is no other master than slot ${slot}'s`);
@@ -133,9 +134,10 @@ export class RedisClusterRig {
     await dst.call("CLUSTER", "SETSLOT", slot, "IMPORTING", source.id);
     await src.call("CLUSTER", "SETSLOT", slot, "MIGRATING", target.id);
     for (;;) {
-      const keys = (await src.call("CLUSTER", "GETKEYSINSLOT", slot, 10)) as string[];
+      const keys = (await src.call("CLUSTER", "GETKEYSINSLOT", slot, pace.batch ?? 10)) as string[];
       if (keys.length === 0) break;
       await src.call("MIGRATE", host, port, "", 0, 5_000, "REPLACE", "KEYS", ...keys);
+      if (pace.pauseMs) await new Promise((resolve) => setTimeout(resolve, pace.pauseMs));
     }
     const masters = (await this.nodesInfo()).filter((n) => n.role === "master" && !n.failing);
     for (const m of [target, source, ...masters.filter((n) => n.id !== target.id && n.id !== source.id)]) {

@@ -26,6 +26,17 @@ export type ScriptReply = readonly (string | number)[];
 
 type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<ScriptReply>;
 
+/**
+ * Refuses to run while the shard's slot is being migrated to another cluster node (resharding).
+ * Redis deletes a key a script empties; touching it again in a MIGRATING slot fails mid-script
+ * ("non local key") after earlier writes, which would break the pool's invariants. A key that
+ * never exists (the probe) fails the same way at once, before any write, so the script answers
+ * unavailable instead and the caller retries; on the importing node (ASKING) it runs. O(1).
+ */
+const MIGRATION_GUARD = `
+if type(redis.pcall('EXISTS', KEYS[1] .. ':migration-probe')) == 'table' then return finish({'unavailable', 'migrating'}) end
+`;
+
 /** A script's whole Lua text (prelude included) and its SHA-1, for EVAL and EVALSHA. */
 export interface ScriptSource {
   readonly lua: string;
@@ -34,7 +45,7 @@ export interface ScriptSource {
 
 /** The full text of `name`: the prelude, the body as a function, its reply through `finish`. O(1). */
 export function scriptSource(name: ScriptName): ScriptSource {
-  const lua = `${LUA_PRELUDE}\nlocal function main()\n${SCRIPTS[name]}\nend\nreturn finish(main())\n`;
+  const lua = `${LUA_PRELUDE}\n${MIGRATION_GUARD}\nlocal function main()\n${SCRIPTS[name]}\nend\nreturn finish(main())\n`;
   return { lua, sha: createHash("sha1").update(lua).digest("hex") };
 }
 

@@ -24,7 +24,10 @@ const DEFAULT_MESSAGES: FailureMessages = {
   "not-found": (r) => NOT_HELD[String(r[1])] ?? NOT_HELD.unknown!,
   "failed-precondition": () =>
     "lease_id is not the key's current lease: your lease ran out and the key was acquired again",
-  unavailable: () => "the pool is reclaiming a large batch of expired keys; retry shortly",
+  unavailable: (r) =>
+    r[1] === "migrating"
+      ? "this part of the pool is being moved between Redis Cluster nodes (resharding); retry shortly"
+      : "the pool is reclaiming a large batch of expired keys; retry shortly",
 };
 
 /**

@@ -9,14 +9,34 @@ export interface ShardRef {
 /** The most shards a pool may have (`--pool-shards`): far more than any cluster has masters. */
 export const MAX_SHARDS = 1_024;
 
+/** Redis Cluster's slot count. */
+const SLOTS = 16_384;
+
 /**
  * The hash tag of one shard: `keypool:<pool>` for a pool of one shard (the layout of every pool
- * made before sharding), `keypool:<pool>#<index>` otherwise. `#` is no pool-name character, so
- * no pool's shard tag equals another pool's tag. O(1).
+ * made before sharding), else `keypool:<pool>#<index>`, with `~<n>` appended for the smallest n
+ * that puts the tag's slot in the index-th of `count` equal slot ranges. A cluster made by
+ * `redis-cli --cluster create` gives each master one equal range, so with shards = masters each
+ * master serves one shard. `#` is no pool-name character, so no tag of one pool is another's.
+ * O(count) on average (each try hits the range with odds 1/count).
  */
 export function shardTag(pool: string, shard?: ShardRef): string {
   assertPoolName(pool);
-  return !shard || shard.count <= 1 ? `keypool:${pool}` : `keypool:${pool}#${shard.index}`;
+  if (!shard || shard.count <= 1) return `keypool:${pool}`;
+  for (let n = 0; ; n++) {
+    const tag = `keypool:${pool}#${shard.index}${n === 0 ? "" : `~${n}`}`;
+    if (Math.floor((hashSlot(tag) * shard.count) / SLOTS) === shard.index) return tag;
+  }
+}
+
+/** Redis Cluster's slot of a hash tag's content: CRC16 (XMODEM) of its UTF-8 bytes, mod 16384. O(length). */
+export function hashSlot(tag: string): number {
+  let crc = 0;
+  for (const byte of new TextEncoder().encode(tag)) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % SLOTS;
 }
 
 /** The Redis keys of one shard, in script KEYS order (see POOL_KEY_NAMES), all under its tag. O(1). */

@@ -1,0 +1,20 @@
+import type { Cluster, Redis } from "ioredis";
+import { shardTag } from "./shard-keys.js";
+
+/**
+ * Checks that the pool is split into `shards` shards, recording it on first use (SET NX, then
+ * GET, under the pool's unsharded tag). Every server of a pool must route keys alike, so a server
+ * started with another `--pool-shards` is refused with a message naming both values. Two round
+ * trips, once at start-up.
+ */
+export async function checkShardLayout(client: Redis | Cluster, pool: string, shards: number): Promise<void> {
+  const key = `{${shardTag(pool)}}:shards`;
+  await client.set(key, String(shards), "NX");
+  const recorded = await client.get(key);
+  if (recorded !== null && Number(recorded) !== shards) {
+    throw new RangeError(
+      `pool "${pool}" is split into ${recorded} shards but this server has --pool-shards ${shards}: ` +
+        `start every server of the pool with --pool-shards ${recorded} (or use a new --pool)`,
+    );
+  }
+}
