@@ -60,11 +60,37 @@ export function decide(policy: AccessPolicy, path: string, metadata: grpc.Metada
   return { code: grpc.status.PERMISSION_DENIED, details: `role ${principal.role} may not call ${method}` };
 }
 
-/** Bytes of metadata as sent: names plus values. O(entries). */
+/**
+ * Bytes of metadata as sent: each name once, plus every value of it (grpc-js splits a header's
+ * comma-separated values into many, so all of them count), `-bin` values at their base64 size.
+ * O(values).
+ */
 export function metadataBytes(metadata: grpc.Metadata): number {
   let total = 0;
-  for (const [name, value] of Object.entries(metadata.getMap())) total += name.length + (typeof value === "string" ? value.length : value.length);
+  for (const [name, values] of Object.entries(metadata.toJSON())) {
+    total += name.length + values.length - 1; // the name and the commas between its values
+    for (const value of values) total += typeof value === "string" ? value.length : Math.ceil(value.length / 3) * 4;
+  }
   return total;
+}
+
+/** A call refused by the access policy, as an error: handlers throw it to end a stream. */
+export class CallRefused extends Error {
+  override readonly name = "CallRefused";
+  constructor(readonly code: grpc.status, details: string) {
+    super(details);
+  }
+}
+
+/**
+ * Asks `policy` again about a call that was allowed when it started (after an auth file reload):
+ * undefined while it is still allowed, else why not. O(tokens).
+ */
+export function recheck(policy: AccessPolicy, path: string, metadata: grpc.Metadata, peer: string | undefined): CallRefused | undefined {
+  const verdict = decide(policy, path, metadata, peer);
+  if ("role" in verdict) return undefined;
+  const why = verdict.code === grpc.status.UNAUTHENTICATED ? "its bearer token is no longer accepted (auth file reloaded)" : verdict.details;
+  return new CallRefused(verdict.code, `this stream ended: ${why}`);
 }
 
 /**

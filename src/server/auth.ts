@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { Signal } from "../store/signal.js";
 
 /** What a token may do. */
 export type Role = "admin" | "worker" | "reader";
@@ -65,6 +66,8 @@ export interface Principal {
  */
 export class TokenRegistry {
   private entries: TokenEntry[];
+  /** Emitted after every successful reload, so open streams can be asked again. */
+  readonly reloaded = new Signal();
 
   constructor(readonly path: string) {
     this.entries = TokenRegistry.load(path);
@@ -80,9 +83,13 @@ export class TokenRegistry {
     return parseAuthFile(path, text);
   }
 
-  /** Re-reads the file; on error keeps the tokens it had and throws. Returns the token count. */
+  /**
+   * Re-reads the file; on error keeps the tokens it had and throws. Returns the token count.
+   * Listeners of `reloaded` run before it returns (the server ends streams whose token is gone).
+   */
   reload(): number {
     this.entries = TokenRegistry.load(this.path);
+    this.reloaded.emit();
     return this.entries.length;
   }
 

@@ -1,91 +1,74 @@
-import { once } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
-import type { KeepAliveRequest, KeepAliveResponse } from "../../gen/keypool/v1/keypool_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { KeepAliveResponseSchema } from "../../gen/keypool/v1/keypool_pb.js";
+import type { KeepAliveRequest, KeepAliveResponseSchema } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext } from "../grpc/typed-server.js";
 import { MalformedMessage } from "../grpc/service-definition.js";
 import { KeyPoolError } from "../pool/index.js";
 import type { KeyStore } from "../store/key-store.js";
 import { keepAliveResultMessage } from "./convert.js";
 import type { ServerLimits } from "./limits.js";
+import { limitReadAhead, readOne, writeFlushed } from "./stream-io.js";
 import type { StreamRegistry } from "./stream-registry.js";
 
+type Response = MessageInitShape<typeof KeepAliveResponseSchema>;
+type Call = grpc.ServerDuplexStream<KeepAliveRequest | MalformedMessage, Response>;
 
-type Call = grpc.ServerDuplexStream<KeepAliveRequest | MalformedMessage, MessageInitShape<typeof KeepAliveResponseSchema>>;
+/** What a KeepAlive stream works with. */
+export interface KeepAliveDeps {
+  readonly store: KeyStore;
+  readonly streams: StreamRegistry;
+  readonly limits: ServerLimits;
+  /** Is this call still allowed (asked again after an auth reload)? undefined: yes; else why not. */
+  readonly recheck: (context: CallContext) => Error | undefined;
+}
 
-/**
- * Resolves with the next request, or undefined when the client half-closed or `signal` aborted.
- * Reads in paused mode, one message at a time, so a client that sends faster than we answer is
- * held back by HTTP/2 flow control instead of growing our memory.
- */
-function nextRequest(call: Call, signal: AbortSignal): Promise<KeepAliveRequest | MalformedMessage | undefined> {
-  const first = call.read() as KeepAliveRequest | MalformedMessage | null;
-  if (first !== null) return Promise.resolve(first);
-  if (call.readableEnded || call.destroyed || signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const finish = (value: KeepAliveRequest | MalformedMessage | undefined): void => {
-      call.off("readable", onReadable);
-      call.off("end", onEnd);
-      call.off("close", onEnd);
-      signal.removeEventListener("abort", onEnd);
-      resolve(value);
-    };
-    const onReadable = (): void => {
-      const message = call.read() as KeepAliveRequest | MalformedMessage | null;
-      if (message !== null) finish(message);
-    };
-    const onEnd = (): void => finish(undefined);
-    call.on("readable", onReadable);
-    call.once("end", onEnd);
-    call.once("close", onEnd);
-    signal.addEventListener("abort", onEnd, { once: true });
-  });
+const shuttingDown = (): KeyPoolError =>
+  new KeyPoolError("unavailable", "the server is shutting down; reconnect and resume keepalives");
+
+/** The answer to one request: one result per key, in order. O(k) for k keys. */
+async function answer(store: KeyStore, limits: ServerLimits, request: KeepAliveRequest | MalformedMessage): Promise<Response> {
+  if (request instanceof MalformedMessage) throw request;
+  if (request.keys.length > limits.maxKeepAliveKeys) {
+    throw new KeyPoolError(
+      "invalid-argument",
+      `a KeepAliveRequest names at most ${limits.maxKeepAliveKeys} keys (got ${request.keys.length}); split it`,
+    );
+  }
+  return { results: (await store.keepAliveMany(request.keys)).map(keepAliveResultMessage) };
 }
 
 /**
  * Serves one KeepAlive stream: one response per request, in order, one result per key. Missing
- * keys are `found: false`; a malformed request ends the stream with INVALID_ARGUMENT; a write
- * the transport cannot take yet waits for `drain`; the stream ends OK on half-close, with
- * UNAVAILABLE on shutdown, and silently when the client vanishes. O(k) per request of k keys.
+ * keys are `found: false`; a malformed request ends the stream with INVALID_ARGUMENT; the stream
+ * ends OK on half-close, with UNAVAILABLE on shutdown, with the access error when an auth reload
+ * no longer allows it, and silently when the client vanishes.
+ *
+ * Memory is bounded per stream whatever the client does: the next request is read only after
+ * the previous response's bytes went into the client's flow-control window, and at most one
+ * request is decoded ahead, so a client that never reads holds one request and one response
+ * (about 0.3 MB with 1,000-key messages; see docs/operations.md). O(k) per request of k keys.
  */
-export async function keepAliveStream(
-  deps: { readonly store: KeyStore; readonly streams: StreamRegistry; readonly limits: ServerLimits },
-  call: Call,
-  context: CallContext,
-): Promise<void> {
+export async function keepAliveStream(deps: KeepAliveDeps, call: Call, context: CallContext): Promise<void> {
   const { store, streams, limits } = deps;
   if (streams.size >= limits.maxStreams) {
     throw new KeyPoolError("resource-exhausted", `${streams.size} KeepAlive streams are open (limit --max-streams); reuse one stream per worker`);
   }
-  const signal = AbortSignal.any([context.signal, streams.shutdown]);
-  const leave = streams.enter();
+  limitReadAhead(call);
+  const open = streams.enter(() => deps.recheck(context));
+  const signal = AbortSignal.any([context.signal, streams.shutdown, open.revoked]);
   try {
-    for (let request = await nextRequest(call, signal); request; request = await nextRequest(call, signal)) {
-      if (request instanceof MalformedMessage) throw request;
-      if (request.keys.length > limits.maxKeepAliveKeys) {
-        throw new KeyPoolError(
-          "invalid-argument",
-          `a KeepAliveRequest names at most ${limits.maxKeepAliveKeys} keys (got ${request.keys.length}); split it`,
-        );
-      }
-      const results = await store.keepAliveMany(request.keys);
-      if (signal.aborted) break;
-      const response: KeepAliveResponse | MessageInitShape<typeof KeepAliveResponseSchema> = {
-        results: results.map(keepAliveResultMessage),
-      };
-      if (!call.write(response)) await once(call, "drain", { signal });
+    for (let request = await readOne(call, signal); request; request = await readOne(call, signal)) {
+      await writeFlushed(call, await answer(store, limits, request), signal);
     }
-    if (streams.shutdown.aborted && !context.signal.aborted) {
-      throw new KeyPoolError("unavailable", "the server is shutting down; reconnect and resume keepalives");
-    }
+    if (context.signal.aborted) return;
+    if (open.revoked.aborted) throw open.revoked.reason;
+    if (streams.shutdown.aborted) throw shuttingDown();
   } catch (err) {
     if (context.signal.aborted) return; // the client is gone: nobody to tell
-    if (streams.shutdown.aborted && (err as Error)?.name === "AbortError") {
-      throw new KeyPoolError("unavailable", "the server is shutting down; reconnect and resume keepalives");
-    }
+    if (open.revoked.aborted) throw open.revoked.reason;
+    if (streams.shutdown.aborted && (err as Error)?.name === "AbortError") throw shuttingDown();
     throw err;
   } finally {
-    leave();
+    open.leave();
   }
 }

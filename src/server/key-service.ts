@@ -7,6 +7,7 @@ import type { KeyStore } from "../store/key-store.js";
 import { ROLE_METADATA } from "./access.js";
 import { keyInfoMessage, statsMessage } from "./convert.js";
 import { keepAliveStream } from "./keepalive-stream.js";
+import type { KeepAliveDeps } from "./keepalive-stream.js";
 import type { ServerLimits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
 import type { StreamRegistry } from "./stream-registry.js";
@@ -18,9 +19,13 @@ export interface KeyServiceDeps {
   readonly streams: StreamRegistry;
   readonly limits: ServerLimits;
   readonly metrics: Metrics;
+  /** Asks the access policy again about an open stream (after an auth reload). */
+  readonly recheck: KeepAliveDeps["recheck"];
 }
 
-const isReader = (context: CallContext): boolean => context.metadata.get(ROLE_METADATA)[0] === "reader";
+// Only admins see other holders' lease ids: a reader or a worker who learnt one could release
+// a key it does not hold (the holder has its lease id from AcquireKey).
+const seesLeaseIds = (context: CallContext): boolean => context.metadata.get(ROLE_METADATA)[0] === "admin";
 
 /**
  * The KeyService handlers: short shims from wire messages to the store and back. Validation and
@@ -32,7 +37,7 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
 }
 
 function handlers(deps: KeyServiceDeps): Omit<ServiceImpl<typeof KeyService>, "renewLease"> {
-  const { store, waiters, streams, limits, metrics } = deps;
+  const { store, waiters, streams, limits, metrics, recheck } = deps;
   // The TTL is the pool's, fixed while the store is open: KeepAliveKey never asks the store again.
   const keepaliveTtl = durationFromMs(store.settings.keepaliveTtlMs);
   return {
@@ -68,11 +73,10 @@ function handlers(deps: KeyServiceDeps): Omit<ServiceImpl<typeof KeyService>, "r
       const info = await store.keepAlive(key);
       return { key: keyInfoMessage(info), keepaliveTtl };
     },
-    keepAlive: (call, context) => keepAliveStream({ store, streams, limits }, call, context),
+    keepAlive: (call, context) => keepAliveStream({ store, streams, limits, recheck }, call, context),
     getKey: async ({ key }, context) => {
       const info = await store.get(key);
-      // Readers may inspect keys but not learn lease ids, which would let them release keys.
-      return { key: keyInfoMessage(isReader(context) ? { ...info, leaseId: undefined } : info) };
+      return { key: keyInfoMessage(seesLeaseIds(context) ? info : { ...info, leaseId: undefined }) };
     },
     getPoolStats: async () => statsMessage(await store.stats()),
   };

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { addTypedService } from "../grpc/typed-server.js";
 import { AcquireQueue } from "../store/acquire-queue.js";
 import type { KeyStore } from "../store/key-store.js";
-import { accessInterceptor } from "./access.js";
+import { accessInterceptor, recheck } from "./access.js";
 import type { AccessPolicy } from "./access.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { systemClock } from "../clock.js";
@@ -87,17 +87,25 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { store, log } = options;
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const access = options.access ?? DEFAULT_ACCESS;
   const streams = new StreamRegistry();
+  const stopRechecks = access.tokens?.reloaded.subscribe(() => {
+    const ended = streams.recheck();
+    if (ended > 0) log.info({ streams: ended }, "ended streams the reloaded auth file no longer allows");
+  });
   const metrics = new Metrics(store, streams);
   const lines = new LogLimiter(log, options.clock ?? systemClock, options.logLimit ?? DEFAULT_LOG_LIMIT, () => metrics.logLinesDropped.inc());
   const server = new grpc.Server({
     ...channelOptions(limits),
-    interceptors: [telemetryInterceptor(metrics, lines), accessInterceptor(options.access ?? DEFAULT_ACCESS, limits.maxMetadataBytes)],
+    interceptors: [telemetryInterceptor(metrics, lines), accessInterceptor(access, limits.maxMetadataBytes)],
   });
   const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters });
   const health = new HealthReporter(store, { maxWatches: limits.maxHealthWatches, log });
   metrics.gauge("keypool_open_health_watches", "Open health Watch streams.", () => health.openWatches);
-  const impl = keyServiceImpl({ store, waiters, streams, limits, metrics });
+  const impl = keyServiceImpl({
+    store, waiters, streams, limits, metrics,
+    recheck: (context) => recheck(access, context.method, context.metadata, context.peer.slice(0, context.peer.lastIndexOf(":"))),
+  });
   addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log));
   health.addToServer(server);
   if (options.reflection ?? true) addReflection(server);
@@ -107,6 +115,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
+      stopRechecks?.();
       health.drain();
       streams.close();
       waiters.close();

@@ -5,6 +5,7 @@ import { KeyPoolError } from "../pool/index.js";
 import type { KeyPoolErrorCode } from "../pool/index.js";
 import { MalformedMessage } from "../grpc/service-definition.js";
 import type { CallContext } from "../grpc/typed-server.js";
+import { CallRefused } from "./access.js";
 
 /** THE table from domain error codes to gRPC status codes; nothing else maps errors. */
 export const STATUS_OF: Readonly<Record<KeyPoolErrorCode, Status>> = {
@@ -25,6 +26,7 @@ export function errorToStatus(err: unknown, context: CallContext, log: Logger): 
   if (err instanceof KeyPoolError) {
     return { code: STATUS_OF[err.code], details: err.message };
   }
+  if (err instanceof CallRefused) return { code: err.code, details: err.message };
   if (err instanceof MalformedMessage) {
     return { code: Status.INVALID_ARGUMENT, details: `the request is not a valid ${err.typeName} message` };
   }

@@ -110,12 +110,61 @@ describe("bearer tokens over gRPC", () => {
       code: grpc.status.PERMISSION_DENIED, details: "role worker may not call GenerateKeys",
     });
     const { key } = await t.client.acquireKey({}, as(TOKENS.worker));
-    expect((await t.client.getKey({ key: key!.key }, as(TOKENS.worker))).key!.leaseId).toBe(key!.leaseId);
+    expect((await t.client.getKey({ key: key!.key }, as(TOKENS.admin))).key!.leaseId).toBe(key!.leaseId);
     expect((await t.client.getKey({ key: key!.key }, as(TOKENS.reader))).key!.leaseId).toBe("");
+    // Another worker could release the key with it: workers see no lease ids either.
+    expect((await t.client.getKey({ key: key!.key }, as(TOKENS.worker))).key).toMatchObject({ state: 2, leaseId: "" });
     // A client cannot claim a role by sending the internal metadata itself.
     const spoof = md(TOKENS.reader);
     spoof.set("x-keypool-role", "admin");
     expect((await t.client.getKey({ key: key!.key }, { metadata: spoof })).key!.leaseId).toBe("");
+  });
+
+  it("a reload ends the KeepAlive streams whose token it removed; the others keep working", async () => {
+    const path = join(dir, "revoke.json");
+    const entry = (name: string, token: string) => ({ name, role: "worker", sha256: hashToken(token) });
+    writeFileSync(path, JSON.stringify({ tokens: [entry("stays", "token-stays"), entry("goes", "token-goes")] }));
+    const tokens = new TokenRegistry(path);
+    t = await startTestServer({ server: { access: { ...withTokens, tokens } } });
+    const open = (token: string) => {
+      const call = t.client.keepAlive({ metadata: md(token) });
+      const status = new Promise<grpc.StatusObject>((resolve) => {
+        call.on("error", () => {});
+        call.on("status", resolve);
+      });
+      return { call, status, answer: () => new Promise((resolve) => call.once("data", resolve)) };
+    };
+    const [stays, goes] = [open("token-stays"), open("token-goes")];
+    for (const s of [stays, goes]) {
+      s.call.write({ keys: [] });
+      await s.answer();
+    }
+    writeFileSync(path, JSON.stringify({ tokens: [entry("stays", "token-stays")] }));
+    tokens.reload();
+    expect(await goes.status).toMatchObject({ code: grpc.status.UNAUTHENTICATED, details: expect.stringMatching(/no longer accepted/) });
+    stays.call.write({ keys: [] });
+    await stays.answer();
+    stays.call.end();
+    expect((await stays.status).code).toBe(grpc.status.OK);
+    expect(t.server.streams.size).toBe(0);
+  });
+
+  it("a reload that takes KeepAlive from a token's role ends its streams with PERMISSION_DENIED", async () => {
+    const path = join(dir, "demote.json");
+    const write = (role: string) => writeFileSync(path, JSON.stringify({ tokens: [{ name: "w", role, sha256: hashToken("token-w") }] }));
+    write("worker");
+    const tokens = new TokenRegistry(path);
+    t = await startTestServer({ server: { access: { ...withTokens, tokens } } });
+    const call = t.client.keepAlive({ metadata: md("token-w") });
+    const status = new Promise<grpc.StatusObject>((resolve) => {
+      call.on("error", () => {});
+      call.on("status", resolve);
+    });
+    call.write({ keys: [] });
+    await new Promise((resolve) => call.once("data", resolve));
+    write("reader");
+    tokens.reload();
+    expect(await status).toMatchObject({ code: grpc.status.PERMISSION_DENIED, details: expect.stringMatching(/role reader may not call KeepAlive/) });
   });
 
   it("a stream without a token is refused before it starts", async () => {

@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestServer } from "../support/test-server.js";
@@ -60,5 +62,23 @@ describe("limits", () => {
     metadata.set("x-padding", "p".repeat(4096));
     const err = await t.client.getPoolStats({}, { metadata }).catch((e: grpc.ServiceError) => e);
     expect(err).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/limit is 1024 \(--max-metadata-bytes\)/) });
+  });
+
+  it("every value of a header counts toward --max-metadata-bytes, also the comma-separated ones of a -bin header", async () => {
+    t = await startTestServer({ server: { limits: { maxMetadataBytes: 16 * 1024 } } });
+    // 12,000 values of 4 base64 characters in one header line: ~60 kB on the wire.
+    const session = http2.connect(`http://${t.address}`);
+    session.on("error", () => {});
+    const stream = session.request({
+      ":method": "POST", ":path": "/keypool.v1.KeyService/GetPoolStats", "content-type": "application/grpc", te: "trailers",
+      "x-padding-bin": Array(12_000).fill("AAAA").join(","),
+    });
+    stream.end(Buffer.alloc(5));
+    stream.resume();
+    // A refusal is a trailers-only response: the status is in the response headers.
+    const [headers] = (await once(stream, "response")) as [http2.IncomingHttpHeaders];
+    session.close();
+    expect(headers["grpc-status"]).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
+    expect(decodeURIComponent(String(headers["grpc-message"]))).toMatch(/request metadata is \d{5} bytes; the limit is 16384/);
   });
 });
