@@ -33,14 +33,15 @@ function bearer(metadata: grpc.Metadata): string | undefined {
 }
 
 /**
- * Decides one call: health is always open; reflection per policy; with tokens, the token's role
+ * Decides one call: health is always open; reflection per policy (without tokens, only to the
+ * peers served at all); with tokens, the token's role
  * must allow the method; without tokens, only loopback peers (or all, when explicitly allowed).
  * O(tokens).
  */
 export function decide(policy: AccessPolicy, path: string, metadata: grpc.Metadata, peer: string | undefined): Verdict {
   if (path.startsWith("/grpc.health.v1.Health/")) return { role: "reader" };
   const reflection = path.startsWith("/grpc.reflection.");
-  if (reflection && policy.reflection === "open") return { role: "reader" };
+  // Without tokens, "open" reflection is open to the peers served at all (loopback by default).
   if (!policy.tokens) {
     if (isLoopback(peer) || policy.allowInsecureRemote) return { role: "admin" };
     return {
@@ -49,6 +50,7 @@ export function decide(policy: AccessPolicy, path: string, metadata: grpc.Metada
         "configure bearer tokens with --auth-file (see README, Security) or start it with --allow-insecure-remote",
     };
   }
+  if (reflection && policy.reflection === "open") return { role: "reader" };
   const token = bearer(metadata);
   if (!token) {
     return { code: grpc.status.UNAUTHENTICATED, details: 'missing bearer token: send metadata "authorization: Bearer <token>"' };

@@ -15,7 +15,7 @@ import type { ServerLimits } from "./limits.js";
 import { DEFAULT_LOG_LIMIT, LogLimiter } from "./log-limiter.js";
 import type { LogLimit } from "./log-limiter.js";
 import { Metrics } from "./metrics.js";
-import { addReflection } from "./reflection.js";
+import { Reflection } from "./reflection.js";
 import { errorToStatus } from "./status.js";
 import { StreamRegistry } from "./stream-registry.js";
 import { telemetryInterceptor } from "./telemetry.js";
@@ -108,8 +108,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log));
   health.addToServer(server);
-  if (options.reflection ?? true) addReflection(server);
-  metrics.initialize([KeyService, Health]);
+  const reflection = options.reflection ?? true ? new Reflection([KeyService.typeName, Health.typeName]) : undefined;
+  reflection?.addToServer(server, (err, context) => errorToStatus(err, context, log));
+  metrics.initialize([KeyService, Health, ...(reflection?.descriptors ?? [])]);
   options.configure?.(server);
   const port = await bind(server, `${options.host}:${options.port}`, credentials(options.tls));
   let stopping: Promise<void> | undefined;
@@ -118,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopRechecks?.();
       health.drain();
       streams.close();
+      reflection?.streams.close();
       waiters.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

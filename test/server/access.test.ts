@@ -61,6 +61,9 @@ const cases = [
   { name: "reader may read stats", policy: withTokens, path: `${KS}GetPoolStats`, token: TOKENS.reader, peer: REMOTE, expect: "allowed" },
   { name: "reader may not acquire", policy: withTokens, path: `${KS}AcquireKey`, token: TOKENS.reader, peer: REMOTE, expect: "PERMISSION_DENIED" },
   { name: "reflection needs a token when authenticated", policy: withTokens, path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", peer: REMOTE, expect: "UNAUTHENTICATED" },
+  { name: "no auth: open reflection is refused to a remote peer (loopback-only mode)", policy: noTokens, path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", peer: REMOTE, expect: "UNAUTHENTICATED" },
+  { name: "no auth: open reflection serves loopback", policy: noTokens, path: "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", peer: LOCAL, expect: "allowed" },
+  { name: "tokens: open reflection needs no token", policy: { ...withTokens, reflection: "open" }, path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", peer: REMOTE, expect: "allowed" },
   { name: "reflection with any valid token", policy: withTokens, path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", token: TOKENS.reader, peer: REMOTE, expect: "allowed" },
 ] satisfies AccessCase[];
 

@@ -1,81 +1,134 @@
-import { createRequire } from "node:module";
-import { fromBinary } from "@bufbuild/protobuf";
+import * as http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProtoPath } from "grpc-health-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ServerReflection as ReflectionV1, ServerReflectionRequestSchema } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection as ReflectionV1Alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { MAX_REFLECTION_STREAMS } from "../../src/server/reflection.js";
+import { createTypedClient } from "../../src/grpc/typed-client.js";
+import { until } from "../client/support/until.js";
+import { grpcFrame } from "../support/fuzz-raw-http2.js";
+import { healthClient } from "../support/health-client.js";
+import { ReflectionClient } from "../support/reflection-client.js";
+import { strictDescriptorProblems } from "../support/strict-descriptors.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 
-const require = createRequire(import.meta.url);
-const reflectionProto = (version: string): string =>
-  require.resolve(`@grpc/reflection/build/proto/grpc/reflection/${version}/reflection.proto`);
-
 let t: TestServer;
+let reflection: ReflectionClient;
 beforeEach(async () => {
   t = await startTestServer();
+  reflection = new ReflectionClient(t.address);
 });
-afterEach(() => t.close());
+afterEach(async () => {
+  reflection.close();
+  await t.close();
+});
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** One request/response exchange on the reflection stream, as grpcurl does it. */
-async function reflect(version: "v1" | "v1alpha", request: Json): Promise<Json> {
-  const pkg = grpc.loadPackageDefinition(loadSync(reflectionProto(version), { keepCase: true })) as Json;
-  const Client = pkg.grpc.reflection[version].ServerReflection;
-  const client = new Client(t.address, grpc.credentials.createInsecure());
-  try {
-    const call = client.ServerReflectionInfo();
-    const response = new Promise<Json>((resolve, reject) => {
-      call.on("data", resolve);
-      call.on("error", reject);
-    });
-    call.write(request);
-    const result = await response;
-    call.end();
-    return result;
-  } finally {
-    client.close();
-  }
-}
+const HEALTH_PROTO = new URL("../../third_party/proto/grpc/health/v1/health.proto", import.meta.url).pathname;
 
 describe("server reflection (what grpcurl uses)", () => {
-  it.each(["v1", "v1alpha"] as const)("%s lists the KeyService and the health service", async (version) => {
-    const response = await reflect(version, { list_services: "" });
-    const names = response.list_services_response.service.map((s: Json) => s.name);
-    expect(names).toEqual(expect.arrayContaining(["keypool.v1.KeyService", "grpc.health.v1.Health"]));
+  it("v1 lists the KeyService, the health service and reflection itself", async () => {
+    expect(await reflection.list()).toEqual([
+      "keypool.v1.KeyService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection",
+    ]);
+  });
+
+  it("v1alpha answers the same questions", async () => {
+    const client = createTypedClient(ReflectionV1Alpha, t.address);
+    const call = client.serverReflectionInfo();
+    call.on("error", () => {});
+    const answer = new Promise((resolve) => call.once("data", resolve));
+    call.write({ messageRequest: { case: "fileContainingSymbol", value: "grpc.health.v1.Health" } });
+    call.end();
+    const response = (await answer) as { messageResponse: { case: string; value: { fileDescriptorProto: Uint8Array[] } } };
+    expect(response.messageResponse.case).toBe("fileDescriptorResponse");
+    expect(strictDescriptorProblems(response.messageResponse.value.fileDescriptorProto)).toEqual([]);
+    client.close();
   });
 
   it("describes the KeyService with its documentation comments", async () => {
-    const response = await reflect("v1", { file_containing_symbol: "keypool.v1.KeyService" });
-    const files = response.file_descriptor_response.file_descriptor_proto.map((b: Buffer) =>
-      fromBinary(FileDescriptorProtoSchema, b),
-    );
-    const keypool = files.find((f: Json) => f.name === "keypool/v1/keypool.proto")!;
-    expect(keypool.service[0]!.method.map((m: Json) => m.name)).toEqual([
-      "GenerateKeys", "AcquireKey", "ReleaseKey", "DeleteKey", "RenewLease", "KeepAliveKey", "KeepAlive", "GetKey", "GetPoolStats",
-    ]);
-    const comments = keypool.sourceCodeInfo?.location.map((l: Json) => l.leadingComments).join("\n");
-    expect(comments).toMatch(/AcquireKey hands out a uniformly random free key/);
+    const [keypool] = (await reflection.files({ case: "fileContainingSymbol", value: "keypool.v1.KeyService" })).map((b) => fromBinary(FileDescriptorProtoSchema, b));
+    expect(keypool!.name).toBe("keypool/v1/keypool.proto");
+    expect(keypool!.service[0]!.method.map((m) => m.name)).toEqual(expect.arrayContaining(["GenerateKeys", "AcquireKey", "ReleaseKey", "GetPoolStats"]));
+    expect(await reflection.describe("keypool.v1.KeyService")).toMatch(/AcquireKey hands out a uniformly random free key/);
+  });
+
+  it("finds methods, fields, nested types and enum values, and answers unknown names in-band", async () => {
+    for (const symbol of ["keypool.v1.KeyService.AcquireKey", "grpc.health.v1.HealthListResponse.StatusesEntry", "grpc.health.v1.HealthCheckResponse.SERVING"]) {
+      const [file] = await reflection.files({ case: "fileContainingSymbol", value: symbol });
+      expect(fromBinary(FileDescriptorProtoSchema, file!).name, symbol).toMatch(/\.proto$/);
+    }
+    const { messageResponse } = await reflection.ask({ messageRequest: { case: "fileContainingSymbol", value: "no.Such" } });
+    expect(messageResponse).toMatchObject({ case: "errorResponse", value: { errorCode: grpc.status.NOT_FOUND, errorMessage: "symbol not found: no.Such" } });
+  });
+
+  it("the strict check rejects what proto-loader made of health.proto (the grpcurl failure this replaces)", () => {
+    const converted = (loadSync(HEALTH_PROTO)["grpc.health.v1.HealthListResponse"] as { fileDescriptorProtos: Uint8Array[] }).fileDescriptorProtos;
+    expect(strictDescriptorProblems(converted).join("\n")).toMatch(/incorrect implicit map entry name Statuses \(protoc: StatusesEntry\)/);
+  });
+});
+
+describe("reflection under attack", () => {
+  it("a client that never reads stops being read: its requests back up on its side, not in the server", async () => {
+    const session = http2.connect(`http://${t.address}`);
+    const stream = session.request({
+      ":method": "POST", ":path": "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "content-type": "application/grpc", te: "trailers",
+    });
+    session.on("error", () => {});
+    stream.on("error", () => {});
+    stream.pause(); // never read the answers
+    const frame = grpcFrame(toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } })));
+    let sent = 0;
+    let backedUp = 0;
+    // Before backpressure the server read and answered every request at once (a 28-byte request
+    // could buy a 24 KB answer held in server memory): the client's bytes never backed up.
+    for (let round = 0; round < 100 && backedUp < 3; round++) {
+      for (let i = 0; i < 1_000; i++, sent++) stream.write(frame);
+      await new Promise((r) => setTimeout(r, 50));
+      backedUp = stream.writableLength > 0 ? backedUp + 1 : 0;
+    }
+    expect(backedUp).toBe(3);
+    // Reading again: every request is answered.
+    let answers = 0;
+    let pending = Buffer.alloc(0);
+    stream.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
+        pending = pending.subarray(5 + pending.readUInt32BE(1));
+        answers++;
+      }
+    });
+    stream.resume();
+    stream.end();
+    await until(() => answers === sent, `${sent} answers`, 20_000);
+    session.close();
+  }, 30_000);
+
+  it(`refuses more than ${MAX_REFLECTION_STREAMS} open reflection streams, and ends open ones at shutdown`, async () => {
+    const client = createTypedClient(ReflectionV1, t.address);
+    const ended = Array.from({ length: MAX_REFLECTION_STREAMS + 1 }, () => {
+      const call = client.serverReflectionInfo();
+      call.on("data", () => {});
+      call.on("error", () => {});
+      call.write({ messageRequest: { case: "listServices", value: "" } });
+      return new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+    });
+    const first = await Promise.race(ended);
+    expect(first).toMatchObject({ code: grpc.status.RESOURCE_EXHAUSTED, details: `${MAX_REFLECTION_STREAMS} reflection streams are open (at most ${MAX_REFLECTION_STREAMS}); retry later` });
+    await t.server.shutdown();
+    const codes = new Set((await Promise.all(ended)).map((s) => grpc.status[s.code]));
+    expect(codes).toEqual(new Set(["RESOURCE_EXHAUSTED", "UNAVAILABLE"]));
+    client.close();
   });
 });
 
 describe("health service", () => {
-  async function check(service: string): Promise<string> {
-    const pkg = grpc.loadPackageDefinition(loadSync(healthProtoPath, { keepCase: true, enums: String })) as Json;
-    const client = new pkg.grpc.health.v1.Health(t.address, grpc.credentials.createInsecure());
-    try {
-      const response = await new Promise<Json>((resolve, reject) =>
-        client.Check({ service }, (err: Error | null, res: Json) => (err ? reject(err) : resolve(res))),
-      );
-      return response.status;
-    } finally {
-      client.close();
-    }
-  }
-
   it.each(["", "keypool.v1.KeyService"])("reports SERVING for %j", async (service) => {
-    expect(await check(service)).toBe("SERVING");
+    const client = healthClient(t.address);
+    expect(await client.check(service)).toBe("SERVING");
+    client.close();
   });
 });

@@ -16,7 +16,8 @@ export interface WatchCall {
 
 /** A grpc.health.v1.Health client built from the generated descriptors. */
 export interface HealthClient {
-  check(service: string): Promise<string>;
+  /** Check: the status's name (`SERVING`), or rejects with the call's error. */
+  check(service: string, deadlineMs?: number): Promise<string>;
   watch(service: string): WatchCall;
   readonly grpc: grpc.Client;
   close(): void;
@@ -30,10 +31,11 @@ export function healthClient(address: string, credentials = grpc.credentials.cre
   return {
     grpc: client,
     close: () => client.close(),
-    check: (service) =>
-      new Promise((resolve, reject) =>
-        client.check!({ service }, (err: grpc.ServiceError | null, res: HealthCheckResponse) => (err ? reject(err) : resolve(Status[res.status]!))),
-      ),
+    check: (service, deadlineMs) =>
+      new Promise((resolve, reject) => {
+        const options = deadlineMs === undefined ? {} : { deadline: Date.now() + deadlineMs };
+        client.check!({ service }, options, (err: grpc.ServiceError | null, res: HealthCheckResponse) => (err ? reject(err) : resolve(Status[res.status]!)));
+      }),
     watch: (service) => {
       const call = client.watch!({ service }) as grpc.ClientReadableStream<HealthCheckResponse>;
       const seen: string[] = [];

@@ -2,11 +2,11 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { protoPath as healthProtoPath } from "grpc-health-check";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { createTypedClient } from "../../src/grpc/typed-client.js";
 import type { TypedClient } from "../../src/grpc/typed-client.js";
+import { healthClient } from "./health-client.js";
+import type { HealthClient } from "./health-client.js";
 
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 /** How long a server process may take to print its start-up line. */
@@ -14,15 +14,6 @@ const START_MS = 20_000;
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** The standard health service's generated client constructor, loaded once. */
-let healthService: grpc.ServiceClientConstructor | undefined;
-function healthClient(address: string): grpc.Client {
-  if (!healthService) {
-    const pkg = grpc.loadPackageDefinition(loadSync(healthProtoPath, { keepCase: true, enums: String })) as Json;
-    healthService = pkg.grpc.health.v1.Health as grpc.ServiceClientConstructor;
-  }
-  return new healthService(address, grpc.credentials.createInsecure());
-}
 
 /** What a keypool server on Redis is started with. */
 export interface KeypoolOptions {
@@ -43,7 +34,7 @@ export class KeypoolProcess {
   /** Log lines at level error or above (pino level >= 50): unexpected failures, never expected. */
   readonly errors: string[] = [];
   private stderr = "";
-  private clients: { client: TypedClient<typeof KeyService>; health: grpc.Client } | undefined;
+  private clients: { client: TypedClient<typeof KeyService>; health: HealthClient } | undefined;
 
   private constructor(private readonly child: ChildProcess) {
     child.stderr!.on("data", (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4_000)));
@@ -76,10 +67,7 @@ export class KeypoolProcess {
 
   /** grpc.health.v1.Health/Check for the whole server: "SERVING", "NOT_SERVING", or the call's error. */
   health(): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const call = (this.clients!.health as unknown as Json).Check.bind(this.clients!.health);
-      call({ service: "" }, { deadline: Date.now() + 2_000 }, (err: Error | null, reply: Json) => (err ? reject(err) : resolve(reply.status)));
-    });
+    return this.clients!.health.check("", 2_000);
   }
 
   /** Closes the clients and kills the process (SIGKILL); resolves once it exited. Idempotent. */
