@@ -33,9 +33,8 @@ export async function openBenchStore(kind: string, maxKeys: number): Promise<Key
       const url = process.env.KEYPOOL_REDIS_URL;
       if (!url) throw new Error("KEYPOOL_REDIS_URL is not set");
       const { RedisStore } = await import("../src/store/redis-store.js");
-      const store = new RedisStore({ url, pool: "bench", ...TTLS, maxKeys });
-      await store.ready(5_000);
-      return store;
+      // Sections reuse the pool with their own capacity: each takes the pool's settings over.
+      return RedisStore.open({ url, pool: "bench", ...TTLS, maxKeys, updateSettings: true });
     }
     default:
       throw new Error(`unknown store "${kind}": expected ${STORE_KINDS.join(", ")}`);

@@ -1,9 +1,6 @@
 import { parseArgs } from "node:util";
 import type { ServerLimits } from "../server/limits.js";
 import { formatDuration, parseDuration } from "./duration.js";
-import { describeEndpoint } from "../store/redis/endpoint.js";
-import { parseRedisConfig } from "./redis-config.js";
-import type { RedisConfig } from "./redis-config.js";
 import { SERVE_FLAGS } from "./serve-flags.js";
 import type { Flag, FlagSpec } from "./serve-flags.js";
 
@@ -18,9 +15,9 @@ export interface ServeConfig {
   readonly maxKeys: number;
   readonly store: "memory" | "redis";
   readonly redisUrl: string;
-  /** Where Redis is (node, cluster, sentinels), the pool's shards, the replicas a write waits for. */
-  readonly redis: RedisConfig;
   readonly pool: string;
+  /** Overwrite the Redis pool's settings with this server's instead of refusing to start. */
+  readonly redisUpdateSettings: boolean;
   /** Set: the embedded store keeps the pool on disk here. */
   readonly dataDir: string | undefined;
   readonly logLevel: string;
@@ -60,6 +57,10 @@ function integer(flag: Flag, text: string, min: number, max: number): number {
 function oneOf<T extends string>(flag: Flag, text: string, allowed: readonly T[]): T {
   if (!allowed.includes(text as T)) throw new ConfigError(`invalid --${flag} "${text}": expected one of ${allowed.join(", ")}`);
   return text as T;
+}
+
+function flagOn(flag: Flag, text: string): boolean {
+  return ["true", "1"].includes(oneOf(flag, text, ["true", "false", "1", "0"]));
 }
 
 function readFlags(argv: readonly string[], env: NodeJS.ProcessEnv): (flag: Flag) => string {
@@ -122,13 +123,12 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     maxKeys: integer("max-keys", get("max-keys"), 1, MAX_MAX_KEYS),
     store,
     redisUrl: get("redis-url"),
-    redis: parseRedisConfig(get, store === "redis", (message) => new ConfigError(message)),
     pool,
+    redisUpdateSettings: flagOn("redis-update-settings", get("redis-update-settings")),
     dataDir,
     logLevel: oneOf("log-level", get("log-level"), LOG_LEVELS),
     authFile: get("auth-file") || undefined,
-    allowInsecureRemote: oneOf("allow-insecure-remote", get("allow-insecure-remote"), ["true", "false", "1", "0"]) === "true" ||
-      get("allow-insecure-remote") === "1",
+    allowInsecureRemote: flagOn("allow-insecure-remote", get("allow-insecure-remote")),
     reflection: oneOf("reflection", get("reflection"), ["open", "authenticated", "off"] as const),
     tls: tlsOf(get),
     metrics: metricsPort ? { host: get("metrics-host") || get("host"), port: integer("metrics-port", metricsPort, 0, 65_535) } : undefined,
@@ -167,15 +167,7 @@ export function configFields(config: ServeConfig): Record<string, unknown> {
     host: config.host,
     port: config.port,
     store: config.dataDir ? "durable" : config.store,
-    ...(config.store === "redis"
-      ? {
-          redisUrl: loggableUrl(config.redisUrl),
-          redis: describeEndpoint(config.redis.endpoint),
-          pool: config.pool,
-          poolShards: config.redis.shards,
-          redisWaitReplicas: config.redis.waitReplicas,
-        }
-      : {}),
+    ...(config.store === "redis" ? { redisUrl: loggableUrl(config.redisUrl), pool: config.pool } : {}),
     dataDir: config.dataDir,
     blockTtlMs: config.blockTtlMs,
     keepaliveTtlMs: config.keepaliveTtlMs,

@@ -3,36 +3,51 @@ import { systemRandom } from "../random.js";
 import { DurableStore } from "../store/durable-store.js";
 import type { KeyStore } from "../store/key-store.js";
 import { MemoryStore } from "../store/memory-store.js";
-import { ShardedRedisStore } from "../store/sharded-redis-store.js";
+import type { PoolSettings } from "../pool/index.js";
+import { RedisStore } from "../store/redis-store.js";
+import { PoolSettingsMismatch } from "../store/redis/settings-gate.js";
 import { ConfigError } from "./config.js";
 import type { ServeConfig } from "./config.js";
+import { formatDuration } from "./duration.js";
 
 /** How long start-up waits for a first Redis connection before serving anyway. */
 const REDIS_READY_WAIT_MS = 5_000;
+/** Each setting's flag, and how its value is written in messages. */
+const SETTING_FLAGS: Record<keyof PoolSettings, readonly [string, (value: number) => string]> = {
+  blockTtlMs: ["--block-ttl", formatDuration],
+  keepaliveTtlMs: ["--keepalive-ttl", formatDuration],
+  maxKeys: ["--max-keys", String],
+};
+
+/** The one-line refusal of a server whose flags disagree with its Redis pool's settings. */
+export function mismatchMessage(mismatch: PoolSettingsMismatch): string {
+  const said = (settings: PoolSettings): string =>
+    mismatch.fields.map((f) => `${SETTING_FLAGS[f][0]} ${SETTING_FLAGS[f][1](settings[f])}`).join(" and ");
+  return `redis pool '${mismatch.pool}' has ${said(mismatch.poolSettings)} but this server was started with ` +
+    `${said(mismatch.wanted)}; start with the pool's settings or change them with --redis-update-settings`;
+}
 
 /**
- * Opens the store the configuration names: Redis (`--store redis`: one node, a cluster or
- * sentinels, the pool in `--pool-shards` shards), the durable embedded store
+ * Opens the store the configuration names: Redis (`--store redis`), the durable embedded store
  * (`--data-dir`), or the in-memory default. A data dir that cannot be used fails start-up with
  * a one-line error naming it; it is never replaced by an empty pool.
+ *
+ * Redis: waits up to 5 s for Redis and checks the pool's settings against the flags; a mismatch
+ * is a ConfigError (see mismatchMessage). Redis unreachable: it serves anyway (UNAVAILABLE,
+ * NOT_SERVING) and checks once Redis answers; a mismatch found then goes to `onRefused`, as the
+ * same one line, and the store never serves.
  */
-export async function openStore(config: ServeConfig): Promise<KeyStore> {
+export async function openStore(config: ServeConfig, onRefused: (message: string) => void = () => {}): Promise<KeyStore> {
   const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys };
   if (config.store === "redis") {
-    const { endpoint, shards, waitReplicas } = config.redis;
-    const store = new ShardedRedisStore({ ...settings, endpoint, shards, waitReplicas, pool: config.pool });
-    // Give Redis a moment so the first calls do not race the connection; if it is down, serve
-    // anyway: calls answer UNAVAILABLE and health says NOT_SERVING until it is back.
-    const up = await store.ready(REDIS_READY_WAIT_MS).then(() => true, () => false);
-    // Every server of a pool must split it alike; checked whenever Redis answers at start-up.
-    if (up) {
-      const mismatch = await store.checkLayout().then(() => undefined, (err: Error) => (err instanceof RangeError ? err : undefined));
-      if (mismatch) {
-        await store.close();
-        throw new ConfigError(mismatch.message);
-      }
+    const options = { ...settings, url: config.redisUrl, pool: config.pool, updateSettings: config.redisUpdateSettings };
+    try {
+      const store = await RedisStore.open({ ...options, readyTimeoutMs: REDIS_READY_WAIT_MS });
+      store.onRefused((mismatch) => onRefused(mismatchMessage(mismatch)));
+      return store;
+    } catch (err) {
+      throw err instanceof PoolSettingsMismatch ? new ConfigError(mismatchMessage(err)) : err;
     }
-    return store;
   }
   if (config.dataDir !== undefined) {
     try {

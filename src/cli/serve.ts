@@ -71,7 +71,12 @@ export async function serve(argv: readonly string[]): Promise<void> {
   const log = makeLogger(config.logLevel);
   const tls = tlsOf(config);
   const tokens = tokensOf(config, log);
-  const store = await openStore(config);
+  // A Redis pool found to have other settings only after a late connection: the start-up refusal, late.
+  const store = await openStore(config, (message) => {
+    log.fatal(message);
+    process.stderr.write(`keypool: ${message}\n`);
+    process.exit(2);
+  });
   const server = await startServer({
     host: config.host, port: config.port, store, log, tls, limits: config.limits,
     access: { tokens, allowInsecureRemote: config.allowInsecureRemote, reflection: config.reflection === "open" ? "open" : "authenticated" },

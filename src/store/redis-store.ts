@@ -1,21 +1,23 @@
 import type { Clock } from "../clock.js";
-import { KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId } from "../pool/index.js";
+import { DEFAULT_CATCH_UP_BUDGET, KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId } from "../pool/index.js";
 import type { KeepAliveResult, KeyInfo, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
-import { defineScripts, runScript, scriptSource } from "./redis/commands.js";
+import { defineScripts } from "./redis/commands.js";
 import type { ScriptName, ScriptReply } from "./redis/commands.js";
 import { RedisLink } from "./redis/redis-link.js";
-import { expectReplicated, runAndWait } from "./redis/replica-wait.js";
 import type { ReplicaWait } from "./redis/replica-wait.js";
 import { shardChannel, shardKeys } from "./redis/shard-keys.js";
 import type { ShardRef } from "./redis/shard-keys.js";
 import { RedisSweeper, SWEEP_BUDGET } from "./redis/redis-sweeper.js";
 import type { SweepStep } from "./redis/redis-sweeper.js";
 import { expectOk, toKeyInfo } from "./redis/replies.js";
-import { ScriptEventCounts } from "./redis/script-events.js";
+import type { ReplyTail } from "./redis/script-events.js";
+import { ScriptRunner } from "./redis/script-runner.js";
+import { SettingsGate } from "./redis/settings-gate.js";
+import type { PoolSettingsMismatch } from "./redis/settings-gate.js";
 
 /** Settings of a Redis store. */
 export interface RedisStoreOptions {
@@ -31,15 +33,25 @@ export interface RedisStoreOptions {
   readonly waitReplicas?: ReplicaWait;
   /** Which pool of that Redis (default "default"): `[A-Za-z0-9._:-]{1,100}`. */
   readonly pool?: string;
+  /**
+   * The settings this server was started with. A pool without settings gets them; a pool whose
+   * settings differ is refused (PoolSettingsMismatch), unless `updateSettings`.
+   */
   readonly blockTtlMs: number;
   readonly keepaliveTtlMs: number;
   readonly maxKeys: number;
+  /** Overwrite the pool's settings with these instead of refusing (`--redis-update-settings`). */
+  readonly updateSettings?: boolean;
+  /** Expiry work one request may do before it answers (default 64, as KeyPool). */
+  readonly catchUpBudget?: number;
   /** Judges deadlines instead of Redis TIME (tests only: every server must share one clock). */
   readonly clock?: Clock;
   /** Makes keys and lease ids, and draws the pick among free keys (default: systemRandom). */
   readonly random?: Random;
   /** The longest wait for a Redis reply before UNAVAILABLE (default 2000). */
   readonly commandTimeoutMs?: number;
+  /** How long `open` waits for Redis before it serves anyway, UNAVAILABLE (default 5000). */
+  readonly readyTimeoutMs?: number;
   /** The longest pause of the background sweeper (default 1000); 0 turns it off. */
   readonly sweepIntervalMs?: number;
 }
@@ -48,11 +60,6 @@ export interface RedisStoreOptions {
 const KEEPALIVE_CHUNK = 1_000;
 /** Fresh attempts when a generated key is already taken (2^-144 odds each). */
 const GENERATE_ATTEMPTS = 3;
-/** The scripts whose effect a caller is told about: with waitReplicas, acknowledged only once replicated. */
-const WRITES: ReadonlySet<ScriptName> = new Set<ScriptName>([
-  "keypoolGenerate", "keypoolAcquire", "keypoolRelease", "keypoolDelete", "keypoolKeepAlive", "keypoolKeepAliveMany",
-]);
-
 /**
  * A pool kept in Redis and shared by any number of servers. Every method is ONE atomic Lua script
  * (EVALSHA), O(log n) for the keys it names plus a bounded catch-up (O(k log n) for k keys), with
@@ -61,13 +68,17 @@ const WRITES: ReadonlySet<ScriptName> = new Set<ScriptName>([
  * Redis unreachable: every method fails UNAVAILABLE at once and `isServing()` is false; it serves
  * again by itself when Redis is back.
  *
+ * The pool's settings live in Redis with the pool (its `settings` hash): every script reads its
+ * TTLs and capacity from there, never from this process. Before its first call a store checks
+ * them against its own (see SettingsGate): a pool without settings gets this store's, a pool
+ * with others is refused, so servers of one pool cannot apply different rules. Open with
+ * `RedisStore.open`, which waits for that check.
+ *
  * Scripts that free or add keys publish on the pool's channel; every store subscribes on a second
  * connection, so `onKeysFreed` fires for keys freed through any server (see FreedSubscription).
  * `counters()` counts what THIS store's calls and sweeps did, not the pool's totals.
  */
 export class RedisStore implements KeyStore {
-  /** For now this server's own flags; they become the pool's own once Redis keeps them. */
-  readonly settings: PoolSettings;
   /** The pool's Redis keys, in script KEYS order (all under the hash tag `{keypool:<pool>}`). */
   readonly keys: readonly string[];
   private readonly pool: string;
@@ -75,11 +86,40 @@ export class RedisStore implements KeyStore {
   private readonly tokens: TokenSource;
   private readonly random: Random;
   private readonly sweeper: RedisSweeper | undefined;
-  private readonly events = new ScriptEventCounts();
+  private readonly runner: ScriptRunner;
+  private readonly events: ReplyTail;
+  private readonly wanted: PoolSettings;
+  private readonly gate: SettingsGate;
 
+  /**
+   * Opens a store on `options.pool`: waits up to `readyTimeoutMs` (default 5000) for Redis, then
+   * checks the pool's settings and rejects with PoolSettingsMismatch when they differ. With Redis
+   * unreachable it resolves anyway: the store answers UNAVAILABLE and checks the settings once
+   * Redis answers; if they differ then, `onRefused` listeners hear of it and it never serves.
+   */
+  static async open(options: RedisStoreOptions): Promise<RedisStore> {
+    const store = new RedisStore(options);
+    try {
+      await store.ready(options.readyTimeoutMs ?? 5_000);
+      await store.gate.enter();
+    } catch {
+      // Redis unreachable or slow: serve UNAVAILABLE; the gate checks on the next connection or call.
+    }
+    const refused = store.gate.refusal();
+    if (!refused) return store;
+    await store.close();
+    throw refused;
+  }
+
+  /**
+   * A store that checks the pool's settings on its first connection or call (prefer `open`).
+   * Throws RangeError for settings or a budget KeyPool would refuse.
+   */
   constructor(private readonly options: RedisStoreOptions) {
     const pool = options.pool ?? "default";
-    this.settings = { blockTtlMs: options.blockTtlMs, keepaliveTtlMs: options.keepaliveTtlMs, maxKeys: options.maxKeys };
+    this.wanted = { blockTtlMs: options.blockTtlMs, keepaliveTtlMs: options.keepaliveTtlMs, maxKeys: options.maxKeys };
+    const budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
+    assertPositive({ ...this.wanted, catchUpBudget: budget });
     this.pool = pool;
     this.keys = shardKeys(pool, options.shard);
     this.random = options.random ?? systemRandom;
@@ -89,11 +129,30 @@ export class RedisStore implements KeyStore {
     if (!options.link && !options.url) throw new RangeError("a RedisStore needs a url or a link");
     this.link = options.link ?? new RedisLink({ kind: "node", url: options.url! }, timeoutMs, [shardChannel(pool, options.shard)]);
     defineScripts(this.link.connection.client);
+    const { clock, waitReplicas, updateSettings } = options;
+    this.runner = new ScriptRunner(this.link.connection, { keys: this.keys, clock, budget, waitReplicas });
+    this.events = this.runner.tail;
+    this.gate = new SettingsGate(this.link.connection, this.runner, { pool, settings: this.wanted, update: updateSettings === true });
     const interval = options.sweepIntervalMs ?? 1_000;
     if (interval > 0) {
       this.sweeper = new RedisSweeper((budget) => this.sweepOnce(budget), interval);
       this.sweeper.start();
+      this.gate.onRefused(() => this.sweeper?.close());
     }
+  }
+
+  /**
+   * The pool's settings: this store's own until it has read the pool's, then the pool's as of
+   * the latest reply (every script reports them, so a change made with `updateSettings` through
+   * another server shows here on this store's next call). O(1), no I/O.
+   */
+  get settings(): PoolSettings {
+    return this.events.settings ?? this.wanted;
+  }
+
+  /** Calls `listener` once if the pool turns out to have other settings (found after a late connection). */
+  onRefused(listener: (mismatch: PoolSettingsMismatch) => void): () => void {
+    return this.gate.onRefused(listener);
   }
 
   /**
@@ -115,11 +174,11 @@ export class RedisStore implements KeyStore {
     }
     for (let attempt = 1; ; attempt++) {
       const keys = this.freshKeys(n);
-      const reply = await this.run("keypoolGenerate", [n, this.settings.maxKeys - elsewhere, this.settings.keepaliveTtlMs, ...keys]);
+      const reply = await this.run("keypoolGenerate", [n, elsewhere, ...keys]);
       if (reply[0] === "retry" && attempt < GENERATE_ATTEMPTS) continue;
       const [, createdAt, expiresAt] = expectOk(reply, {
         "resource-exhausted": (r) =>
-          `the pool holds ${Number(r[1]) + elsewhere} of at most ${this.settings.maxKeys} keys (--max-keys); ` +
+          `the pool holds ${Number(r[1]) + elsewhere} of at most ${r[2]} keys (--max-keys); ` +
           `${n} more do not fit: delete keys or raise --max-keys`,
       }).map(Number);
       return keys.map((key) => ({ key, state: "free", createdAt: createdAt!, expiresAt: expiresAt! }));
@@ -127,7 +186,7 @@ export class RedisStore implements KeyStore {
   }
 
   async acquire(): Promise<KeyInfo> {
-    const reply = await this.run("keypoolAcquire", [this.settings.blockTtlMs, this.tokens.leaseId(), this.draw()]);
+    const reply = await this.run("keypoolAcquire", [this.tokens.leaseId(), this.draw()]);
     const ok = expectOk(reply, {
       "not-found": (r) =>
         Number(r[1]) === 0
@@ -150,7 +209,7 @@ export class RedisStore implements KeyStore {
 
   async keepAlive(key: string): Promise<KeyInfo> {
     assertKey(key);
-    return toKeyInfo(expectOk(await this.run("keypoolKeepAlive", [this.settings.keepaliveTtlMs, key])));
+    return toKeyInfo(expectOk(await this.run("keypoolKeepAlive", [key])));
   }
 
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
@@ -158,7 +217,7 @@ export class RedisStore implements KeyStore {
     const out: KeepAliveResult[] = [];
     for (let from = 0; from < keys.length; from += KEEPALIVE_CHUNK) {
       const chunk = keys.slice(from, from + KEEPALIVE_CHUNK);
-      const lives = expectOk(await this.run("keypoolKeepAliveMany", [this.settings.keepaliveTtlMs, ...chunk]));
+      const lives = expectOk(await this.run("keypoolKeepAliveMany", chunk));
       chunk.forEach((key, i) => {
         const expiresAt = Number(lives[i + 1]);
         out.push(expiresAt > 0 ? { key, found: true, expiresAt } : { key, found: false });
@@ -187,15 +246,17 @@ export class RedisStore implements KeyStore {
   }
 
   describe(): StoreDescription {
-    return { store: "redis", summary: "serving a pool kept in Redis", details: { pool: this.pool } };
+    const settings = this.gate.outcome ?? "not checked yet: Redis was not reachable at start";
+    return { store: "redis", summary: "serving a pool kept in Redis", details: { pool: this.pool, settings } };
   }
 
+  /** Whether Redis is reachable and the pool's settings were checked and agree. O(1). */
   isServing(): boolean {
-    return this.link.connection.isServing();
+    return this.gate.isServing();
   }
 
   onServingChange(listener: (serving: boolean) => void): () => void {
-    return this.link.connection.onServingChange(listener);
+    return this.gate.onServingChange(listener);
   }
 
   /**
@@ -229,19 +290,21 @@ export class RedisStore implements KeyStore {
 
   async close(): Promise<void> {
     this.sweeper?.close();
+    this.gate.close();
     if (!this.options.link) await this.link.close();
   }
 
-  /** Runs one script with now (or '' for Redis TIME) first and counts its events. One round trip. */
+  /**
+   * Runs one script once the settings were checked. A pool that lost its settings (its Redis
+   * restarted empty, say) gets them back from this store (the pool's as it last saw them) and
+   * the script runs again: it changed nothing the first time. One round trip (three then).
+   */
   private async run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
-    const now = this.options.clock ? String(this.options.clock.now()) : "";
-    const { client } = this.link.connection;
-    const wait = WRITES.has(name) ? this.options.waitReplicas : undefined;
-    if (!wait) return this.events.take(await this.link.connection.run(() => runScript(client, name, this.keys, [now, ...args])));
-    const { raw, acks } = await this.link.connection.run(() => runAndWait(client, scriptSource(name), this.keys, [now, ...args], wait));
-    const reply = this.events.take(raw);
-    expectReplicated(String(reply[0]), acks, wait, this.link.connection.address);
-    return reply;
+    await this.gate.enter();
+    const reply = await this.runner.run(name, args);
+    if (reply[0] !== "no-settings") return reply;
+    await this.gate.restore(this.settings);
+    return this.runner.run(name, args);
   }
 
   /** A uniformly random integer in [0, 2^53), as decimal text, for the script's pick. O(1). */
@@ -254,5 +317,12 @@ export class RedisStore implements KeyStore {
     const keys = new Set<string>();
     while (keys.size < n) keys.add(this.options.newKey?.() ?? this.tokens.key());
     return [...keys];
+  }
+}
+
+/** Throws a RangeError unless every value is a positive integer, as KeyPool requires. O(1). */
+function assertPositive(values: Readonly<Record<string, number>>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${value})`);
   }
 }

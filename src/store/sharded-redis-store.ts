@@ -8,7 +8,6 @@ import type { KeyStore, StoreDescription } from "./key-store.js";
 import type { RedisEndpoint } from "./redis/endpoint.js";
 import { RedisLink } from "./redis/redis-link.js";
 import type { ReplicaWait } from "./redis/replica-wait.js";
-import { checkShardLayout } from "./redis/shard-layout.js";
 import { shardChannel, shardOf } from "./redis/shard-keys.js";
 import { pickShard } from "./redis/shard-pick.js";
 import { RedisStore } from "./redis-store.js";
@@ -78,15 +77,6 @@ export class ShardedRedisStore implements KeyStore {
   /** Resolves once connected and subscribed; rejects UNAVAILABLE after `timeoutMs`. */
   ready(timeoutMs = 5_000): Promise<void> {
     return this.link.ready(timeoutMs);
-  }
-
-  /**
-   * Checks that the pool is split into as many shards as this store splits it, recording the
-   * count on first use; a mismatch rejects with a RangeError naming both (see checkShardLayout),
-   * Redis failing with its own error. Two round trips.
-   */
-  checkLayout(): Promise<void> {
-    return checkShardLayout(this.link.connection.client, this.pool, this.shards.length);
   }
 
   /**
@@ -190,7 +180,7 @@ export class ShardedRedisStore implements KeyStore {
   describe(): StoreDescription {
     return {
       store: "redis",
-      summary: this.shards.length === 1 ? "serving a pool kept in Redis" : `serving a pool kept in Redis, split into ${this.shards.length} shards`,
+      summary: `serving a pool kept in Redis, split into ${this.shards.length} shards`,
       details: { pool: this.pool, shards: this.shards.length, redis: this.link.connection.address },
     };
   }
@@ -201,7 +191,6 @@ export class ShardedRedisStore implements KeyStore {
   }
 
   private async generateNow(count: number): Promise<KeyInfo[]> {
-    if (this.shards.length === 1) return this.shards[0]!.generate(count);
     const live = (await Promise.all(this.shards.map((s) => s.stats()))).map((s) => s.total);
     const least = Math.min(...live);
     const candidates = live.flatMap((n, i) => (n === least ? [i] : []));

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import type { KeyInfo } from "../../src/pool/index.js";
 import { AcquireQueue } from "../../src/store/acquire-queue.js";
-import { poolChannel } from "../../src/store/redis/pool-keys.js";
+import { shardChannel } from "../../src/store/redis/shard-keys.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
 import { until } from "../client/support/until.js";
@@ -27,9 +27,8 @@ if (!hasRedisServer()) {
   async function pair(options: Partial<RedisStoreOptions> = {}): Promise<[RedisStore, RedisStore]> {
     const pool = `e${++pools}`;
     const open = async (): Promise<RedisStore> => {
-      const store = new RedisStore({ url: server.url, pool, ...SETTINGS, sweepIntervalMs: 0, ...options });
+      const store = await RedisStore.open({ url: server.url, pool, ...SETTINGS, sweepIntervalMs: 0, ...options });
       cleanups.push(() => store.close());
-      await store.ready();
       return store;
     };
     return [await open(), await open()];
@@ -115,7 +114,7 @@ if (!hasRedisServer()) {
 
     test("the channel carries the pool's hash tag, and only scripts that free or add keys publish on it", async () => {
       const [a] = await pair();
-      const channel = poolChannel(`e${pools}`);
+      const channel = shardChannel(`e${pools}`);
       expect(channel).toBe(`{keypool:e${pools}}:freed`);
       const spy = new Redis(server.url);
       cleanups.push(() => spy.disconnect());

@@ -22,6 +22,8 @@ export interface KeypoolOptions {
   /** Durations as the flags take them ("2s"). */
   readonly blockTtl: string;
   readonly keepaliveTtl: string;
+  /** More `keypool serve` flags (e.g. `--redis-update-settings`). */
+  readonly extraArgs?: readonly string[];
 }
 
 /**
@@ -45,6 +47,7 @@ export class KeypoolProcess {
     const args = [
       "--host", "127.0.0.1", "--port", "0", "--store", "redis", "--redis-url", options.redisUrl,
       "--pool", options.pool, "--block-ttl", options.blockTtl, "--keepalive-ttl", options.keepaliveTtl,
+      ...(options.extraArgs ?? []),
     ];
     const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", ...args], { stdio: ["ignore", "pipe", "pipe"] });
     const proc = new KeypoolProcess(child);

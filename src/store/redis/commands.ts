@@ -4,8 +4,16 @@ import { DELETE_LUA, GET_LUA, KEEPALIVE_LUA, KEEPALIVE_MANY_LUA, RELEASE_LUA } f
 import { LUA_PRELUDE } from "./lua-prelude.js";
 import { POOL_KEY_NAMES } from "./pool-keys.js";
 import { ACQUIRE_LUA, GENERATE_LUA, STATS_LUA, SWEEP_LUA } from "./pool-scripts.js";
+import { OPEN_LUA } from "./settings-script.js";
 
-/** Every script by its ioredis command name; each gets the prelude and the pool's keys. */
+/** A connection scripts run on: one Redis node, or a Redis Cluster (routed by the keys' slot). */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Every script by its ioredis command name; each gets the prelude and the pool's keys. All but
+ * the sweep and the open script need the pool's settings: without them they change nothing and
+ * reply "no-settings" (the store then restores them and runs the script again).
+ */
 const SCRIPTS = {
   keypoolGenerate: GENERATE_LUA,
   keypoolAcquire: ACQUIRE_LUA,
@@ -16,12 +24,19 @@ const SCRIPTS = {
   keypoolGet: GET_LUA,
   keypoolStats: STATS_LUA,
   keypoolSweep: SWEEP_LUA,
+  keypoolOpen: OPEN_LUA,
 } as const;
+
+/** Scripts that run on a pool without settings. */
+const WITHOUT_SETTINGS: ReadonlySet<string> = new Set<ScriptName>(["keypoolSweep", "keypoolOpen"]);
 
 /** The name of one keypool script. */
 export type ScriptName = keyof typeof SCRIPTS;
 
-/** A script's reply: a status ("ok" or a KeyPoolErrorCode), then its fields (then, raw, its event counts). */
+/**
+ * A script's reply: a status ("ok", a KeyPoolErrorCode, or "no-settings"/"retry"/"migrating"),
+ * then its fields (then, raw, the tail of script-events.ts).
+ */
 export type ScriptReply = readonly (string | number)[];
 
 type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<ScriptReply>;
@@ -43,19 +58,24 @@ export interface ScriptSource {
   readonly sha: string;
 }
 
-/** The full text of `name`: the prelude, the body as a function, its reply through `finish`. O(1). */
+/**
+ * The full text of `name`: the prelude, the migration guard, the body as a function, the pool's
+ * settings read (a script that needs them stops at "no-settings" without them), its reply
+ * through `finish`. O(1).
+ */
 export function scriptSource(name: ScriptName): ScriptSource {
-  const lua = `${LUA_PRELUDE}\n${MIGRATION_GUARD}\nlocal function main()\n${SCRIPTS[name]}\nend\nreturn finish(main())\n`;
+  const gate = WITHOUT_SETTINGS.has(name) ? "load_settings()" : "if not load_settings() then return finish({'no-settings'}) end";
+  const lua = `${LUA_PRELUDE}\n${MIGRATION_GUARD}\nlocal function main()\n${SCRIPTS[name]}\nend\n${gate}\nreturn finish(main())\n`;
   return { lua, sha: createHash("sha1").update(lua).digest("hex") };
 }
 
 /**
  * Registers every keypool script on `client` with `defineCommand`: each call is an EVALSHA, and
  * ioredis sends the script itself (EVAL) on a new connection or after NOSCRIPT, so a restarted or
- * failed-over Redis needs no warm-up. Each body runs as a function whose reply goes through the
- * prelude's `finish` (publish, event counts). O(1) per script; call once per client.
+ * failed-over Redis needs no warm-up (see scriptSource). O(1) per script; call once per client
+ * (again on a client other stores share is harmless).
  */
-export function defineScripts(client: Redis | Cluster): void {
+export function defineScripts(client: RedisClient): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     client.defineCommand(name, { numberOfKeys: POOL_KEY_NAMES.length, lua: scriptSource(name).lua });
   }
@@ -63,7 +83,7 @@ export function defineScripts(client: Redis | Cluster): void {
 
 /** Runs one registered script on the pool's `keys` (see poolKeys) with `args`. One round trip. */
 export function runScript(
-  client: Redis | Cluster,
+  client: RedisClient,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],

@@ -1,13 +1,14 @@
 /**
  * The per-key scripts (bodies; the prelude is prepended by `commands.ts`). Each is one atomic
  * step: O(log n) for the key it names plus one bounded catch-up (O(BUDGET · log n)); the batch
- * keepalive is O(k log n) for k keys. ARGV[1] is always now in ms, or '' for Redis TIME.
+ * keepalive is O(k log n) for k keys. ARGV[1] is always now in ms ('' for Redis TIME), ARGV[2]
+ * the catch-up budget; each script's own arguments follow. TTLs come from the pool's settings.
  */
 
-/** ARGV: now, key, leaseId ('' for none). Replies a KeyInfo, not-found or failed-precondition. */
+/** ARGV: now, budget, key, leaseId ('' for none). Replies a KeyInfo, not-found or failed-precondition. */
 export const RELEASE_LUA = `
 local now = tick(ARGV[1])
-local key, lease = ARGV[2], ARGV[3]
+local key, lease = ARGV[3], ARGV[4]
 catch_up(now, BUDGET)
 local e, why = find(key, now)
 if not e then return {'not-found', why} end
@@ -19,10 +20,10 @@ end
 return describe(key, now, e)
 `;
 
-/** ARGV: now, key. Replies ok or not-found. */
+/** ARGV: now, budget, key. Replies ok or not-found. */
 export const DELETE_LUA = `
 local now = tick(ARGV[1])
-local key = ARGV[2]
+local key = ARGV[3]
 catch_up(now, BUDGET)
 local e, why = find(key, now)
 if not e then return {'not-found', why} end
@@ -31,22 +32,22 @@ DID.deleted = 1
 return {'ok'}
 `;
 
-/** ARGV: now, keepaliveTtlMs, key. Replies the KeyInfo with its new life, or not-found. */
+/** ARGV: now, budget, key. Sets its life to now + the keepalive TTL; replies the KeyInfo, or not-found. */
 export const KEEPALIVE_LUA = `
 local now = tick(ARGV[1])
 local key = ARGV[3]
 catch_up(now, BUDGET)
 local e, why = find(key, now)
 if not e then return {'not-found', why} end
-e = now + tonumber(ARGV[2])
+e = now + KEEPALIVE_TTL
 redis.call('ZADD', LIVES, 'XX', str(e), key)
 return describe(key, now, e)
 `;
 
-/** ARGV: now, keepaliveTtlMs, key... Replies ok and, per key in order, its new life or 0. */
+/** ARGV: now, budget, key... Replies ok and, per key in order, its new life or 0. */
 export const KEEPALIVE_MANY_LUA = `
 local now = tick(ARGV[1])
-local life = now + tonumber(ARGV[2])
+local life = now + KEEPALIVE_TTL
 catch_up(now, BUDGET)
 local out = {'ok'}
 for i = 3, #ARGV do
@@ -61,10 +62,10 @@ end
 return out
 `;
 
-/** ARGV: now, key. Replies the KeyInfo or not-found; changes nothing a caller can see. */
+/** ARGV: now, budget, key. Replies the KeyInfo or not-found; changes nothing a caller can see. */
 export const GET_LUA = `
 local now = tick(ARGV[1])
-local key = ARGV[2]
+local key = ARGV[3]
 catch_up(now, BUDGET)
 local e, why = find(key, now)
 if not e then return {'not-found', why} end

@@ -1,5 +1,4 @@
-import { DEFAULT_CATCH_UP_BUDGET } from "../../pool/index.js";
-import { CHANNEL_SUFFIX, POOL_KEY_NAMES } from "./pool-keys.js";
+import { CHANNEL_SUFFIX, POOL_KEY_NAMES, SETTING_FIELDS } from "./pool-keys.js";
 import { EVENTS_LUA } from "./script-events.js";
 
 /**
@@ -17,10 +16,24 @@ import { EVENTS_LUA } from "./script-events.js";
  * `finish`) the counts of what it did (see script-events.ts).
  */
 export const LUA_PRELUDE = `
-local FREE_AT, FREE_POS, BLOCKS, LIVES, CREATED, LEASES, CLOCK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local BUDGET = ${DEFAULT_CATCH_UP_BUDGET}
+local FREE_AT, FREE_POS, BLOCKS, LIVES, CREATED, LEASES, CLOCK, SETTINGS =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+-- Expiry work one request may do before it answers (the store's catch-up budget).
+local BUDGET = tonumber(ARGV[2])
 -- The pool's channel (poolChannel in pool-keys.ts): KEYS[1] with its last name swapped.
-local CHANNEL = string.sub(FREE_AT, 1, #FREE_AT - ${POOL_KEY_NAMES[0].length}) .. '${CHANNEL_SUFFIX}'
+local TAG_PREFIX = string.sub(FREE_AT, 1, #FREE_AT - ${POOL_KEY_NAMES[0].length})
+local CHANNEL = TAG_PREFIX .. '${CHANNEL_SUFFIX}'
+
+-- The pool's rules, from its settings hash (never from the caller): set by load_settings.
+local BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS = false, false, false
+
+-- Reads the pool's settings; false when the pool has none (new, or its Redis lost its data).
+local function load_settings()
+  local v = redis.call('HMGET', SETTINGS, ${SETTING_FIELDS.map((f) => `'${f}'`).join(", ")})
+  if not (v[1] and v[2] and v[3]) then return false end
+  BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
+  return true
+end
 
 -- Integers as Redis arguments: never "1.7e+12", whatever the Lua number formatting.
 local function str(n)

@@ -1,24 +1,39 @@
+import type { PoolSettings } from "../../pool/index.js";
+
 /** What a pool name may be: it sits inside a Redis Cluster hash tag, so never `{` or `}`. */
 const POOL_NAME = /^[A-Za-z0-9._:-]{1,100}$/;
 
 /**
- * The Redis keys that hold one pool, in the order every script receives them as KEYS. All share
- * the hash tag `{keypool:<pool>}`, so a pool lives in one Redis Cluster slot and every script
- * may touch all of them atomically.
+ * The Redis keys that hold one pool (or one shard of it), in the order every script receives them
+ * as KEYS. All share one hash tag (see shardTag in shard-keys.ts), so they live in one Redis
+ * Cluster slot and every script may touch all of them atomically.
  *
  * - `free-at`  HASH position -> key: the free keys as an array, positions 0 .. n-1
  * - `free-pos` HASH key -> position, its inverse (so removal swaps with the last: O(1))
- * - `blocks`  ZSET key -> blockedUntil (ms), blocked keys only
- * - `lives`   ZSET key -> expiresAt (ms), every key not yet reclaimed, dead or alive
- * - `created` HASH key -> createdAt (ms)
- * - `leases`  HASH key -> lease id, blocked keys only
- * - `clock`   STRING: the latest instant any script used; time never goes back within a pool
+ * - `blocks`   ZSET key -> blockedUntil (ms), blocked keys only
+ * - `lives`    ZSET key -> expiresAt (ms), every key not yet reclaimed, dead or alive
+ * - `created`  HASH key -> createdAt (ms)
+ * - `leases`   HASH key -> lease id, blocked keys only
+ * - `clock`    STRING: the latest instant any script used; time never goes back within a pool
+ * - `settings` HASH blockTtlMs, keepaliveTtlMs, maxKeys: the pool's rules (see settings-script.ts)
  *
  * The free array gives a uniformly random free key in O(1): position = a random number the
  * store draws, modulo n (Redis's SRANDMEMBER picks a hash bucket, not a member, so it is not
  * uniform).
  */
-export const POOL_KEY_NAMES = ["free-at", "free-pos", "blocks", "lives", "created", "leases", "clock"] as const;
+export const POOL_KEY_NAMES = ["free-at", "free-pos", "blocks", "lives", "created", "leases", "clock", "settings"] as const;
+
+/**
+ * The fields of a pool's settings hash, in the order scripts read them (HMGET) and append them
+ * to every reply (see script-events.ts).
+ */
+export const SETTING_FIELDS = ["blockTtlMs", "keepaliveTtlMs", "maxKeys"] as const satisfies readonly (keyof PoolSettings)[];
+
+/**
+ * The key where keypool 0.1 kept a pool's free keys (a SET); opening such a pool moves them into
+ * the free array (see settings-script.ts).
+ */
+export const LEGACY_FREE_NAME = "free";
 
 /** Throws a RangeError naming the fix unless `pool` is a usable pool name. O(1). */
 export function assertPoolName(pool: string): void {
@@ -26,20 +41,5 @@ export function assertPoolName(pool: string): void {
   throw new RangeError(`pool name ${JSON.stringify(pool)} is invalid: use 1 to 100 characters of [A-Za-z0-9._:-]`);
 }
 
-/** The suffix of a pool's pub/sub channel (see poolChannel); the scripts derive it from KEYS[1]. */
+/** The suffix of a shard's pub/sub channel (see shardChannel); the scripts derive it from KEYS[1]. */
 export const CHANNEL_SUFFIX = "freed";
-
-/**
- * The pub/sub channel on which a pool's scripts announce that keys may have become free
- * (generation, release, automatic release), under the pool's hash tag like its keys. O(1).
- */
-export function poolChannel(pool: string): string {
-  assertPoolName(pool);
-  return `{keypool:${pool}}:${CHANNEL_SUFFIX}`;
-}
-
-/** The Redis keys of `pool`, in KEYS order (see POOL_KEY_NAMES). O(1). */
-export function poolKeys(pool: string): readonly string[] {
-  assertPoolName(pool);
-  return POOL_KEY_NAMES.map((name) => `{keypool:${pool}}:${name}`);
-}

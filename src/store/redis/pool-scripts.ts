@@ -1,20 +1,22 @@
 /**
  * The pool-wide scripts (bodies; the prelude is prepended by `commands.ts`). ARGV[1] is always
- * now in ms, or '' for Redis TIME.
+ * now in ms ('' for Redis TIME), ARGV[2] the catch-up budget; each script's own arguments
+ * follow. TTLs and the capacity come from the pool's settings (BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS).
  */
 
 /**
- * ARGV: now, count, maxKeys, keepaliveTtlMs, key... (count distinct new keys). Reclaims up to
- * max(BUDGET, count) dead keys, checks the capacity against live keys, then adds all or none.
- * Replies ok, createdAt, expiresAt; resource-exhausted, live; or retry when a key is taken
- * (2^-144 odds: never, but never wrong). O(count · log n).
+ * ARGV: now, budget, count, elsewhere, key... (count distinct new keys; elsewhere: live keys of
+ * the pool's other shards, 0 unsharded). Reclaims up to max(BUDGET, count) dead keys, checks the
+ * pool's capacity against live keys, then adds all or none. Replies ok, createdAt, expiresAt;
+ * resource-exhausted, live (this shard), maxKeys; or retry when a key is taken (2^-144 odds:
+ * never, but never wrong). O(count · log n).
  */
 export const GENERATE_LUA = `
 local now = tick(ARGV[1])
-local n, max, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local n, elsewhere, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), KEEPALIVE_TTL
 catch_up(now, math.max(BUDGET, n))
 local live = live_count(now)
-if live + n > max then return {'resource-exhausted', live} end
+if live + elsewhere + n > MAX_KEYS then return {'resource-exhausted', live, MAX_KEYS} end
 local at, pos, lives, created = {}, {}, {}, {}
 local e, c = str(now + ttl), str(now)
 local base = free_count()
@@ -40,7 +42,7 @@ return {'ok', now, now + ttl}
 `;
 
 /**
- * ARGV: now, blockTtlMs, leaseId, draw (an integer in [0, 2^53) from the store's Random). Blocks
+ * ARGV: now, budget, leaseId, draw (an integer in [0, 2^53) from the store's Random). Blocks
  * a uniformly random free key (see free_pick) under the lease. Dead keys met on the way are
  * reclaimed and the pick drawn again; a block that ended but was not settled yet is settled
  * rather than missed. Replies a KeyInfo; not-found, live; or unavailable when a mass expiry
@@ -48,7 +50,7 @@ return {'ok', now, now + ttl}
  */
 export const ACQUIRE_LUA = `
 local now = tick(ARGV[1])
-local ttl, lease, draw = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local ttl, lease, draw = BLOCK_TTL, ARGV[3], ARGV[4]
 catch_up(now, BUDGET)
 local picks = 0
 for _ = 1, BUDGET * 4 do
@@ -82,8 +84,9 @@ return {'unavailable'}
 `;
 
 /**
- * ARGV: now. Replies ok, live keys, blocked live keys: exact unless more than BUDGET keys died
- * unreclaimed (a mass expiry the sweeper is still reclaiming). O(BUDGET · log n).
+ * ARGV: now, budget. Replies ok, live keys, blocked live keys (the settings follow in the reply's
+ * tail): exact unless more than BUDGET keys died unreclaimed (a mass expiry the sweeper is still
+ * reclaiming). O(BUDGET · log n).
  */
 export const STATS_LUA = `
 local now = tick(ARGV[1])
@@ -94,13 +97,13 @@ return {'ok', total, math.min(blocked, total)}
 `;
 
 /**
- * ARGV: now, budget. One bounded step of the background sweeper; safe to run from many servers
- * at once. Replies ok, units of work done, now, and the earliest pending deadline (-1 for none).
- * O(budget · log n).
+ * ARGV: now, budget, sweepBudget. One bounded step of the background sweeper; safe to run from
+ * many servers at once, and needs no settings. Replies ok, units of work done, now, and the
+ * earliest pending deadline (-1 for none). O(sweepBudget · log n).
  */
 export const SWEEP_LUA = `
 local now = tick(ARGV[1])
-local work = catch_up(now, tonumber(ARGV[2]))
+local work = catch_up(now, tonumber(ARGV[3]))
 local soonest = -1
 for _, set in ipairs({BLOCKS, LIVES}) do
   local head = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')

@@ -1,5 +1,6 @@
-import type { PoolCounters } from "../../pool/index.js";
+import type { PoolCounters, PoolSettings } from "../../pool/index.js";
 import type { ScriptReply } from "./commands.js";
+import { SETTING_FIELDS } from "./pool-keys.js";
 
 /**
  * The events every script counts in its `DID` table and reports after its reply, in this order.
@@ -15,14 +16,15 @@ export const EVENT_NAMES = [
   "acquireMisses",
 ] as const satisfies readonly (keyof PoolCounters)[];
 
-/** Fields `finish` appends after the event counts: the pool's free keys once the script ran. */
-const TAIL_AFTER_EVENTS = 1;
+/** Fields of every reply's tail: the event counts, the pool's free keys, its settings (0: none). */
+const TAIL_LENGTH = EVENT_NAMES.length + 1 + SETTING_FIELDS.length;
 
 /**
  * Lua for the prelude: the `DID` table and `finish(reply)`, which every script's reply passes
  * through (see commands.ts). `finish` publishes once on `CHANNEL` when the script freed or added
- * keys (a waiter on any server may now get one), then appends the DID counts and the number of
- * free keys to the reply. O(1) plus one PUBLISH, O(subscribers).
+ * keys (a waiter on any server may now get one), then appends the tail: the DID counts, the
+ * number of free keys and the pool's settings as the script read them (0s when it has none).
+ * O(1) plus one PUBLISH, O(subscribers).
  */
 export const EVENTS_LUA = `
 local DID = { ${EVENT_NAMES.map((name) => `${name} = 0`).join(", ")} }
@@ -34,6 +36,7 @@ local function finish(reply)
     reply[#reply + 1] = DID[name]
   end
   reply[#reply + 1] = free_count()
+  for _, v in ipairs({ BLOCK_TTL or 0, KEEPALIVE_TTL or 0, MAX_KEYS or 0 }) do reply[#reply + 1] = v end
   return reply
 end
 `;
@@ -41,20 +44,26 @@ end
 /**
  * What the tails of one store's script replies said: lifetime event counts of its own scripts
  * (servers sharing a pool each count what their calls did; the pool-wide total is the sum over
- * servers) and the pool's free keys as of the latest reply.
+ * servers), and the pool's free keys and settings as of the latest reply.
  */
-export class ScriptEventCounts {
+export class ReplyTail {
   private readonly counts: PoolCounters = {
     generated: 0, acquired: 0, released: 0, autoReleased: 0, expired: 0, deleted: 0, acquireMisses: 0,
   };
   /** Free keys in the pool when the latest script ran; undefined before the first reply. */
   freeCount: number | undefined;
+  /** The pool's settings as the latest script that found some read them. */
+  settings: PoolSettings | undefined;
 
-  /** Adds the counts a script appended to its reply and notes the free count; returns the reply without them. O(1). */
+  /** Takes the tail off a script's reply (counting its events); returns the reply without it. O(1). */
   take(raw: ScriptReply): ScriptReply {
-    const at = raw.length - EVENT_NAMES.length - TAIL_AFTER_EVENTS;
+    const at = raw.length - TAIL_LENGTH;
     EVENT_NAMES.forEach((name, i) => (this.counts[name] += Number(raw[at + i])));
     this.freeCount = Number(raw[at + EVENT_NAMES.length]);
+    const [blockTtlMs, keepaliveTtlMs, maxKeys] = raw.slice(at + EVENT_NAMES.length + 1).map(Number) as [number, number, number];
+    if (blockTtlMs > 0 && !sameSettings(this.settings, { blockTtlMs, keepaliveTtlMs, maxKeys })) {
+      this.settings = { blockTtlMs, keepaliveTtlMs, maxKeys };
+    }
     return raw.slice(0, at);
   }
 
@@ -62,4 +71,9 @@ export class ScriptEventCounts {
   snapshot(): PoolCounters {
     return { ...this.counts };
   }
+}
+
+/** Whether two sets of settings are the same. O(1). */
+export function sameSettings(a: PoolSettings | undefined, b: PoolSettings): boolean {
+  return a !== undefined && SETTING_FIELDS.every((f) => a[f] === b[f]);
 }

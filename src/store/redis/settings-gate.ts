@@ -1,0 +1,163 @@
+import { KeyPoolError } from "../../pool/index.js";
+import type { PoolSettings } from "../../pool/index.js";
+import { Signal } from "../signal.js";
+import type { RedisConnection } from "./connection.js";
+import { SETTING_FIELDS } from "./pool-keys.js";
+import { expectOk } from "./replies.js";
+import { sameSettings } from "./script-events.js";
+import type { ScriptRunner } from "./script-runner.js";
+
+/**
+ * A pool whose settings (kept in Redis) differ from the ones a store was opened with: the store
+ * refuses to serve it. `fields` names each setting that differs.
+ */
+export class PoolSettingsMismatch extends Error {
+  override readonly name = "PoolSettingsMismatch";
+  readonly fields: readonly (keyof PoolSettings)[];
+
+  constructor(
+    readonly pool: string,
+    readonly poolSettings: PoolSettings,
+    readonly wanted: PoolSettings,
+  ) {
+    const fields = SETTING_FIELDS.filter((f) => poolSettings[f] !== wanted[f]);
+    const said = fields.map((f) => `${f} ${poolSettings[f]}`).join(" and ");
+    const ours = fields.map((f) => `${f} ${wanted[f]}`).join(" and ");
+    super(`redis pool '${pool}' has ${said} but this store was opened with ${ours}`);
+    this.fields = fields;
+  }
+}
+
+/** What a store wants of its pool's settings. */
+export interface SettingsWanted {
+  readonly pool: string;
+  /** The settings the store was opened with. */
+  readonly settings: PoolSettings;
+  /** Overwrite the pool's settings with them instead of refusing a pool that has others. */
+  readonly update: boolean;
+}
+
+/**
+ * Lets a Redis store serve only once it has checked the pool's settings (kept in Redis) against
+ * its own, on its first connection (at start, or later when Redis was down at start): a pool
+ * without settings gets the store's, a pool with others is refused for good (PoolSettingsMismatch,
+ * then every call UNAVAILABLE), unless `update` overwrites them. A failed check (Redis down) is
+ * tried again on the next call or reconnection. O(1) per call once passed.
+ */
+export class SettingsGate {
+  private passed = false;
+  private refused: PoolSettingsMismatch | undefined;
+  private checking: Promise<void> | undefined;
+  private serving = false;
+  private readonly servingSignal = new Signal<[boolean]>();
+  private readonly refusedSignal = new Signal<[PoolSettingsMismatch]>();
+  /** What the check found, for the start-up log; undefined until checked. */
+  outcome: string | undefined;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly connection: RedisConnection,
+    private readonly runner: ScriptRunner,
+    private readonly wanted: SettingsWanted,
+  ) {
+    this.unsubscribe = connection.onServingChange((up) => {
+      if (up && !this.passed) this.enter().catch(() => {});
+      this.update();
+    });
+    // A shared connection may be up already: check now rather than at the first call.
+    if (connection.isServing()) this.enter().catch(() => {});
+  }
+
+  /** Stops following the connection (it may be shared and outlive the store). Idempotent. */
+  close(): void {
+    this.unsubscribe();
+  }
+
+  /** The mismatch that made this gate refuse, if it did. O(1). */
+  refusal(): PoolSettingsMismatch | undefined {
+    return this.refused;
+  }
+
+  /**
+   * Writes `settings` into a pool that has none (its Redis lost its data, say), in the open
+   * script's "keep" mode: a pool that has settings keeps them. O(1) round trips.
+   */
+  async restore(settings: PoolSettings): Promise<void> {
+    await this.open("keep", settings);
+  }
+
+  /** Whether the connection is up and the settings were checked and agree. O(1). */
+  isServing(): boolean {
+    return this.serving;
+  }
+
+  /** Calls `listener` on every change of `isServing()`; returns the unsubscribe function. O(1). */
+  onServingChange(listener: (serving: boolean) => void): () => void {
+    return this.servingSignal.subscribe(listener);
+  }
+
+  /** Calls `listener` once if the pool's settings turn out to differ; returns the unsubscribe function. */
+  onRefused(listener: (mismatch: PoolSettingsMismatch) => void): () => void {
+    return this.refusedSignal.subscribe(listener);
+  }
+
+  /**
+   * Before every call: resolves at once once passed; runs (or joins) the check when the
+   * connection is up; rejects UNAVAILABLE for good after a refusal. A call made while Redis is
+   * down goes ahead and fails UNAVAILABLE on its own.
+   */
+  async enter(): Promise<void> {
+    if (this.passed) return;
+    if (this.refused) throw refusedError(this.refused);
+    if (!this.connection.isServing()) return;
+    this.checking ??= this.check().then(
+      () => {
+        this.passed = true;
+        this.update();
+      },
+      (err: unknown) => {
+        this.checking = undefined;
+        if (err instanceof PoolSettingsMismatch) {
+          this.refused = err;
+          this.refusedSignal.emit(err);
+        }
+        throw err instanceof PoolSettingsMismatch ? refusedError(err) : err;
+      },
+    );
+    await this.checking;
+  }
+
+  /** Compares (or writes) the pool's settings; throws PoolSettingsMismatch when they differ. */
+  private async check(): Promise<void> {
+    const { pool, settings, update } = this.wanted;
+    const [had, ...before] = await this.open(update ? "replace" : "keep", settings);
+    const now = this.runner.tail.settings!;
+    if (had && !update && !sameSettings(now, settings)) throw new PoolSettingsMismatch(pool, now, settings);
+    const previous = { blockTtlMs: before[0]!, keepaliveTtlMs: before[1]!, maxKeys: before[2]! };
+    this.outcome = !had ? "new pool: this server's settings written"
+      : update && !sameSettings(previous, settings) ? `updated by this server (were ${JSON.stringify(previous)})`
+      : "the pool's settings match this server's";
+  }
+
+  /**
+   * Runs the open script (see settings-script.ts) until a keypool 0.1 pool is migrated; returns
+   * whether the pool had settings (1/0) and the ones it had.
+   */
+  private async open(mode: "keep" | "replace", settings: PoolSettings): Promise<number[]> {
+    const args = [mode, settings.blockTtlMs, settings.keepaliveTtlMs, settings.maxKeys];
+    let reply = await this.runner.run("keypoolOpen", args);
+    while (reply[0] === "migrating") reply = await this.runner.run("keypoolOpen", args);
+    return expectOk(reply).slice(1).map(Number);
+  }
+
+  private update(): void {
+    const serving = this.passed && this.connection.isServing();
+    if (serving === this.serving) return;
+    this.serving = serving;
+    this.servingSignal.emit(serving);
+  }
+}
+
+function refusedError(mismatch: PoolSettingsMismatch): KeyPoolError {
+  return new KeyPoolError("unavailable", `${mismatch.message}: this server does not serve the pool`);
+}
