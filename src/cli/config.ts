@@ -1,6 +1,9 @@
 import { parseArgs } from "node:util";
 import type { ServerLimits } from "../server/limits.js";
 import { formatDuration, parseDuration } from "./duration.js";
+import { describeEndpoint } from "../store/redis/endpoint.js";
+import { parseRedisConfig } from "./redis-config.js";
+import type { RedisConfig } from "./redis-config.js";
 import { SERVE_FLAGS } from "./serve-flags.js";
 import type { Flag, FlagSpec } from "./serve-flags.js";
 
@@ -15,6 +18,8 @@ export interface ServeConfig {
   readonly maxKeys: number;
   readonly store: "memory" | "redis";
   readonly redisUrl: string;
+  /** Where Redis is (node, cluster, sentinels), the pool's shards, the replicas a write waits for. */
+  readonly redis: RedisConfig;
   readonly pool: string;
   /** Overwrite the Redis pool's settings with this server's instead of refusing to start. */
   readonly redisUpdateSettings: boolean;
@@ -123,6 +128,7 @@ export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     maxKeys: integer("max-keys", get("max-keys"), 1, MAX_MAX_KEYS),
     store,
     redisUrl: get("redis-url"),
+    redis: parseRedisConfig(get, store === "redis", (message) => new ConfigError(message)),
     pool,
     redisUpdateSettings: flagOn("redis-update-settings", get("redis-update-settings")),
     dataDir,
@@ -167,7 +173,15 @@ export function configFields(config: ServeConfig): Record<string, unknown> {
     host: config.host,
     port: config.port,
     store: config.dataDir ? "durable" : config.store,
-    ...(config.store === "redis" ? { redisUrl: loggableUrl(config.redisUrl), pool: config.pool } : {}),
+    ...(config.store === "redis"
+      ? {
+          redisUrl: loggableUrl(config.redisUrl),
+          redis: describeEndpoint(config.redis.endpoint),
+          pool: config.pool,
+          poolShards: config.redis.shards,
+          redisWaitReplicas: config.redis.waitReplicas,
+        }
+      : {}),
     dataDir: config.dataDir,
     blockTtlMs: config.blockTtlMs,
     keepaliveTtlMs: config.keepaliveTtlMs,

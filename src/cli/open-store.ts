@@ -4,8 +4,8 @@ import { DurableStore } from "../store/durable-store.js";
 import type { KeyStore } from "../store/key-store.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { PoolSettings } from "../pool/index.js";
-import { RedisStore } from "../store/redis-store.js";
 import { PoolSettingsMismatch } from "../store/redis/settings-gate.js";
+import { ShardedRedisStore } from "../store/sharded-redis-store.js";
 import { ConfigError } from "./config.js";
 import type { ServeConfig } from "./config.js";
 import { formatDuration } from "./duration.js";
@@ -27,8 +27,15 @@ export function mismatchMessage(mismatch: PoolSettingsMismatch): string {
     `${said(mismatch.wanted)}; start with the pool's settings or change them with --redis-update-settings`;
 }
 
+/** The one line a start-up refusal says, or undefined for an error that is no refusal (Redis failing). */
+function refusalOf(err: unknown): string | undefined {
+  if (err instanceof PoolSettingsMismatch) return mismatchMessage(err);
+  return err instanceof RangeError ? err.message : undefined;
+}
+
 /**
- * Opens the store the configuration names: Redis (`--store redis`), the durable embedded store
+ * Opens the store the configuration names: Redis (`--store redis`: one node, a cluster or
+ * sentinels, the pool in `--pool-shards` shards), the durable embedded store
  * (`--data-dir`), or the in-memory default. A data dir that cannot be used fails start-up with
  * a one-line error naming it; it is never replaced by an empty pool.
  *
@@ -40,14 +47,20 @@ export function mismatchMessage(mismatch: PoolSettingsMismatch): string {
 export async function openStore(config: ServeConfig, onRefused: (message: string) => void = () => {}): Promise<KeyStore> {
   const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys };
   if (config.store === "redis") {
-    const options = { ...settings, url: config.redisUrl, pool: config.pool, updateSettings: config.redisUpdateSettings };
-    try {
-      const store = await RedisStore.open({ ...options, readyTimeoutMs: REDIS_READY_WAIT_MS });
-      store.onRefused((mismatch) => onRefused(mismatchMessage(mismatch)));
-      return store;
-    } catch (err) {
-      throw err instanceof PoolSettingsMismatch ? new ConfigError(mismatchMessage(err)) : err;
+    const { endpoint, shards, waitReplicas } = config.redis;
+    const store = new ShardedRedisStore({ ...settings, endpoint, shards, waitReplicas, pool: config.pool, updateSettings: config.redisUpdateSettings });
+    // Give Redis a moment so the first calls do not race the connection; if it is down, serve
+    // anyway: calls answer UNAVAILABLE and health says NOT_SERVING until it is back.
+    const up = await store.ready(REDIS_READY_WAIT_MS).then(() => true, () => false);
+    // Every server of a pool must split it alike and share its settings; checked whenever Redis
+    // answers at start-up (the settings also later, when it does not).
+    const refusal = up ? await store.checkLayout().then(() => store.checkSettings()).then(() => undefined, refusalOf) : undefined;
+    if (refusal) {
+      await store.close();
+      throw new ConfigError(refusal);
     }
+    store.onRefused((mismatch) => onRefused(mismatchMessage(mismatch)));
+    return store;
   }
   if (config.dataDir !== undefined) {
     try {

@@ -17,7 +17,7 @@ import { expectOk, toKeyInfo } from "./redis/replies.js";
 import type { ReplyTail } from "./redis/script-events.js";
 import { ScriptRunner } from "./redis/script-runner.js";
 import { SettingsGate } from "./redis/settings-gate.js";
-import type { PoolSettingsMismatch } from "./redis/settings-gate.js";
+import { PoolSettingsMismatch } from "./redis/settings-gate.js";
 
 /** Settings of a Redis store. */
 export interface RedisStoreOptions {
@@ -101,14 +101,15 @@ export class RedisStore implements KeyStore {
     const store = new RedisStore(options);
     try {
       await store.ready(options.readyTimeoutMs ?? 5_000);
-      await store.gate.enter();
-    } catch {
+      await store.checkSettings();
+    } catch (err) {
+      if (err instanceof PoolSettingsMismatch) {
+        await store.close();
+        throw err;
+      }
       // Redis unreachable or slow: serve UNAVAILABLE; the gate checks on the next connection or call.
     }
-    const refused = store.gate.refusal();
-    if (!refused) return store;
-    await store.close();
-    throw refused;
+    return store;
   }
 
   /**
@@ -148,6 +149,17 @@ export class RedisStore implements KeyStore {
    */
   get settings(): PoolSettings {
     return this.events.settings ?? this.wanted;
+  }
+
+  /**
+   * Checks the pool's settings now (or joins the check under way): resolves once they agree or
+   * were written, rejects with PoolSettingsMismatch when they differ, UNAVAILABLE when Redis
+   * cannot answer. O(1) round trips; at once when already checked.
+   */
+  async checkSettings(): Promise<void> {
+    await this.gate.enter().catch((err: unknown) => {
+      throw this.gate.refusal() ?? err;
+    });
   }
 
   /** Calls `listener` once if the pool turns out to have other settings (found after a late connection). */

@@ -8,9 +8,11 @@ import type { KeyStore, StoreDescription } from "./key-store.js";
 import type { RedisEndpoint } from "./redis/endpoint.js";
 import { RedisLink } from "./redis/redis-link.js";
 import type { ReplicaWait } from "./redis/replica-wait.js";
+import { checkShardLayout } from "./redis/shard-layout.js";
 import { shardChannel, shardOf } from "./redis/shard-keys.js";
 import { pickShard } from "./redis/shard-pick.js";
 import { RedisStore } from "./redis-store.js";
+import type { PoolSettingsMismatch } from "./redis/settings-gate.js";
 
 /** Settings of a sharded Redis store. */
 export interface ShardedRedisStoreOptions {
@@ -29,6 +31,8 @@ export interface ShardedRedisStoreOptions {
   readonly commandTimeoutMs?: number;
   readonly sweepIntervalMs?: number;
   readonly waitReplicas?: ReplicaWait;
+  /** Overwrite the pool's settings (every shard's) with these instead of refusing (`--redis-update-settings`). */
+  readonly updateSettings?: boolean;
 }
 
 /**
@@ -42,7 +46,6 @@ export interface ShardedRedisStoreOptions {
  * All shards share two connections (see RedisLink); ioredis follows MOVED/ASK and failovers.
  */
 export class ShardedRedisStore implements KeyStore {
-  readonly settings: PoolSettings;
   /** The shards, by index. */
   readonly shards: readonly RedisStore[];
   private readonly link: RedisLink;
@@ -58,7 +61,6 @@ export class ShardedRedisStore implements KeyStore {
     this.pool = options.pool ?? "default";
     this.random = options.random ?? systemRandom;
     this.tokens = new TokenSource(this.random);
-    this.settings = { blockTtlMs: options.blockTtlMs, keepaliveTtlMs: options.keepaliveTtlMs, maxKeys: options.maxKeys };
     const refs = Array.from({ length: count }, (_, index) => ({ index, count }));
     const timeoutMs = (options.commandTimeoutMs ?? 2_000) + (options.waitReplicas?.timeoutMs ?? 0);
     this.link = new RedisLink(options.endpoint, timeoutMs, refs.map((ref) => shardChannel(this.pool, ref)));
@@ -77,6 +79,35 @@ export class ShardedRedisStore implements KeyStore {
   /** Resolves once connected and subscribed; rejects UNAVAILABLE after `timeoutMs`. */
   ready(timeoutMs = 5_000): Promise<void> {
     return this.link.ready(timeoutMs);
+  }
+
+  /** The pool's settings, kept in Redis with every shard (see RedisStore.settings). O(1), no I/O. */
+  get settings(): PoolSettings {
+    return this.shards[0]!.settings;
+  }
+
+  /** Checks every shard's settings (see RedisStore.checkSettings): O(shards) in parallel. */
+  async checkSettings(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.checkSettings()));
+  }
+
+  /** Calls `listener` once if a shard turns out to have other settings than this server's. */
+  onRefused(listener: (mismatch: PoolSettingsMismatch) => void): () => void {
+    let told = false;
+    const offs = this.shards.map((s) => s.onRefused((m) => {
+      if (!told) listener(m);
+      told = true;
+    }));
+    return () => offs.forEach((off) => off());
+  }
+
+  /**
+   * Checks that the pool is split into as many shards as this store splits it, recording the
+   * count on first use; a mismatch rejects with a RangeError naming both (see checkShardLayout),
+   * Redis failing with its own error. Two round trips.
+   */
+  checkLayout(): Promise<void> {
+    return checkShardLayout(this.link.connection.client, this.pool, this.shards.length);
   }
 
   /**
@@ -169,19 +200,25 @@ export class ShardedRedisStore implements KeyStore {
     return this.link.subscription.onEvent(listener);
   }
 
+  /** Whether every shard serves (Redis reachable, settings checked and agreeing). O(shards). */
   isServing(): boolean {
-    return this.link.connection.isServing();
+    return this.shards.every((s) => s.isServing());
   }
 
   onServingChange(listener: (serving: boolean) => void): () => void {
-    return this.link.connection.onServingChange(listener);
+    let last = this.isServing();
+    const offs = this.shards.map((s) => s.onServingChange(() => {
+      const now = this.isServing();
+      if (now !== last) listener((last = now));
+    }));
+    return () => offs.forEach((off) => off());
   }
 
   describe(): StoreDescription {
     return {
       store: "redis",
-      summary: `serving a pool kept in Redis, split into ${this.shards.length} shards`,
-      details: { pool: this.pool, shards: this.shards.length, redis: this.link.connection.address },
+      summary: this.shards.length === 1 ? "serving a pool kept in Redis" : `serving a pool kept in Redis, split into ${this.shards.length} shards`,
+      details: { ...this.shards[0]!.describe().details, shards: this.shards.length, redis: this.link.connection.address },
     };
   }
 
@@ -191,6 +228,7 @@ export class ShardedRedisStore implements KeyStore {
   }
 
   private async generateNow(count: number): Promise<KeyInfo[]> {
+    if (this.shards.length === 1) return this.shards[0]!.generate(count);
     const live = (await Promise.all(this.shards.map((s) => s.stats()))).map((s) => s.total);
     const least = Math.min(...live);
     const candidates = live.flatMap((n, i) => (n === least ? [i] : []));
