@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { ServerLimits } from "../server/limits.js";
+import { argvErrorLine, joinDashValues, shownValue } from "./argv.js";
 import { formatDuration, parseDuration } from "./duration.js";
 import { describeEndpoint } from "../store/redis/endpoint.js";
 import { parseRedisConfig } from "./redis-config.js";
@@ -39,6 +40,13 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+/** A bad flag value; parseServeConfig names the flag, or its variable when the value came from there. */
+class FlagValueError extends ConfigError {
+  constructor(readonly flag: Flag, readonly text: string, readonly expected: string) {
+    super(`invalid --${flag} "${text}": ${expected}`);
+  }
+}
+
 /** Largest --max-keys: the key index takes 8 bytes per key of capacity up front. */
 export const MAX_MAX_KEYS = 100_000_000;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -46,7 +54,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 function duration(flag: Flag, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms <= 0) {
-    throw new ConfigError(`invalid --${flag} "${text}": expected a positive duration like 60s, 5m or 1500ms`);
+    throw new FlagValueError(flag, text, "expected a positive duration like 60s, 5m or 1500ms");
   }
   return ms;
 }
@@ -54,13 +62,13 @@ function duration(flag: Flag, text: string): number {
 function integer(flag: Flag, text: string, min: number, max: number): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(`invalid --${flag} "${text}": expected a whole number from ${min} to ${max}`);
+    throw new FlagValueError(flag, text, `expected a whole number from ${min} to ${max}`);
   }
   return n;
 }
 
 function oneOf<T extends string>(flag: Flag, text: string, allowed: readonly T[]): T {
-  if (!allowed.includes(text as T)) throw new ConfigError(`invalid --${flag} "${text}": expected one of ${allowed.join(", ")}`);
+  if (!allowed.includes(text as T)) throw new FlagValueError(flag, text, `expected one of ${allowed.join(", ")}`);
   return text as T;
 }
 
@@ -71,12 +79,13 @@ function flagOn(flag: Flag, text: string): boolean {
 function readFlags(argv: readonly string[], env: NodeJS.ProcessEnv): (flag: Flag) => string {
   let values: Record<string, string | boolean | undefined>;
   try {
-    const options = Object.fromEntries(
-      Object.entries(SERVE_FLAGS as Record<string, FlagSpec>).map(([f, spec]) => [f, { type: spec.boolean ? "boolean" as const : "string" as const }]),
-    );
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+    const specs = Object.entries(SERVE_FLAGS as Record<string, FlagSpec>);
+    const options = Object.fromEntries(specs.map(([f, spec]) => [f, { type: spec.boolean ? "boolean" as const : "string" as const }]));
+    const valueFlags = new Map(specs.filter(([, spec]) => !spec.boolean).map(([f]) => [`--${f}`, f]));
+    const args = joinDashValues(argv, valueFlags, new Set(specs.map(([f]) => `--${f}`)));
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (err) {
-    throw new ConfigError((err as Error).message.split("\n")[0]!);
+    throw new ConfigError(argvErrorLine(err));
   }
   return (flag) => {
     const value = values[flag];
@@ -113,10 +122,21 @@ function tlsOf(get: (flag: Flag) => string): ServeConfig["tls"] {
  * of it once. Throws ConfigError with a one-line message naming the flag and what it expects.
  */
 export function parseServeConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
+  try {
+    return parseFlags(argv, env);
+  } catch (err) {
+    // A bad value from the environment is reported under the variable's name: the flag was never typed.
+    if (!(err instanceof FlagValueError) || argv.some((a) => a === `--${err.flag}` || a.startsWith(`--${err.flag}=`))) throw err;
+    const variable = SERVE_FLAGS[err.flag].env;
+    throw env[variable] === undefined ? err : new ConfigError(`invalid ${shownValue(variable, err.text)}: ${err.expected}`);
+  }
+}
+
+function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
   const get = readFlags(argv, env);
   const store = oneOf("store", get("store"), ["memory", "redis"] as const);
   const pool = get("pool");
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(pool)) throw new ConfigError(`invalid --pool "${pool}": expected 1-64 characters of [A-Za-z0-9_.-]`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(pool)) throw new FlagValueError("pool", pool, "expected 1-64 characters of [A-Za-z0-9_.-]");
   const dataDir = get("data-dir") || undefined;
   if (dataDir && store === "redis") throw new ConfigError("--data-dir applies to the embedded store only; drop it or use --store memory");
   const metricsPort = get("metrics-port");

@@ -1,23 +1,36 @@
 #!/usr/bin/env node
 import { clientCommand, helpOf, runClientCommand } from "./commands/index.js";
 import type { CliIo } from "./commands/index.js";
+import { completionScript } from "./completion.js";
 import { ConfigError } from "./config.js";
-import { serve } from "./serve.js";
+import { serve, StartupFailed } from "./serve.js";
+import { onStopSignals, signalExitCode } from "./shutdown-signals.js";
+import { packageVersion } from "./version.js";
 
-/** The process's streams and environment; SIGINT/SIGTERM abort the signal. */
+/** The process's streams and environment; SIGINT/SIGTERM abort the signal, a second one exits at once. */
 function processIo(): CliIo {
   const controller = new AbortController();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => controller.abort());
+  onStopSignals({ first: () => controller.abort(), again: (signal) => process.exit(signalExitCode(signal)) });
   // `keypool generate -n 100000 | head`: the reader has what it wanted; stop at once, quietly.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(0);
   });
+  // A client command prints one line per error; library deprecation notices are not for its user.
+  process.noDeprecation = true;
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
 }
 
 async function main(argv: readonly string[]): Promise<void> {
   const [command = "serve", ...rest] = argv;
   if (command === "serve") return serve(rest);
+  if (command === "--version" || command === "-V" || command === "version") {
+    process.stdout.write(`keypool ${packageVersion()}\n`);
+    return;
+  }
+  if (command === "completion") {
+    process.stdout.write(completionScript(rest[0]));
+    return;
+  }
   if (command === "--help" || command === "-h" || command === "help") {
     const help = helpOf(rest[0]);
     if (help === undefined) throw new ConfigError(`unknown command "${rest[0]}"; try: keypool --help`);
@@ -33,6 +46,8 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`keypool: ${err instanceof ConfigError ? err.message : (err as Error)?.message ?? String(err)}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  if (!(err instanceof StartupFailed)) {
+    process.stderr.write(`keypool: ${err instanceof ConfigError ? err.message : (err as Error)?.message ?? String(err)}\n`);
+  }
+  process.exit(err instanceof ConfigError || err instanceof StartupFailed ? 2 : 1);
 });

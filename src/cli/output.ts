@@ -37,13 +37,6 @@ export function exitCodeOf(err: unknown): number {
   return EXIT.other;
 }
 
-/** One line for stderr; server messages never hold a whole key, and neither do ours. */
-export function errorLine(command: string, err: unknown): string {
-  if (err instanceof UsageError) return `keypool ${command}: ${err.message}\nRun "keypool ${command} --help" for usage.\n`;
-  if (err instanceof KeyPoolClientError) return `keypool ${command}: ${err.code}: ${err.details}\n`;
-  return `keypool ${command}: ${(err as Error)?.message ?? String(err)}\n`;
-}
-
 /** Writes `value` as one JSON document. */
 export function writeJson(out: Sink, value: unknown): void {
   out.write(`${JSON.stringify(value, null, 2)}\n`);
