@@ -25,6 +25,8 @@ export interface ClusterRigOptions {
   readonly replicas?: number;
   /** `cluster-node-timeout`: how soon a dead master is failed over (default 2000 ms). */
   readonly nodeTimeoutMs?: number;
+  /** More `redis-server` arguments for every node (e.g. `--min-replicas-to-write 1`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /**
@@ -54,6 +56,7 @@ export class RedisClusterRig {
           "--cluster-node-timeout", String(timeout), "--cluster-require-full-coverage", "yes",
           // A replica never refuses to fail over for having lost touch too long (slow test boxes).
           "--cluster-replica-validity-factor", "0",
+          ...(options.nodeArgs ?? []),
         ];
         return RedisServer.start({ args });
       }),

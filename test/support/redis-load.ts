@@ -54,7 +54,8 @@ function seeded(seed: number): () => number {
   };
 }
 
-function acquiredOf(key: KeyInfo): Acquired {
+/** The ledger's view of an acquired key from its KeyInfo. */
+export function acquiredOf(key: KeyInfo): Acquired {
   return { key: key.key, leaseId: key.leaseId, blockedUntil: timestampMs(key.blockedUntil!), expiresAt: timestampMs(key.expiresAt!) };
 }
 

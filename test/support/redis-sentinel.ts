@@ -9,6 +9,8 @@ export const MASTER_NAME = "keypool-test";
 export interface SentinelRigOptions {
   /** How long a silent primary takes to be judged down (default 1000 ms). */
   readonly downAfterMs?: number;
+  /** `min-replicas-to-write` on both data nodes (default: unset). */
+  readonly minReplicasToWrite?: number;
 }
 
 /**
@@ -30,9 +32,12 @@ export class RedisSentinelRig {
   static async start(options: SentinelRigOptions = {}): Promise<RedisSentinelRig> {
     const started: RedisServer[] = [];
     try {
-      const primary = await RedisServer.start();
+      // As docs/operations.md advises with --redis-wait-replicas: a primary without a replica
+      // refuses writes (NOREPLICAS) instead of running them unreplicated.
+      const guard = options.minReplicasToWrite ? ["--min-replicas-to-write", String(options.minReplicasToWrite), "--min-replicas-max-lag", "10"] : [];
+      const primary = await RedisServer.start({ args: guard });
       started.push(primary);
-      const replica = await RedisServer.start({ args: ["--replicaof", "127.0.0.1", String(primary.port)] });
+      const replica = await RedisServer.start({ args: [...guard, "--replicaof", "127.0.0.1", String(primary.port)] });
       started.push(replica);
       const down = options.downAfterMs ?? 1_000;
       const config = [
