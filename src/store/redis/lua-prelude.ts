@@ -57,21 +57,24 @@ local function tick(arg)
 end
 
 -- The free keys as an array (FREE_AT position -> key, FREE_POS key -> position, positions
--- 0 .. n-1): add appends, remove swaps the last key into the hole. Each is O(1).
+-- 0 .. n-1): add appends, remove swaps the last key into the hole. Each is O(1). The count is
+-- read once per script and kept up to date here.
+local free_n = false
 local function free_count()
-  return redis.call('HLEN', FREE_POS)
+  if not free_n then free_n = redis.call('HLEN', FREE_POS) end
+  return free_n
 end
 
 local function free_add(key)
-  local n = str(redis.call('HLEN', FREE_POS))
-  redis.call('HSET', FREE_AT, n, key)
-  redis.call('HSET', FREE_POS, key, n)
+  local n = free_count()
+  redis.call('HSET', FREE_AT, str(n), key)
+  redis.call('HSET', FREE_POS, key, str(n))
+  free_n = n + 1
 end
 
-local function free_remove(key)
-  local at = redis.call('HGET', FREE_POS, key)
-  if not at then return end
-  local last = str(redis.call('HLEN', FREE_POS) - 1)
+-- Removes the free key 'key' at position 'at' (a string, as stored).
+local function free_remove_at(key, at)
+  local last = str(free_count() - 1)
   if at ~= last then
     local moved = redis.call('HGET', FREE_AT, last)
     redis.call('HSET', FREE_AT, at, moved)
@@ -79,18 +82,25 @@ local function free_remove(key)
   end
   redis.call('HDEL', FREE_AT, last)
   redis.call('HDEL', FREE_POS, key)
+  free_n = free_n - 1
 end
 
--- The free key at a uniformly random position, or false when none is free. 'draw' is an
--- integer in [0, 2^53) the store drew from its injected Random; the k-th pick of one script
--- (k > 1, after dead keys) uses 52 bits of SHA1(draw:k) instead, since Redis's math.random
--- repeats one sequence in every script. Bias of the modulo: below n / 2^52. O(1).
+local function free_remove(key)
+  local at = redis.call('HGET', FREE_POS, key)
+  if at then free_remove_at(key, at) end
+end
+
+-- The free key at a uniformly random position and that position, or false when none is free.
+-- 'draw' is an integer in [0, 2^53) the store drew from its injected Random; the k-th pick of
+-- one script (k > 1, after dead keys) uses 52 bits of SHA1(draw:k) instead, since Redis's
+-- math.random repeats one sequence in every script. Bias of the modulo: below n / 2^52. O(1).
 local function free_pick(draw, k)
   local n = free_count()
   if n == 0 then return false end
   local r = tonumber(draw)
   if k > 1 then r = tonumber(string.sub(redis.sha1hex(draw .. ':' .. k), 1, 13), 16) end
-  return redis.call('HGET', FREE_AT, str(math.fmod(r, n)))
+  local at = str(math.fmod(r, n))
+  return redis.call('HGET', FREE_AT, at), at
 end
 ${EVENTS_LUA}
 -- Removes a key in any state.

@@ -36,6 +36,7 @@ end
 redis.call('ZADD', LIVES, unpack(lives))
 redis.call('HSET', FREE_AT, unpack(at))
 redis.call('HSET', FREE_POS, unpack(pos))
+free_n = base + n
 redis.call('HSET', CREATED, unpack(created))
 DID.generated = n
 return {'ok', now, now + ttl}
@@ -54,10 +55,10 @@ local ttl, lease, draw = BLOCK_TTL, ARGV[3], ARGV[4]
 catch_up(now, BUDGET)
 local picks = 0
 for _ = 1, BUDGET * 4 do
-  local key = false
+  local key, at = false, false
   if free_count() > 0 then
     picks = picks + 1
-    key = free_pick(draw, picks)
+    key, at = free_pick(draw, picks)
   end
   if not key then
     local ended = redis.call('ZRANGEBYSCORE', BLOCKS, '-inf', str(now), 'LIMIT', 0, 1)
@@ -72,7 +73,7 @@ for _ = 1, BUDGET * 4 do
       expire(key)
     else
       local till = now + ttl
-      free_remove(key)
+      free_remove_at(key, at)
       redis.call('ZADD', BLOCKS, str(till), key)
       redis.call('HSET', LEASES, key, lease)
       DID.acquired = 1
