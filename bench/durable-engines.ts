@@ -124,7 +124,7 @@ function makeRecords(n: number): [string, Buffer][] {
   const out: [string, Buffer][] = [];
   for (let i = 0; i < n; i++) {
     const key = `kp_${randomBytes(18).toString("base64url")}`;
-    out.push([key, encodeRecord({ key, state: "free", expiresAt: now + 300_000, createdAt: now })]);
+    out.push([key, encodeRecord({ key, state: "free", expiresAt: now + 300_000, createdAt: now, fencingToken: 0 })]);
   }
   return out;
 }

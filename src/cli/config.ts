@@ -15,6 +15,8 @@ export interface ServeConfig {
   readonly host: string;
   readonly port: number;
   readonly blockTtlMs: number;
+  /** No renewal carries a block past a lease's AcquireKey + this. */
+  readonly maxLeaseMs: number;
   readonly keepaliveTtlMs: number;
   readonly maxKeys: number;
   readonly store: "memory" | "redis";
@@ -145,6 +147,7 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfi
     port: integer("port", get("port"), 0, 65_535),
     blockTtlMs: duration("block-ttl", get("block-ttl")),
     keepaliveTtlMs: duration("keepalive-ttl", get("keepalive-ttl")),
+    maxLeaseMs: duration("max-lease", get("max-lease")),
     maxKeys: integer("max-keys", get("max-keys"), 1, MAX_MAX_KEYS),
     store,
     redisUrl: get("redis-url"),

@@ -45,7 +45,7 @@ function refusalOf(err: unknown): string | undefined {
  * same one line, and the store never serves.
  */
 export async function openStore(config: ServeConfig, onRefused: (message: string) => void = () => {}): Promise<KeyStore> {
-  const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys };
+  const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys, maxLeaseMs: config.maxLeaseMs };
   if (config.store === "redis") {
     const { endpoint, shards, waitReplicas } = config.redis;
     const store = new ShardedRedisStore({ ...settings, endpoint, shards, waitReplicas, pool: config.pool, updateSettings: config.redisUpdateSettings });

@@ -12,6 +12,7 @@ export const SERVE_FLAGS = {
   port: { env: "KEYPOOL_PORT", default: "50051", help: "port to listen on (0 picks a free one)" },
   "block-ttl": { env: "KEYPOOL_BLOCK_TTL", default: "60s", help: "how long an acquired key stays blocked" },
   "keepalive-ttl": { env: "KEYPOOL_KEEPALIVE_TTL", default: "5m", help: "how long a key lives without a keepalive" },
+  "max-lease": { env: "KEYPOOL_MAX_LEASE", default: "24h", help: "longest a lease may be renewed for, from its AcquireKey" },
   "max-keys": { env: "KEYPOOL_MAX_KEYS", default: "1000000", help: "the pool's capacity" },
   store: { env: "KEYPOOL_STORE", default: "memory", help: "memory (embedded; durable with --data-dir) or redis" },
   "redis-url": { env: "KEYPOOL_REDIS_URL", default: "redis://127.0.0.1:6379/0", help: "Redis to share a pool through" },

@@ -74,12 +74,13 @@ export function assertKey(key: string, field = "key"): void {
   );
 }
 
-/** Throws INVALID_ARGUMENT unless `leaseId` is a well-formed lease id. */
-export function assertLeaseId(leaseId: string): void {
+/** Throws INVALID_ARGUMENT unless `leaseId` is a well-formed lease id (`field` names it). */
+export function assertLeaseId(leaseId: string, field = "lease_id"): void {
   if (isLeaseId(leaseId)) return;
+  const what = leaseId.length === 0 ? "is empty" : `is malformed (got ${leaseId.length} characters)`;
   throw new KeyPoolError(
     "invalid-argument",
-    `lease_id is malformed (got ${leaseId.length} characters): a lease id is ${TOKEN_CHARS} characters of [A-Za-z0-9_-]`,
+    `${field} ${what}: a lease id is ${TOKEN_CHARS} characters of [A-Za-z0-9_-], as AcquireKey returned it`,
   );
 }
 

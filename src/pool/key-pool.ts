@@ -5,8 +5,15 @@ import { KeyIndex } from "./key-index.js";
 import { FreeSet } from "./free-set.js";
 import { assertKey, assertLeaseId } from "./key-format.js";
 import { SlotTable } from "./slot-table.js";
+import { DEFAULT_MAX_LEASE_MS, NOT_HELD, REFUSALS, maxLeaseRefusal } from "./lease-refusals.js";
+import type { LeaseRefusal } from "./lease-refusals.js";
 import { TokenSource } from "./token-source.js";
-import type { KeyInfo, PoolCounters, PoolOptions, PoolStats } from "./types.js";
+import type { KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolOptions, PoolStats, RenewOutcome } from "./types.js";
+
+/** Why `live` found no key: never generated or deleted (-1), or dead (-2). */
+const UNKNOWN = -1;
+const DEAD = -2;
+const NOT_FOUND_MESSAGE = { [UNKNOWN]: NOT_HELD.unknown, [DEAD]: NOT_HELD.expired } as const;
 
 /** Expiry work one request may do before it answers (bounded: O(1) per request). */
 export const DEFAULT_CATCH_UP_BUDGET = 64;
@@ -19,7 +26,9 @@ export const MAX_GENERATE = 1000;
  *
  * Layout: each key lives in a slot of a `SlotTable`. Free keys sit in a `FreeSet` (uniform random
  * pick and swap-remove in O(1)); blocked keys in a list ordered by block deadline; every key in a
- * list ordered by life deadline. Deadlines are inclusive: at exactly `blockedUntil` a key is free,
+ * list ordered by life deadline. Both deadlines are only ever set to now + a fixed TTL and time
+ * never goes backwards inside the pool, so moving a key to a list's tail (acquire, renew,
+ * keepalive) keeps that list sorted: no scan, no heap. Deadlines are inclusive: at exactly `blockedUntil` a key is free,
  * at exactly `expiresAt` it is dead. Every read settles the key it touches, so each request sees
  * exact state; bulk expiry is done by `sweep` in bounded slices.
  */
@@ -35,6 +44,8 @@ export class KeyPool {
   private readonly tokens: TokenSource;
   private lastNow = 0;
   private readonly budget: number;
+  private readonly maxLeaseMs: number;
+  private readonly maxLease: LeaseRefusal;
   /** Lifetime event counts, for metrics. */
   readonly counters: PoolCounters = {
     generated: 0, acquired: 0, released: 0, autoReleased: 0, expired: 0, deleted: 0, acquireMisses: 0,
@@ -45,13 +56,16 @@ export class KeyPool {
     private readonly random: Random,
   ) {
     for (const [name, value] of [["blockTtlMs", options.blockTtlMs], ["keepaliveTtlMs", options.keepaliveTtlMs],
-      ["maxKeys", options.maxKeys], ["catchUpBudget", options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET]] as const) {
+      ["maxKeys", options.maxKeys], ["catchUpBudget", options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET],
+      ["maxLeaseMs", options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS]] as const) {
       // 0 would collide with "not blocked" and a zero budget would make every acquire UNAVAILABLE.
       if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${value})`);
     }
     this.index = new KeyIndex(options.maxKeys, (slot) => this.slots.keys.get(slot)!);
     this.tokens = new TokenSource(random);
     this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
+    this.maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
+    this.maxLease = maxLeaseRefusal(this.maxLeaseMs);
   }
 
   /** Live keys plus dead ones not yet reclaimed (exact once `sweep` has caught up). */
@@ -83,9 +97,10 @@ export class KeyPool {
   }
 
   /**
-   * Blocks and returns a uniformly random free key. O(1): at most the catch-up budget of expiry
-   * work plus four budgets of picks (each pick of a dead key reclaims it). Throws NOT_FOUND when
-   * no key is free, UNAVAILABLE when the picks ran out after a mass expiry.
+   * Blocks and returns a uniformly random free key under a fresh lease, whose fencing token is
+   * one more than the key's previous one. O(1): at most the catch-up budget of expiry work plus
+   * four budgets of picks (each pick of a dead key reclaims it). Throws NOT_FOUND when no key is
+   * free, UNAVAILABLE when the picks ran out after a mass expiry.
    */
   acquire(now: number): KeyInfo {
     now = this.tick(now);
@@ -115,6 +130,8 @@ export class KeyPool {
       this.free.remove(slot);
       this.blockedUntil.set(slot, now + this.options.blockTtlMs);
       this.tokens.leaseBytes(this.slots.leases.page(slot), this.slots.leases.offset(slot));
+      this.slots.fencing.set(slot, this.slots.fencing.get(slot) + 1);
+      this.slots.acquiredAt.set(slot, now);
       this.blocks.append(slot);
       this.counters.acquired++;
       return this.slots.info(slot, now);
@@ -127,8 +144,8 @@ export class KeyPool {
    * is left untouched (FAILED_PRECONDITION). O(1).
    */
   release(key: string, leaseId: string | undefined, now: number): KeyInfo {
-    if (leaseId) assertLeaseId(leaseId);
     now = this.tick(now);
+    if (leaseId) assertLeaseId(leaseId);
     const slot = this.find(key, now);
     if (this.blockedUntil.get(slot) !== 0) {
       if (leaseId && leaseId !== this.slots.leaseId(slot)) {
@@ -141,6 +158,49 @@ export class KeyPool {
       this.counters.released++;
     }
     return this.slots.info(slot, now);
+  }
+
+  /**
+   * Renews `key`'s current lease: block = now + block TTL, life = now + keepalive TTL; lease id
+   * and fencing token stay. Refused, with nothing changed, when the pool does not hold the key
+   * (`not-found`), when `leaseId` is not its current lease (`lease-ended`: the key is free, also
+   * at exactly `blockedUntil`, or blocked under another lease), or when the block would pass
+   * `acquiredAt` + max lease (`max-lease`). O(1). Throws INVALID_ARGUMENT for a malformed key or
+   * lease id (`field` names them, e.g. "leases[3]").
+   */
+  renew(key: string, leaseId: string, now: number, field?: string): RenewOutcome {
+    now = this.tick(now);
+    assertKey(key, field === undefined ? "key" : `${field}.key`);
+    assertLeaseId(leaseId, field === undefined ? "lease_id" : `${field}.lease_id`);
+    const slot = this.live(key, now);
+    if (slot < 0) return { renewed: false, refusal: slot === DEAD ? REFUSALS.expired : REFUSALS.notFound };
+    if (this.blockedUntil.get(slot) === 0) return { renewed: false, refusal: REFUSALS.ended };
+    if (leaseId !== this.slots.leaseId(slot)) return { renewed: false, refusal: REFUSALS.taken };
+    const until = now + this.options.blockTtlMs;
+    if (until > this.slots.acquiredAt.get(slot) + this.maxLeaseMs) return { renewed: false, refusal: this.maxLease };
+    this.blockedUntil.set(slot, until);
+    this.blocks.moveToTail(slot);
+    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
+    this.lives.moveToTail(slot);
+    return { renewed: true, info: this.slots.info(slot, now) };
+  }
+
+  /**
+   * Renews each lease as `renew` does, in order, after checking every entry's shape (a malformed
+   * one throws INVALID_ARGUMENT before anything changes); `onRenewed` hears each renewed key.
+   * O(k) for k leases.
+   */
+  renewMany(leases: readonly LeaseRef[], now: number, onRenewed?: (info: KeyInfo) => void): LeaseResult[] {
+    leases.forEach(({ key, leaseId }, i) => {
+      assertKey(key, `leases[${i}].key`);
+      assertLeaseId(leaseId, `leases[${i}].lease_id`);
+    });
+    return leases.map(({ key, leaseId }) => {
+      const outcome = this.renew(key, leaseId, now);
+      if (!outcome.renewed) return { key, leaseId, renewed: false, reason: outcome.refusal.reason };
+      onRenewed?.(outcome.info);
+      return { key, leaseId, renewed: true, blockedUntil: outcome.info.blockedUntil, expiresAt: outcome.info.expiresAt };
+    });
   }
 
   /** Purges `key` in any state. O(1). Throws NOT_FOUND. */
@@ -202,8 +262,11 @@ export class KeyPool {
   restore(info: KeyInfo, now: number): void {
     now = this.tick(now);
     const slot = this.allocate(info.key, info.createdAt, info.expiresAt);
+    this.slots.fencing.set(slot, info.fencingToken ?? 0);
     if (info.blockedUntil !== undefined && info.blockedUntil > now && info.leaseId) {
       this.blockedUntil.set(slot, info.blockedUntil);
+      // A record from before leases were renewable has no acquiredAt: its lease began one TTL ago.
+      this.slots.acquiredAt.set(slot, info.acquiredAt ?? info.blockedUntil - this.options.blockTtlMs);
       this.slots.setLeaseId(slot, info.leaseId);
       this.blocks.append(slot);
     } else {
@@ -240,12 +303,19 @@ export class KeyPool {
   /** The slot of a live key, settling its state for `now`; throws INVALID_ARGUMENT, NOT_FOUND. */
   private find(key: string, now: number): number {
     assertKey(key);
+    const slot = this.live(key, now);
+    if (slot < 0) throw new KeyPoolError("not-found", NOT_FOUND_MESSAGE[slot as typeof UNKNOWN | typeof DEAD]);
+    return slot;
+  }
+
+  /** The slot of a well-formed live key, settled for `now`; UNKNOWN or DEAD (reclaimed) if none. */
+  private live(key: string, now: number): number {
     const slot = this.index.find(key);
-    if (slot === -1) throw new KeyPoolError("not-found", "no such key: it was never generated, was deleted or expired");
+    if (slot === -1) return UNKNOWN;
     if (this.expiresAt.get(slot) <= now) {
       this.purge(slot);
       this.counters.expired++;
-      throw new KeyPoolError("not-found", "no such key: it expired because it was not kept alive in time");
+      return DEAD;
     }
     this.settle(slot, now);
     return slot;

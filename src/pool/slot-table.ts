@@ -23,6 +23,10 @@ export class SlotTable {
   readonly expiresAt = new Float64Column();
   /** 0 when the slot is not blocked. */
   readonly blockedUntil = new Float64Column();
+  /** The fencing token of the key's latest lease (0 before its first); kept while free. */
+  readonly fencing = new Float64Column();
+  /** When the current lease was acquired: valid only while blocked. */
+  readonly acquiredAt = new Float64Column();
   private readonly nextSpare = new Int32Column();
   private spare = -1;
   private used = 0;
@@ -44,6 +48,7 @@ export class SlotTable {
     this.createdAt.set(slot, createdAt);
     this.expiresAt.set(slot, expiresAt);
     this.blockedUntil.set(slot, 0);
+    this.fencing.set(slot, 0);
     return slot;
   }
 
@@ -76,11 +81,13 @@ export class SlotTable {
       blockedUntil: blocked ? until : undefined,
       expiresAt: this.expiresAt.get(slot),
       createdAt: this.createdAt.get(slot),
+      fencingToken: this.fencing.get(slot),
+      acquiredAt: blocked ? this.acquiredAt.get(slot) : undefined,
     };
   }
 
   private reserve(size: number): void {
-    for (const c of [this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.nextSpare, ...this.others]) {
+    for (const c of [this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.fencing, this.acquiredAt, this.nextSpare, ...this.others]) {
       c.reserve(size);
     }
   }

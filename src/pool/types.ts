@@ -1,3 +1,5 @@
+import type { LeaseEndReason, LeaseRefusal } from "./lease-refusals.js";
+
 /** One key as the pool holds it at a given instant. Times are ms since the Unix epoch. */
 export interface KeyInfo {
   readonly key: string;
@@ -9,10 +11,37 @@ export interface KeyInfo {
   /** The instant the key dies unless kept alive before. */
   readonly expiresAt: number;
   readonly createdAt: number;
-  /** Set only while blocked: the current lease's fencing token (see KeyPool.acquire). */
+  /**
+   * The fencing token of the key's latest lease (0 before its first): it grows by one on every
+   * acquire of the key and a renewal keeps it, so a later lease always carries a greater token.
+   */
   readonly fencingToken?: number | undefined;
   /** Set only while blocked: when the current lease was acquired. */
   readonly acquiredAt?: number | undefined;
+}
+
+/** The outcome of renewing one lease within a batch. */
+export interface LeaseResult {
+  readonly key: string;
+  readonly leaseId: string;
+  readonly renewed: boolean;
+  /** Set only when renewed: the new block deadline. */
+  readonly blockedUntil?: number | undefined;
+  /** Set only when renewed: the new life deadline. */
+  readonly expiresAt?: number | undefined;
+  /** Set only when not renewed. */
+  readonly reason?: LeaseEndReason | undefined;
+}
+
+/** A renewal's outcome: the key renewed, or why not (nothing changed then). */
+export type RenewOutcome =
+  | { readonly renewed: true; readonly info: KeyInfo }
+  | { readonly renewed: false; readonly refusal: LeaseRefusal };
+
+/** A lease to renew: a key and the lease id AcquireKey returned for it. */
+export interface LeaseRef {
+  readonly key: string;
+  readonly leaseId: string;
 }
 
 /** The outcome of keeping one key alive within a batch. */
@@ -45,6 +74,8 @@ export interface PoolSettings {
 
 /** How to build a `KeyPool`: its settings and how much expiry work one request may do. */
 export interface PoolOptions extends PoolSettings {
+  /** No renewal carries a block past a lease's `acquiredAt` + this; default 24 h. */
+  readonly maxLeaseMs?: number;
   /** Expiry work one request may do before answering; default 64. */
   readonly catchUpBudget?: number;
 }

@@ -29,7 +29,7 @@ export function keyInfoMessage(info: KeyInfo): KeyInfoMessage {
     blockedUntil: blocked && info.blockedUntil !== undefined ? timestamp(info.blockedUntil) : undefined,
     expiresAt: timestamp(info.expiresAt),
     createdAt: timestamp(info.createdAt),
-    fencingToken: BigInt(blocked ? (info.fencingToken ?? 0) : 0),
+    fencingToken: BigInt(info.fencingToken ?? 0),
     acquiredAt: blocked && info.acquiredAt !== undefined ? timestamp(info.acquiredAt) : undefined,
   };
 }

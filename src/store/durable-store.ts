@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
-import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
+import { KeyPool, KeyPoolError, assertKey, refusalError } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
 import type { Random } from "../random.js";
 import { inspectDataDir, writeMarker } from "./durable/data-dir.js";
 import { lockDataDir } from "./durable/dir-lock.js";
@@ -145,6 +145,22 @@ export class DurableStore implements KeyStore {
 
   async keepAlive(key: string): Promise<KeyInfo> {
     return this.run((now) => this.saved(this.pool.keepAlive(key, now), now));
+  }
+
+  async renew(key: string, leaseId: string): Promise<KeyInfo> {
+    return this.run((now) => {
+      const outcome = this.pool.renew(key, leaseId, now);
+      if (!outcome.renewed) throw refusalError(outcome.refusal);
+      return this.saved(outcome.info, now);
+    });
+  }
+
+  async renewMany(leases: readonly LeaseRef[]): Promise<LeaseResult[]> {
+    return this.run((now) => {
+      const results = this.pool.renewMany(leases, now, (info) => this.saved(info, now));
+      if (results.some((r) => r.reason === "not-found")) this.markDeaths(now);
+      return results;
+    });
   }
 
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {

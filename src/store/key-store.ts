@@ -1,4 +1,4 @@
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 
 /** What a store tells the start-up log about itself (never a key, a password or a token). */
 export interface StoreDescription {
@@ -32,6 +32,19 @@ export interface KeyStore {
   release(key: string, leaseId?: string): Promise<KeyInfo>;
   /** Purges a key in any state. */
   delete(key: string): Promise<void>;
+  /**
+   * Renews the key's current lease: block = now + block TTL, life = now + keepalive TTL, lease id
+   * and fencing token unchanged. NOT_FOUND for an unknown, deleted or dead key; FAILED_PRECONDITION
+   * (nothing changed) when `leaseId` is not the current lease or the block would pass
+   * acquiredAt + max lease; INVALID_ARGUMENT for a malformed key or lease id (both required).
+   */
+  renew(key: string, leaseId: string): Promise<KeyInfo>;
+  /**
+   * Renews several leases as `renew` does, one result per lease in order; a refused renewal is
+   * `renewed: false` with its reason and changes nothing. A malformed key or lease id rejects the
+   * whole batch with INVALID_ARGUMENT before anything changes.
+   */
+  renewMany(leases: readonly LeaseRef[]): Promise<LeaseResult[]>;
   /** Sets a key's life to now + keepalive TTL. */
   keepAlive(key: string): Promise<KeyInfo>;
   /**

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
-import { KeyPool, KeyPoolError, assertKey } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
+import { KeyPool, KeyPoolError, assertKey, refusalError } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
 import type { Random } from "../random.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
 import { Signal } from "./signal.js";
@@ -70,6 +70,16 @@ export class MemoryStore implements KeyStore {
 
   async keepAlive(key: string): Promise<KeyInfo> {
     return this.pool.keepAlive(key, this.clock.now());
+  }
+
+  async renew(key: string, leaseId: string): Promise<KeyInfo> {
+    const outcome = this.pool.renew(key, leaseId, this.clock.now());
+    if (!outcome.renewed) throw refusalError(outcome.refusal);
+    return outcome.info;
+  }
+
+  async renewMany(leases: readonly LeaseRef[]): Promise<LeaseResult[]> {
+    return this.pool.renewMany(leases, this.clock.now());
   }
 
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {

@@ -1,6 +1,8 @@
 import type { Clock } from "../clock.js";
-import { DEFAULT_CATCH_UP_BUDGET, KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
+import {
+  DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_LEASE_MS, KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId, refusalError,
+} from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
@@ -13,7 +15,7 @@ import { shardChannel, shardKeys } from "./redis/shard-keys.js";
 import type { ShardRef } from "./redis/shard-keys.js";
 import { RedisSweeper, SWEEP_BUDGET } from "./redis/redis-sweeper.js";
 import type { SweepStep } from "./redis/redis-sweeper.js";
-import { expectOk, toKeyInfo } from "./redis/replies.js";
+import { expectOk, renewRefusal, toKeyInfo } from "./redis/replies.js";
 import type { ReplyTail } from "./redis/script-events.js";
 import { ScriptRunner } from "./redis/script-runner.js";
 import { SettingsGate } from "./redis/settings-gate.js";
@@ -40,6 +42,11 @@ export interface RedisStoreOptions {
   readonly blockTtlMs: number;
   readonly keepaliveTtlMs: number;
   readonly maxKeys: number;
+  /**
+   * No renewal carries a block past a lease's acquiredAt + this (default 24 h). This server's own
+   * `--max-lease`, passed to the renewal scripts: give every server of a pool the same one.
+   */
+  readonly maxLeaseMs?: number;
   /** Overwrite the pool's settings with these instead of refusing (`--redis-update-settings`). */
   readonly updateSettings?: boolean;
   /** Expiry work one request may do before it answers (default 64, as KeyPool). */
@@ -193,7 +200,7 @@ export class RedisStore implements KeyStore {
           `the pool holds ${Number(r[1]) + elsewhere} of at most ${r[2]} keys (--max-keys); ` +
           `${n} more do not fit: delete keys or raise --max-keys`,
       }).map(Number);
-      return keys.map((key) => ({ key, state: "free", createdAt: createdAt!, expiresAt: expiresAt! }));
+      return keys.map((key) => ({ key, state: "free", createdAt: createdAt!, expiresAt: expiresAt!, fencingToken: 0 }));
     }
   }
 
@@ -222,6 +229,38 @@ export class RedisStore implements KeyStore {
   async keepAlive(key: string): Promise<KeyInfo> {
     assertKey(key);
     return toKeyInfo(expectOk(await this.run("keypoolKeepAlive", [key])));
+  }
+
+  async renew(key: string, leaseId: string): Promise<KeyInfo> {
+    assertKey(key);
+    assertLeaseId(leaseId);
+    const reply = await this.run("keypoolRenew", [this.maxLeaseMs, key, leaseId]);
+    if (reply[0] === "not-found" || reply[0] === "failed-precondition") throw refusalError(renewRefusal(String(reply[1]), this.maxLeaseMs));
+    return toKeyInfo(expectOk(reply));
+  }
+
+  /** Validates every lease, then one script per 1,000 leases. O(k log n). */
+  async renewMany(leases: readonly LeaseRef[]): Promise<LeaseResult[]> {
+    leases.forEach(({ key, leaseId }, i) => {
+      assertKey(key, `leases[${i}].key`);
+      assertLeaseId(leaseId, `leases[${i}].lease_id`);
+    });
+    const out: LeaseResult[] = [];
+    for (let from = 0; from < leases.length; from += KEEPALIVE_CHUNK) {
+      const chunk = leases.slice(from, from + KEEPALIVE_CHUNK);
+      const reply = expectOk(await this.run("keypoolRenewMany", [this.maxLeaseMs, ...chunk.flatMap((l) => [l.key, l.leaseId])]));
+      chunk.forEach(({ key, leaseId }, i) => {
+        const outcome = String(reply[1 + 3 * i]);
+        out.push(outcome === "ok"
+          ? { key, leaseId, renewed: true, blockedUntil: Number(reply[2 + 3 * i]), expiresAt: Number(reply[3 + 3 * i]) }
+          : { key, leaseId, renewed: false, reason: renewRefusal(outcome, this.maxLeaseMs).reason });
+      });
+    }
+    return out;
+  }
+
+  private get maxLeaseMs(): number {
+    return this.options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
   }
 
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {

@@ -32,7 +32,7 @@ describe("KeyPool.acquire", () => {
     const got = pool.acquire(T0 + 10);
     expect(got).toEqual({
       key: created!.key, state: "blocked", leaseId: got.leaseId, blockedUntil: T0 + 10 + BLOCK_TTL,
-      createdAt: T0, expiresAt: T0 + KEEPALIVE_TTL,
+      createdAt: T0, expiresAt: T0 + KEEPALIVE_TTL, fencingToken: 1, acquiredAt: T0 + 10,
     });
     expect(got.leaseId).toMatch(LEASE_SHAPE);
     pool.release(got.key, got.leaseId, T0 + 20);
@@ -40,6 +40,7 @@ describe("KeyPool.acquire", () => {
     expect(again.key).toBe(got.key);
     expect(again.leaseId).toMatch(LEASE_SHAPE);
     expect(again.leaseId).not.toBe(got.leaseId);
+    expect(again).toMatchObject({ fencingToken: 2, acquiredAt: T0 + 30 });
   });
 
   it("never hands out a blocked key while it is blocked, then answers NOT_FOUND", () => {

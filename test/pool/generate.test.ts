@@ -77,7 +77,7 @@ describe("KeyPool.generate", () => {
     for (const info of infos) {
       expect(info).toEqual({
         key: info.key, state: "free", leaseId: undefined, blockedUntil: undefined,
-        createdAt: T0 + 5, expiresAt: T0 + 5 + KEEPALIVE_TTL,
+        createdAt: T0 + 5, expiresAt: T0 + 5 + KEEPALIVE_TTL, fencingToken: 0, acquiredAt: undefined,
       });
     }
     for (const { key } of infos) expect(pool.get(key, T0 + 5 + KEEPALIVE_TTL - 1).state).toBe("free");

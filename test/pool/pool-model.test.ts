@@ -6,7 +6,7 @@ import { ALPHABET, T0, keyStartingWith } from "./pool-fixtures.js";
 import { ReferencePool, type Expected } from "./reference-pool.js";
 
 /** Short TTLs and a small pool, so keys are born, leased, lapse and die thousands of times. */
-const OPTIONS = { blockTtlMs: 1000, keepaliveTtlMs: 5000, maxKeys: 48 } satisfies PoolOptions;
+const OPTIONS = { blockTtlMs: 1000, keepaliveTtlMs: 5000, maxKeys: 48, maxLeaseMs: 1800 } satisfies PoolOptions;
 const MALFORMED_KEYS = ["", "kp_", "kp_short", `kp_${"A".repeat(23)}!`, `KP_${"A".repeat(24)}`, "x".repeat(27)];
 const COUNTS = [0, 1, 1, 2, 3, 3, 5, 8, 12, 30, 60, 1001, 2.5];
 /** Outcomes every run must reach, or the run proves less than it claims. */
@@ -14,6 +14,7 @@ const MUST_SEE = [
   "generate:ok", "generate:resource-exhausted", "generate:invalid-argument", "acquire:ok", "acquire:not-found",
   "release:ok", "release:failed-precondition", "release:not-found", "release:invalid-argument", "delete:ok",
   "delete:not-found", "keepAlive:ok", "keepAlive:not-found", "get:ok", "get:not-found", "advance:deadline",
+  "renew:ok", "renew:lease-ended", "renew:not-found", "renew:max-lease", "renew:invalid-argument",
 ];
 
 type Actual<T> = { ok: T } | { error: KeyPoolErrorCode; message: string };
@@ -69,8 +70,9 @@ class ModelRun {
   private step(): void {
     const r = this.rnd.int(100);
     if (r < 10) this.generate();
-    else if (r < 32) this.acquire();
-    else if (r < 52) this.keyed((key, now) => this.releaseOne(key, now));
+    else if (r < 28) this.acquire();
+    else if (r < 42) this.keyed((key, now) => this.releaseOne(key, now));
+    else if (r < 52) this.renewSome();
     else if (r < 57) this.simple("delete");
     else if (r < 67) this.simple("keepAlive");
     else if (r < 77) this.simple("get");
@@ -119,7 +121,30 @@ class ModelRun {
     call(key, this.when());
   }
 
-  private releaseOne(key: string, now: number): void {
+  /** Renews mostly a held key under its current lease, so leases run on up to the max lease. */
+  private renewSome(): void {
+    const held = this.model.blockedKeys();
+    if (held.length === 0 || this.rnd.int(3) === 0) {
+      this.keyed((key, now) => this.renewOne(key, this.someLease(key), now));
+      return;
+    }
+    const key = held[this.rnd.int(held.length)]!;
+    this.renewOne(key, this.model.leaseOf(key), this.when());
+  }
+
+  private renewOne(key: string, lease: string | undefined, now: number): void {
+    const expected = this.model.renew(key, lease ?? "", now);
+    const actual = attempt(() => this.pool.renew(key, lease ?? "", now));
+    const tag = "error" in actual ? actual.error : actual.ok.renewed ? "ok" : actual.ok.refusal.reason;
+    this.note("renew", ` ${key.slice(0, 9)} lease ${lease?.slice(0, 4)}`, tag);
+    if ("error" in expected) expect(actual, "renew").toMatchObject({ error: expected.error });
+    else if ("refused" in expected) expect(actual, "renew").toMatchObject({ ok: { renewed: false, refusal: { reason: expected.refused } } });
+    else expect(actual, "renew").toEqual({ ok: { renewed: true, info: expected.ok } });
+    if ("ok" in actual && !actual.ok.renewed) expect(actual.ok.refusal.message, "messages never echo a key").not.toContain(key);
+  }
+
+  /** A lease id to try on `key`: its current one, a past one, none, a stranger's or a malformed one. */
+  private someLease(key: string): string | undefined {
     const r = this.rnd.int(100);
     const past = this.leases.get(key) ?? [];
     let lease: string | undefined;
@@ -129,6 +154,11 @@ class ModelRun {
     else if (r < 80) lease = "";
     else if (r < 95) lease = Array.from({ length: 24 }, () => ALPHABET[this.rnd.int(64)]).join("");
     else lease = "not a lease";
+    return lease;
+  }
+
+  private releaseOne(key: string, now: number): void {
+    const lease = this.someLease(key);
     const expected = this.model.release(key, lease, now);
     this.compare("release", key, expected, attempt(() => this.pool.release(key, lease, now)), ` lease ${lease?.slice(0, 4)}`);
   }
@@ -149,7 +179,10 @@ class ModelRun {
     const at = this.model.now;
     for (const info of keys) {
       expect(info.key).toMatch(/^kp_[A-Za-z0-9_-]{24}$/);
-      expect(info).toEqual({ key: info.key, state: "free", leaseId: undefined, blockedUntil: undefined, createdAt: at, expiresAt: at + OPTIONS.keepaliveTtlMs });
+      expect(info).toEqual({
+        key: info.key, state: "free", leaseId: undefined, blockedUntil: undefined, createdAt: at,
+        expiresAt: at + OPTIONS.keepaliveTtlMs, fencingToken: 0, acquiredAt: undefined,
+      });
     }
     expect(new Set([...this.known, ...keys.map((k) => k.key)]).size, "keys are new").toBe(this.known.length + keys.length);
     this.model.added(keys);

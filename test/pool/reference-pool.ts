@@ -1,4 +1,4 @@
-import type { KeyInfo, KeyPoolErrorCode, PoolOptions, PoolStats } from "../../src/pool/index.js";
+import type { KeyInfo, KeyPoolErrorCode, LeaseEndReason, PoolOptions, PoolStats } from "../../src/pool/index.js";
 
 /** The documented shapes, restated here so the model does not trust the pool's own checks. */
 const KEY_SHAPE = /^kp_[A-Za-z0-9_-]{24}$/;
@@ -7,12 +7,21 @@ const LEASE_SHAPE = /^[A-Za-z0-9_-]{24}$/;
 /** What a call should end with: a value, or an error code. */
 export type Expected<T> = { readonly ok: T } | { readonly error: KeyPoolErrorCode };
 
+/** What a renewal should end with: the key, a refusal (nothing changed), or INVALID_ARGUMENT. */
+export type ExpectedRenewal = { readonly ok: KeyInfo } | { readonly refused: LeaseEndReason } | { readonly error: "invalid-argument" };
+
+/** The longest lease when the options do not say: 24 h, as documented. */
+const DEFAULT_MAX_LEASE = 24 * 3600 * 1000;
+
 /** A key as the model holds it. */
 interface Entry {
   readonly createdAt: number;
   expiresAt: number;
   blockedUntil: number | undefined;
   leaseId: string | undefined;
+  /** Acquisitions so far: the latest lease's fencing token. */
+  fencing: number;
+  acquiredAt: number | undefined;
 }
 
 /**
@@ -35,6 +44,11 @@ export class ReferencePool {
   /** Every live key nobody holds. O(n). */
   freeKeys(): string[] {
     return this.liveKeys().filter((key) => this.entries.get(key)!.blockedUntil === undefined);
+  }
+
+  /** Every live key somebody holds. O(n). */
+  blockedKeys(): string[] {
+    return this.liveKeys().filter((key) => this.entries.get(key)!.blockedUntil !== undefined);
   }
 
   /** The current lease of `key`, if it is live and blocked. */
@@ -64,6 +78,7 @@ export class ReferencePool {
     for (const k of keys) {
       this.entries.set(k.key, {
         createdAt: this.now, expiresAt: this.now + this.options.keepaliveTtlMs, blockedUntil: undefined, leaseId: undefined,
+        fencing: 0, acquiredAt: undefined,
       });
     }
   }
@@ -80,7 +95,23 @@ export class ReferencePool {
     const e = this.entries.get(key)!;
     e.blockedUntil = this.now + this.options.blockTtlMs;
     e.leaseId = leaseId;
+    e.fencing++;
+    e.acquiredAt = this.now;
     return this.info(key, e);
+  }
+
+  /** RenewLease, from the proto: only the current lease, never past acquired_at + max lease. */
+  renew(key: string, leaseId: string, now: number): ExpectedRenewal {
+    this.tick(now);
+    if (!KEY_SHAPE.test(key) || !LEASE_SHAPE.test(leaseId)) return { error: "invalid-argument" };
+    const e = this.live(key);
+    if (!e) return { refused: "not-found" };
+    if (e.blockedUntil === undefined || e.leaseId !== leaseId) return { refused: "lease-ended" };
+    const until = this.now + this.options.blockTtlMs;
+    if (until > e.acquiredAt! + (this.options.maxLeaseMs ?? DEFAULT_MAX_LEASE)) return { refused: "max-lease" };
+    e.blockedUntil = until;
+    e.expiresAt = this.now + this.options.keepaliveTtlMs;
+    return { ok: this.info(key, e) };
   }
 
   release(key: string, leaseId: string | undefined, now: number): Expected<KeyInfo> {
@@ -90,6 +121,7 @@ export class ReferencePool {
       if (e.blockedUntil !== undefined && leaseId && leaseId !== e.leaseId) return { error: "failed-precondition" };
       e.blockedUntil = undefined;
       e.leaseId = undefined;
+      e.acquiredAt = undefined;
       return { ok: this.info(key, e) };
     });
   }
@@ -146,6 +178,7 @@ export class ReferencePool {
     if (e.blockedUntil !== undefined && e.blockedUntil <= this.now) {
       e.blockedUntil = undefined;
       e.leaseId = undefined;
+      e.acquiredAt = undefined;
     }
     return e;
   }
@@ -158,6 +191,8 @@ export class ReferencePool {
       blockedUntil: e.blockedUntil,
       expiresAt: e.expiresAt,
       createdAt: e.createdAt,
+      fencingToken: e.fencing,
+      acquiredAt: e.acquiredAt,
     };
   }
 }

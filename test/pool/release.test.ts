@@ -78,7 +78,7 @@ describe("KeyPool.release", () => {
       expect(result, c.name).toBe(c.expect);
       const after = before && s.pool.get(key, now);
       if (c.expect === "ok") {
-        expect(after, c.name).toEqual({ ...before, state: "free", leaseId: undefined, blockedUntil: undefined });
+        expect(after, c.name).toEqual({ ...before, state: "free", leaseId: undefined, blockedUntil: undefined, acquiredAt: undefined });
       } else {
         expect(after, c.name).toEqual(before);
       }
@@ -89,7 +89,7 @@ describe("KeyPool.release", () => {
     const s = scene();
     expect(s.pool.release(s.blocked.key, s.blocked.leaseId, T0 + 1000)).toEqual({
       key: s.blocked.key, state: "free", leaseId: undefined, blockedUntil: undefined,
-      createdAt: T0, expiresAt: T0 + KEEPALIVE_TTL,
+      createdAt: T0, expiresAt: T0 + KEEPALIVE_TTL, fencingToken: 1, acquiredAt: undefined,
     });
     expect(outcome(() => s.pool.get(s.blocked.key, T0 + KEEPALIVE_TTL))).toBe("not-found");
   });

@@ -9,13 +9,27 @@ describe("KeyPool.restore", () => {
   it("brings back a blocked key with its lease, blocked until its recorded deadline", () => {
     const pool = makePool();
     const now = T0 + 1000;
-    pool.restore({ key: KEY_A, state: "blocked", leaseId: LEASE, blockedUntil: now + 10, expiresAt: now + KEEPALIVE_TTL, createdAt: T0 }, now);
-    expect(pool.get(KEY_A, now)).toEqual({
+    const record = {
       key: KEY_A, state: "blocked", leaseId: LEASE, blockedUntil: now + 10, expiresAt: now + KEEPALIVE_TTL, createdAt: T0,
-    });
+      fencingToken: 7, acquiredAt: now + 10 - BLOCK_TTL,
+    } as const;
+    pool.restore(record, now);
+    expect(pool.get(KEY_A, now)).toEqual(record);
     expect(outcome(() => pool.release(KEY_A, FOREIGN_LEASE, now))).toBe("failed-precondition");
     expect(outcome(() => pool.acquire(now + 9))).toBe("not-found");
-    expect(pool.acquire(now + 10).key).toBe(KEY_A);
+    expect(pool.acquire(now + 10)).toMatchObject({ key: KEY_A, fencingToken: 8, acquiredAt: now + 10 });
+  });
+
+  it("keeps a free key's last fencing token, so its next lease's token is greater", () => {
+    const pool = makePool();
+    pool.restore({ key: KEY_A, state: "free", expiresAt: T0 + KEEPALIVE_TTL, createdAt: T0, fencingToken: 41 }, T0);
+    expect(pool.acquire(T0).fencingToken).toBe(42);
+  });
+
+  it("dates a blocked record without acquiredAt (an older record) one block TTL before its deadline", () => {
+    const pool = makePool();
+    pool.restore({ key: KEY_A, state: "blocked", leaseId: LEASE, blockedUntil: T0 + 10, expiresAt: T0 + KEEPALIVE_TTL, createdAt: T0 }, T0);
+    expect(pool.get(KEY_A, T0)).toMatchObject({ fencingToken: 0, acquiredAt: T0 + 10 - BLOCK_TTL });
   });
 
   it("brings back a key whose block ended while the store was down as free", () => {

@@ -7,6 +7,7 @@ import { generateTests } from "./conformance/generate.js";
 import { keepAliveTests } from "./conformance/keepalive.js";
 import { modelBasedTests } from "./conformance/model-based.js";
 import { releaseTests } from "./conformance/release.js";
+import { renewTests } from "./conformance/renew.js";
 import { statsTests } from "./conformance/stats.js";
 import { uniformityTests } from "./conformance/uniformity.js";
 import type { StoreFactory } from "./harness.js";
@@ -32,6 +33,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory, op
     releaseTests(ctx);
     deleteTests(ctx);
     keepAliveTests(ctx);
+    renewTests(ctx);
     deadlineTests(ctx);
     statsTests(ctx);
     uniformityTests(ctx);

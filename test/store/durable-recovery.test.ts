@@ -36,6 +36,33 @@ describe("DurableStore: a restart loses nothing", () => {
     expect(await again.release(held[1]!.key, held[1]!.leaseId)).toMatchObject({ state: "free" });
   });
 
+  test("fencing tokens never repeat across restarts; a restored lease keeps its token and acquired_at", async () => {
+    let store = await fx.reopen();
+    const [made] = await store.generate(1);
+    let last = 0;
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5; i++) {
+        const got = await store.acquire();
+        expect(got.fencingToken).toBeGreaterThan(last);
+        last = got.fencingToken!;
+        await store.release(got.key, got.leaseId);
+      }
+      const held = await store.acquire();
+      last = held.fencingToken!;
+      fx.clock.advance(BLOCK / 3);
+      await store.renew(held.key, held.leaseId!);
+      await store.close();
+      store = await fx.reopen();
+      expect(await store.get(made!.key)).toMatchObject({ state: "blocked", leaseId: held.leaseId, fencingToken: last, acquiredAt: held.acquiredAt });
+      expect(await store.renew(held.key, held.leaseId!)).toMatchObject({ fencingToken: last });
+      await store.release(held.key, held.leaseId);
+      await store.close();
+      store = await fx.reopen();
+      expect((await store.get(made!.key)).fencingToken, "a free key's last token survives a restart").toBe(last);
+    }
+    expect(last).toBe(18);
+  });
+
   test("deleted keys stay deleted", async () => {
     const store = await fx.reopen();
     const keys = await store.generate(4);

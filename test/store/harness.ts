@@ -7,6 +7,8 @@ export interface StoreSettings {
   readonly blockTtlMs: number;
   readonly keepaliveTtlMs: number;
   readonly maxKeys: number;
+  /** The longest lease (default: the store's, 24 h). */
+  readonly maxLeaseMs?: number;
   /** The time every deadline is judged by; tests advance it explicitly. */
   readonly clock: ManualClock;
   /** Seeded randomness for the pick among free keys. */

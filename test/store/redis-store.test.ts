@@ -85,6 +85,22 @@ if (!hasRedisServer()) {
       expect(await b.stats()).toMatchObject({ total: 30, free: 0, blocked: 30 });
     });
 
+    test("fencing tokens of a key grow across both servers and never repeat; a renewal through either keeps it", async () => {
+      const clock = new ManualClock();
+      const a = await open({ pool: "shared", clock });
+      const b = await open({ pool: "shared", clock });
+      await a.generate(1);
+      const tokens: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const [taker, other] = i % 3 === 0 ? [a, b] : [b, a];
+        const got = await taker.acquire();
+        tokens.push(got.fencingToken!);
+        expect((await other.renew(got.key, got.leaseId!)).fencingToken).toBe(got.fencingToken);
+        await other.release(got.key, got.leaseId);
+      }
+      expect(tokens).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    });
+
     test("release, keepalive and delete through one are seen by the other at once", async () => {
       const clock = new ManualClock();
       const a = await open({ pool: "shared", clock });

@@ -99,8 +99,9 @@ export type KeyInfo = Message<"keypool.v1.KeyInfo"> & {
   createdAt?: Timestamp | undefined;
 
   /**
-   * The current lease's fencing token when BLOCKED (0 when FREE): greater than the token of every
-   * earlier lease of this key, kept by renewals. See "Fencing" above.
+   * The fencing token of the key's latest lease: its current lease when BLOCKED; when FREE, the
+   * lease that ended (0 if the key was never acquired). Greater than the token of every earlier
+   * lease of this key; renewals keep it. See "Fencing" above.
    *
    * @generated from field: uint64 fencing_token = 7;
    */

@@ -1,12 +1,16 @@
 import { isKey, isLeaseId } from "../../pool/index.js";
 import type { KeyInfo } from "../../pool/index.js";
 
-/** The layout version written in byte 0 of every record. */
-export const RECORD_VERSION = 1;
-/** Bytes of one encoded record: version, three float64 times, a 24-byte lease id. */
-export const RECORD_BYTES = 49;
+/** The layout version written in byte 0 of every record (1: before fencing tokens, still read). */
+export const RECORD_VERSION = 2;
+/** Bytes of one encoded record: version, three float64 times, a 24-byte lease id, fencing token, acquiredAt. */
+export const RECORD_BYTES = 65;
+/** Bytes of a version 1 record: no fencing token, no acquiredAt. */
+const V1_BYTES = 49;
 const LEASE_AT = 25;
 const LEASE_CHARS = 24;
+const FENCING_AT = 49;
+const ACQUIRED_AT = 57;
 
 /** One key as the data dir holds it. `blockedUntil` is 0 and `leaseId` undefined when free. */
 export interface StoredRecord {
@@ -15,10 +19,14 @@ export interface StoredRecord {
   readonly expiresAt: number;
   readonly blockedUntil: number;
   readonly leaseId: string | undefined;
+  /** The fencing token of the key's latest lease (0: never acquired, or a version 1 record). */
+  readonly fencingToken: number;
+  /** When the current lease began; undefined when free or in a version 1 record. */
+  readonly acquiredAt: number | undefined;
 }
 
 /**
- * Encodes a key's state as a fixed 49-byte record (the key itself is the database key).
+ * Encodes a key's state as a fixed 65-byte record (the key itself is the database key).
  * A fresh buffer every call: the engine may hold it until the write commits. O(1).
  */
 export function encodeRecord(info: KeyInfo): Buffer {
@@ -29,22 +37,30 @@ export function encodeRecord(info: KeyInfo): Buffer {
   const blocked = info.state === "blocked" && info.leaseId !== undefined && info.blockedUntil !== undefined;
   buf.writeDoubleLE(blocked ? info.blockedUntil! : 0, 17);
   if (blocked) buf.write(info.leaseId!, LEASE_AT, LEASE_CHARS, "latin1");
+  buf.writeDoubleLE(info.fencingToken ?? 0, FENCING_AT);
+  buf.writeDoubleLE(blocked ? (info.acquiredAt ?? 0) : 0, ACQUIRED_AT);
   return buf;
 }
 
 /**
- * Decodes a record stored under `key`; undefined when the bytes are not a well-formed record
- * (wrong size or version, non-finite times, malformed key or lease id). O(1).
+ * Decodes a record stored under `key` (version 2, or 1 as older servers wrote it); undefined when
+ * the bytes are not a well-formed record (wrong size or version, non-finite times or token,
+ * malformed key or lease id). O(1).
  */
 export function decodeRecord(key: string, buf: Buffer): StoredRecord | undefined {
-  if (!isKey(key) || buf.length !== RECORD_BYTES || buf[0] !== RECORD_VERSION) return undefined;
+  const v2 = buf.length === RECORD_BYTES && buf[0] === RECORD_VERSION;
+  if (!isKey(key) || !(v2 || (buf.length === V1_BYTES && buf[0] === 1))) return undefined;
   const createdAt = buf.readDoubleLE(1);
   const expiresAt = buf.readDoubleLE(9);
   const blockedUntil = buf.readDoubleLE(17);
-  if (!(createdAt >= 0 && expiresAt > 0 && blockedUntil >= 0) || !Number.isFinite(expiresAt + blockedUntil + createdAt)) {
+  const fencingToken = v2 ? buf.readDoubleLE(FENCING_AT) : 0;
+  const acquired = v2 ? buf.readDoubleLE(ACQUIRED_AT) : 0;
+  if (!(createdAt >= 0 && expiresAt > 0 && blockedUntil >= 0 && acquired >= 0) || !Number.isFinite(expiresAt + blockedUntil + createdAt + acquired)) {
     return undefined;
   }
-  if (blockedUntil === 0) return { key, createdAt, expiresAt, blockedUntil, leaseId: undefined };
+  if (!Number.isSafeInteger(fencingToken) || fencingToken < 0) return undefined;
+  const common = { key, createdAt, expiresAt, blockedUntil, fencingToken };
+  if (blockedUntil === 0) return { ...common, leaseId: undefined, acquiredAt: undefined };
   const leaseId = buf.toString("latin1", LEASE_AT, LEASE_AT + LEASE_CHARS);
-  return isLeaseId(leaseId) ? { key, createdAt, expiresAt, blockedUntil, leaseId } : undefined;
+  return isLeaseId(leaseId) ? { ...common, leaseId, acquiredAt: acquired > 0 ? acquired : undefined } : undefined;
 }

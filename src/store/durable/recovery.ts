@@ -53,7 +53,7 @@ export async function recover(journal: Journal, pool: KeyPool, options: PoolOpti
     }
     if (++keys > options.maxKeys) throw overCapacity(journal.dir, options.maxKeys);
     if (record.blockedUntil > now && record.leaseId) blocked.push(record);
-    else pool.restore({ key, state: "free", expiresAt: life, createdAt: record.createdAt }, now);
+    else pool.restore({ key, state: "free", expiresAt: life, createdAt: record.createdAt, fencingToken: record.fencingToken }, now);
   }
   restoreBlocked(pool, blocked, now, life, now + options.blockTtlMs);
   for (const key of dead) journal.remove(key, now);
@@ -74,6 +74,8 @@ function restoreBlocked(pool: KeyPool, blocked: StoredRecord[], now: number, lif
       blockedUntil: Math.min(r.blockedUntil, latest),
       expiresAt: life,
       createdAt: r.createdAt,
+      fencingToken: r.fencingToken,
+      acquiredAt: r.acquiredAt,
     }, now);
   }
 }

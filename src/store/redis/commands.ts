@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
-import { DELETE_LUA, GET_LUA, KEEPALIVE_LUA, KEEPALIVE_MANY_LUA, RELEASE_LUA } from "./key-scripts.js";
+import { DELETE_LUA, GET_LUA, KEEPALIVE_LUA, KEEPALIVE_MANY_LUA, RELEASE_LUA, RENEW_LUA, RENEW_MANY_LUA } from "./key-scripts.js";
 import { LUA_PRELUDE } from "./lua-prelude.js";
 import { POOL_KEY_NAMES } from "./pool-keys.js";
 import { ACQUIRE_LUA, GENERATE_LUA, STATS_LUA, SWEEP_LUA } from "./pool-scripts.js";
@@ -21,6 +21,8 @@ const SCRIPTS = {
   keypoolDelete: DELETE_LUA,
   keypoolKeepAlive: KEEPALIVE_LUA,
   keypoolKeepAliveMany: KEEPALIVE_MANY_LUA,
+  keypoolRenew: RENEW_LUA,
+  keypoolRenewMany: RENEW_MANY_LUA,
   keypoolGet: GET_LUA,
   keypoolStats: STATS_LUA,
   keypoolSweep: SWEEP_LUA,

@@ -71,3 +71,55 @@ local e, why = find(key, now)
 if not e then return {'not-found', why} end
 return describe(key, now, e)
 `;
+
+/**
+ * Lua for both renewal scripts: renews `key`'s current lease or says why not ('unknown' and
+ * 'expired': not held; 'ended': free; 'taken': blocked under another lease; 'max-lease').
+ * Both deadlines move to now + the pool's TTL, the latest score in each ZSET: O(log n).
+ */
+const RENEW_ONE = `
+local function renew(key, lease, now, max_lease)
+  local e, why = find(key, now)
+  if not e then return why end
+  local b = redis.call('ZSCORE', BLOCKS, key)
+  if not b then return 'ended' end
+  if redis.call('HGET', LEASES, key) ~= lease then return 'taken' end
+  local till = now + BLOCK_TTL
+  -- A lease blocked before keys had an acquiredAt began one block TTL before its deadline.
+  local since = tonumber(redis.call('HGET', ACQUIRED, key) or (tonumber(b) - BLOCK_TTL))
+  if till > since + max_lease then return 'max-lease' end
+  local life = now + KEEPALIVE_TTL
+  redis.call('ZADD', BLOCKS, 'XX', str(till), key)
+  redis.call('ZADD', LIVES, 'XX', str(life), key)
+  return 'ok', till, life
+end
+`;
+
+/** ARGV: now, budget, maxLeaseMs, key, leaseId. Replies a KeyInfo, or not-found / failed-precondition and why. */
+export const RENEW_LUA = `${RENEW_ONE}
+local now = tick(ARGV[1])
+catch_up(now, BUDGET)
+local key = ARGV[4]
+local outcome, _, life = renew(key, ARGV[5], now, tonumber(ARGV[3]))
+if outcome == 'unknown' or outcome == 'expired' then return {'not-found', outcome} end
+if outcome ~= 'ok' then return {'failed-precondition', outcome} end
+return describe(key, now, life)
+`;
+
+/**
+ * ARGV: now, budget, maxLeaseMs, then key, leaseId pairs. Replies ok and, per lease in order, its
+ * outcome ('ok' or why not), blockedUntil and expiresAt (0 when not renewed). O(k log n).
+ */
+export const RENEW_MANY_LUA = `${RENEW_ONE}
+local now = tick(ARGV[1])
+local max_lease = tonumber(ARGV[3])
+catch_up(now, BUDGET)
+local out = {'ok'}
+for i = 4, #ARGV, 2 do
+  local outcome, till, life = renew(ARGV[i], ARGV[i + 1], now, max_lease)
+  out[#out + 1] = outcome
+  out[#out + 1] = till or 0
+  out[#out + 1] = life or 0
+end
+return out
+`;

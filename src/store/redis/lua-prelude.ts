@@ -7,8 +7,9 @@ import { EVENTS_LUA } from "./script-events.js";
  *
  * State invariants (kept by every script, checked by the conformance suite):
  * - a key is in `lives` iff it is held (alive, or dead and not yet reclaimed);
- * - a held key is in exactly one of the free array and `blocks`; `leases` has a field iff it is
- *   in `blocks`; `free-at` and `free-pos` are inverses over positions 0 .. n-1;
+ * - a held key is in exactly one of the free array and `blocks`; `leases` and `acquired` have a
+ *   field iff it is in `blocks`; `free-at` and `free-pos` are inverses over positions 0 .. n-1;
+ *   `fencing` has a field iff the key was ever acquired;
  * - a deadline is inclusive: at `blockedUntil` a key is free, at `expiresAt` it is dead.
  *
  * Every script replies with a table whose first element is a status: "ok", or the
@@ -18,6 +19,7 @@ import { EVENTS_LUA } from "./script-events.js";
 export const LUA_PRELUDE = `
 local FREE_AT, FREE_POS, BLOCKS, LIVES, CREATED, LEASES, CLOCK, SETTINGS =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local FENCING, ACQUIRED = KEYS[9], KEYS[10]
 -- Expiry work one request may do before it answers (the store's catch-up budget).
 local BUDGET = tonumber(ARGV[2])
 -- The pool's channel (poolChannel in pool-keys.ts): KEYS[1] with its last name swapped.
@@ -110,12 +112,15 @@ local function purge(key)
   free_remove(key)
   redis.call('HDEL', CREATED, key)
   redis.call('HDEL', LEASES, key)
+  redis.call('HDEL', FENCING, key)
+  redis.call('HDEL', ACQUIRED, key)
 end
 
 -- Frees a blocked key.
 local function unblock(key)
   redis.call('ZREM', BLOCKS, key)
   redis.call('HDEL', LEASES, key)
+  redis.call('HDEL', ACQUIRED, key)
   free_add(key)
 end
 
@@ -164,14 +169,16 @@ local function find(key, now)
 end
 
 -- The reply describing a live key: ok, key, blockedUntil (0 when free), lease id ('' when free),
--- expiresAt, createdAt.
+-- expiresAt, createdAt, fencing token (0 if never acquired), acquiredAt (0 when free).
 local function describe(key, now, e)
-  local till, lease = 0, ''
+  local till, lease, acquired = 0, '', 0
   local b = redis.call('ZSCORE', BLOCKS, key)
   if b and tonumber(b) > now then
     till = tonumber(b)
     lease = redis.call('HGET', LEASES, key) or ''
+    acquired = tonumber(redis.call('HGET', ACQUIRED, key) or 0)
   end
-  return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0)}
+  local created = tonumber(redis.call('HGET', CREATED, key) or 0)
+  return {'ok', key, till, lease, e, created, tonumber(redis.call('HGET', FENCING, key) or 0), acquired}
 end
 `;

@@ -16,12 +16,17 @@ const POOL_NAME = /^[A-Za-z0-9._:-]{1,100}$/;
  * - `leases`   HASH key -> lease id, blocked keys only
  * - `clock`    STRING: the latest instant any script used; time never goes back within a pool
  * - `settings` HASH blockTtlMs, keepaliveTtlMs, maxKeys: the pool's rules (see settings-script.ts)
+ * - `fencing`  HASH key -> the fencing token of its latest lease (HINCRBY on every acquire, so no
+ *              two servers ever hand out one token of a key twice); kept while the key is free
+ * - `acquired` HASH key -> acquiredAt (ms) of its current lease, blocked keys only
  *
  * The free array gives a uniformly random free key in O(1): position = a random number the
  * store draws, modulo n (Redis's SRANDMEMBER picks a hash bucket, not a member, so it is not
  * uniform).
  */
-export const POOL_KEY_NAMES = ["free-at", "free-pos", "blocks", "lives", "created", "leases", "clock", "settings"] as const;
+export const POOL_KEY_NAMES = [
+  "free-at", "free-pos", "blocks", "lives", "created", "leases", "clock", "settings", "fencing", "acquired",
+] as const;
 
 /**
  * The fields of a pool's settings hash, in the order scripts read them (HMGET) and append them

@@ -76,8 +76,11 @@ for _ = 1, BUDGET * 4 do
       free_remove_at(key, at)
       redis.call('ZADD', BLOCKS, str(till), key)
       redis.call('HSET', LEASES, key, lease)
+      redis.call('HSET', ACQUIRED, key, str(now))
+      -- HINCRBY in the pool itself: no two servers can ever hand out one token of a key twice.
+      local token = redis.call('HINCRBY', FENCING, key, 1)
       DID.acquired = 1
-      return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0)}
+      return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0), token, now}
     end
   end
 end

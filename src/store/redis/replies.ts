@@ -1,4 +1,5 @@
-import { KeyPoolError } from "../../pool/index.js";
+import { KeyPoolError, NOT_HELD, REFUSALS, maxLeaseRefusal } from "../../pool/index.js";
+import type { LeaseRefusal } from "../../pool/index.js";
 import type { KeyPoolErrorCode } from "../../pool/index.js";
 import type { KeyInfo } from "../../pool/index.js";
 import type { ScriptReply } from "./commands.js";
@@ -11,17 +12,12 @@ const CODES: ReadonlySet<string> = new Set<KeyPoolErrorCode>([
   "unavailable",
 ]);
 
-/** Why a script found no key, in the memory pool's words. */
-const NOT_HELD: Record<string, string> = {
-  unknown: "no such key: it was never generated, was deleted or expired",
-  expired: "no such key: it expired because it was not kept alive in time",
-};
 
 /** What a failed script status means for one operation; the default covers per-key misses. */
 export type FailureMessages = Partial<Record<KeyPoolErrorCode, (reply: ScriptReply) => string>>;
 
 const DEFAULT_MESSAGES: FailureMessages = {
-  "not-found": (r) => NOT_HELD[String(r[1])] ?? NOT_HELD.unknown!,
+  "not-found": (r) => (r[1] === "expired" ? NOT_HELD.expired : NOT_HELD.unknown),
   "failed-precondition": () =>
     "lease_id is not the key's current lease: your lease ran out and the key was acquired again",
   unavailable: (r) =>
@@ -45,8 +41,8 @@ export function expectOk(reply: ScriptReply, messages: FailureMessages = {}): Sc
 }
 
 /**
- * Reads the KeyInfo a script described at `reply[at..at+4]`: key, blockedUntil (0 when free),
- * lease id ('' when free), expiresAt, createdAt. O(1).
+ * Reads the KeyInfo a script described at `reply[at..at+6]`: key, blockedUntil (0 when free),
+ * lease id ('' when free), expiresAt, createdAt, fencing token, acquiredAt (0 when free). O(1).
  */
 export function toKeyInfo(reply: ScriptReply, at = 1): KeyInfo {
   const blockedUntil = Number(reply[at + 1]);
@@ -58,5 +54,25 @@ export function toKeyInfo(reply: ScriptReply, at = 1): KeyInfo {
     blockedUntil: blocked ? blockedUntil : undefined,
     expiresAt: Number(reply[at + 3]),
     createdAt: Number(reply[at + 4]),
+    fencingToken: Number(reply[at + 5]),
+    acquiredAt: blocked ? Number(reply[at + 6]) : undefined,
   };
+}
+
+/** The refusal a renewal script's outcome stands for ('unknown', 'expired', 'ended', 'taken', 'max-lease'). O(1). */
+export function renewRefusal(outcome: string, maxLeaseMs: number): LeaseRefusal {
+  switch (outcome) {
+    case "unknown":
+      return REFUSALS.notFound;
+    case "expired":
+      return REFUSALS.expired;
+    case "ended":
+      return REFUSALS.ended;
+    case "taken":
+      return REFUSALS.taken;
+    case "max-lease":
+      return maxLeaseRefusal(maxLeaseMs);
+    default:
+      throw new Error(`keypool redis renewal replied an unknown outcome "${outcome}"`);
+  }
 }

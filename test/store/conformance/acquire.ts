@@ -25,6 +25,8 @@ export function acquireTests(ctx: ConformanceContext): void {
       blockedUntil: clock.now() + BLOCK_MS,
       createdAt: made!.createdAt,
       expiresAt: made!.expiresAt,
+      fencingToken: 1,
+      acquiredAt: clock.now(),
     });
     expect(await store.get(made!.key)).toEqual(got);
   });

@@ -32,7 +32,7 @@ export interface Opened {
 /** What every conformance group gets: a way to open fresh stores, all cleaned up after the test. */
 export interface ConformanceContext {
   /** Opens a fresh, empty store (defaults above, `overrides` on top). O(1) stores per call. */
-  open(overrides?: Partial<Pick<StoreSettings, "blockTtlMs" | "keepaliveTtlMs" | "maxKeys">>): Promise<Opened>;
+  open(overrides?: Partial<Pick<StoreSettings, "blockTtlMs" | "keepaliveTtlMs" | "maxKeys" | "maxLeaseMs">>): Promise<Opened>;
 }
 
 /**

@@ -49,7 +49,7 @@ export function deadlineTests(ctx: ConformanceContext): void {
     const [made] = await store.generate(1);
     const got = await store.acquire();
     clock.set(got.blockedUntil!);
-    const free = { ...made, state: "free", leaseId: undefined, blockedUntil: undefined };
+    const free = { ...made, state: "free", leaseId: undefined, blockedUntil: undefined, fencingToken: 1 };
     expect(await store.get(got.key)).toEqual(free);
     // The old lease no longer holds the key: releasing a free key is OK and changes nothing.
     expect(await store.release(got.key, got.leaseId)).toEqual(free);
@@ -98,7 +98,7 @@ export function deadlineTests(ctx: ConformanceContext): void {
     clock.set(got.blockedUntil! - 1);
     expect(await store.get(target!.key)).toEqual(got);
     clock.advance(1);
-    const free = { ...target, state: "free", leaseId: undefined, blockedUntil: undefined };
+    const free = { ...target, state: "free", leaseId: undefined, blockedUntil: undefined, fencingToken: 1 };
     expect(await store.release(target!.key, FOREIGN_LEASE)).toEqual(free);
     // Every other key is dead now: acquire must skip them all and find the target.
     clock.set(target!.expiresAt - 1);

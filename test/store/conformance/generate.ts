@@ -50,6 +50,8 @@ export function generateTests(ctx: ConformanceContext): void {
         blockedUntil: undefined,
         createdAt: now,
         expiresAt: now + LIFE_MS,
+        fencingToken: 0,
+        acquiredAt: undefined,
       });
       expect(await store.get(info.key)).toEqual(info);
     }

@@ -9,7 +9,7 @@ import { ReferenceModel } from "./reference-model.js";
 import type { Expected, ModelSettings } from "./reference-model.js";
 
 /** Small TTLs and capacity, so random runs hit every boundary and the capacity often. */
-const SETTINGS = { blockTtlMs: 1_000, keepaliveTtlMs: 3_000, maxKeys: 6 } satisfies ModelSettings;
+const SETTINGS = { blockTtlMs: 1_000, keepaliveTtlMs: 3_000, maxKeys: 6, maxLeaseMs: 2_000 } satisfies ModelSettings;
 /** Steps that land exactly on, just before and just after the deadlines above. */
 const STEPS = [0, 1, 499, 500, 999, 1_000, 1_001, 2_999, 3_000];
 
@@ -22,6 +22,8 @@ type Op =
   | { readonly kind: "keepAlive"; readonly pick: number }
   | { readonly kind: "get"; readonly pick: number }
   | { readonly kind: "keepAliveMany"; readonly picks: readonly number[] }
+  | { readonly kind: "renew"; readonly pick: number; readonly lease: "last" | "foreign" }
+  | { readonly kind: "renewMany"; readonly picks: readonly number[] }
   | { readonly kind: "advance"; readonly ms: number };
 
 const pick = fc.nat({ max: 40 });
@@ -34,6 +36,8 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("keepAlive" as const), pick }),
   fc.record({ kind: fc.constant("get" as const), pick }),
   fc.record({ kind: fc.constant("keepAliveMany" as const), picks: fc.array(pick, { maxLength: 4 }) }),
+  fc.record({ kind: fc.constant("renew" as const), pick, lease: fc.constantFrom("last" as const, "last" as const, "foreign" as const) }),
+  fc.record({ kind: fc.constant("renewMany" as const), picks: fc.array(pick, { maxLength: 4 }) }),
   fc.record({ kind: fc.constant("advance" as const), ms: fc.constantFrom(...STEPS) }),
 );
 
@@ -107,6 +111,21 @@ const STEP: Handlers = {
       return "ok" in r ? { key, found: true, expiresAt: r.ok.expiresAt } : { key, found: false };
     });
     expect(await store.keepAliveMany(keys)).toEqual(expected);
+  },
+  async renew({ store, model, ledger, now }, o) {
+    const key = ledger.key(o.pick);
+    const lease = o.lease === "last" ? (ledger.leases.get(key) ?? FOREIGN_LEASE) : FOREIGN_LEASE;
+    const { reason: _, ...expected } = model.renew(key, lease, now);
+    expect(await outcome(store.renew(key, lease))).toEqual(expected);
+  },
+  async renewMany({ store, model, ledger, now }, o) {
+    const leases = o.picks.map((i) => ledger.key(i)).map((key) => ({ key, leaseId: ledger.leases.get(key) ?? FOREIGN_LEASE }));
+    const expected = leases.map(({ key, leaseId }) => {
+      const r = model.renew(key, leaseId, now);
+      if ("ok" in r) return { key, leaseId, renewed: true, blockedUntil: r.ok.blockedUntil, expiresAt: r.ok.expiresAt };
+      return { key, leaseId, renewed: false, reason: r.reason };
+    });
+    expect(await store.renewMany(leases)).toEqual(expected);
   },
   async get({ store, model, ledger, now }, o) {
     const key = ledger.key(o.pick);

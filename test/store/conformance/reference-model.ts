@@ -7,6 +7,9 @@ interface ModelKey {
   /** Set only while blocked (a block that ended is cleared on the next look). */
   blockedUntil?: number | undefined;
   leaseId?: string | undefined;
+  /** Acquisitions so far: the latest lease's fencing token. */
+  fencing: number;
+  acquiredAt?: number | undefined;
 }
 
 /** What the contract says a call must come to: a value, or an error code. */
@@ -17,6 +20,7 @@ export interface ModelSettings {
   readonly blockTtlMs: number;
   readonly keepaliveTtlMs: number;
   readonly maxKeys: number;
+  readonly maxLeaseMs?: number;
 }
 
 /**
@@ -49,7 +53,7 @@ export class ReferenceModel {
 
   /** Records keys a store made at `now`. */
   add(made: readonly KeyInfo[], now: number): void {
-    for (const { key } of made) this.keys.set(key, { createdAt: now, expiresAt: now + this.settings.keepaliveTtlMs });
+    for (const { key } of made) this.keys.set(key, { createdAt: now, expiresAt: now + this.settings.keepaliveTtlMs, fencing: 0 });
   }
 
   /** Records that the store handed out `key`, which must be free, under `leaseId`; returns its info. */
@@ -57,7 +61,21 @@ export class ReferenceModel {
     const k = this.look(key, now)!;
     k.blockedUntil = now + this.settings.blockTtlMs;
     k.leaseId = leaseId;
+    k.fencing++;
+    k.acquiredAt = now;
     return this.info(key, k);
+  }
+
+  /** How `renew(key, leaseId)` must answer (a refusal is `code` plus the stream's reason); applies it. */
+  renew(key: string, leaseId: string, now: number): Expected<KeyInfo> & { readonly reason?: string } {
+    const k = this.look(key, now);
+    if (!k) return { code: "not-found", reason: "not-found" };
+    if (k.blockedUntil === undefined || k.leaseId !== leaseId) return { code: "failed-precondition", reason: "lease-ended" };
+    const until = now + this.settings.blockTtlMs;
+    if (until > k.acquiredAt! + (this.settings.maxLeaseMs ?? 24 * 3600_000)) return { code: "failed-precondition", reason: "max-lease" };
+    k.blockedUntil = until;
+    k.expiresAt = now + this.settings.keepaliveTtlMs;
+    return { ok: this.info(key, k) };
   }
 
   /** How `release(key, leaseId)` must answer; applies it when it succeeds. */
@@ -65,7 +83,7 @@ export class ReferenceModel {
     const k = this.look(key, now);
     if (!k) return { code: "not-found" };
     if (k.blockedUntil !== undefined && leaseId && leaseId !== k.leaseId) return { code: "failed-precondition" };
-    k.blockedUntil = k.leaseId = undefined;
+    k.blockedUntil = k.leaseId = k.acquiredAt = undefined;
     return { ok: this.info(key, k) };
   }
 
@@ -110,7 +128,7 @@ export class ReferenceModel {
       this.keys.delete(key);
       return undefined;
     }
-    if (k.blockedUntil !== undefined && k.blockedUntil <= now) k.blockedUntil = k.leaseId = undefined;
+    if (k.blockedUntil !== undefined && k.blockedUntil <= now) k.blockedUntil = k.leaseId = k.acquiredAt = undefined;
     return k;
   }
 
@@ -123,6 +141,8 @@ export class ReferenceModel {
       blockedUntil: k.blockedUntil,
       expiresAt: k.expiresAt,
       createdAt: k.createdAt,
+      fencingToken: k.fencing,
+      acquiredAt: blocked ? k.acquiredAt : undefined,
     };
   }
 }

@@ -37,7 +37,7 @@ export function releaseTests(ctx: ConformanceContext): void {
     const got = await store.acquire();
     clock.advance(5_000);
     const freed = await store.release(got.key, got.leaseId);
-    expect(freed).toEqual({ ...made, state: "free", leaseId: undefined, blockedUntil: undefined });
+    expect(freed).toEqual({ ...made, state: "free", leaseId: undefined, blockedUntil: undefined, fencingToken: 1 });
     expect(await store.get(got.key)).toEqual(freed);
     expect(await store.stats()).toMatchObject({ total: 1, free: 1, blocked: 0 });
     await acquireAndReturn(store, got.key);
