@@ -76,7 +76,7 @@ export function addTypedService<S extends GenService<GenServiceMethods>>(
   for (const method of service.methods) {
     const path = definition[method.localName]!.path;
     const handler = (impl as Record<string, (...args: never[]) => Promise<unknown>>)[method.localName];
-    if (!handler) continue; // grpc-js answers UNIMPLEMENTED
+    if (!handler) throw new Error(`no handler for ${path}`);
     if (method.methodKind === "unary") {
       handlers[method.localName] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const context = contextOf(path, call);

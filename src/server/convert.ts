@@ -6,8 +6,8 @@ import {
   KeepAliveResultSchema,
   KeyState,
 } from "../../gen/keypool/v1/keypool_pb.js";
-import type { GetPoolStatsResponse, KeepAliveResult, KeyInfo as KeyInfoMessage } from "../../gen/keypool/v1/keypool_pb.js";
-import type { KeepAliveResult as DomainKeepAliveResult, KeyInfo, PoolStats } from "../pool/index.js";
+import type { GetPoolStatsResponse, KeepAliveResult, KeyInfo as KeyInfoMessage, LeaseResult } from "../../gen/keypool/v1/keypool_pb.js";
+import type { KeepAliveResult as DomainKeepAliveResult, KeyInfo, LeaseResult as DomainLeaseResult, PoolStats } from "../pool/index.js";
 
 /** A Timestamp message for epoch milliseconds, built directly (no reflective `create`). O(1). */
 function timestamp(ms: number): Timestamp {
@@ -41,6 +41,19 @@ export function keepAliveResultMessage(result: DomainKeepAliveResult): KeepAlive
     found: result.found,
     expiresAt: result.expiresAt === undefined ? undefined : timestampFromMs(result.expiresAt),
   });
+}
+
+/** One renewal outcome as its wire message. O(1). */
+export function leaseResultMessage(result: DomainLeaseResult): LeaseResult {
+  return {
+    $typeName: "keypool.v1.LeaseResult",
+    key: result.key,
+    leaseId: result.leaseId,
+    renewed: result.renewed,
+    blockedUntil: result.blockedUntil === undefined ? undefined : timestamp(result.blockedUntil),
+    expiresAt: result.expiresAt === undefined ? undefined : timestamp(result.expiresAt),
+    reason: result.reason ?? "",
+  };
 }
 
 /** Pool counts as their wire message. O(1). */

@@ -3,9 +3,9 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { KeepAliveRequest, KeepAliveResponseSchema } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext } from "../grpc/typed-server.js";
 import { MalformedMessage } from "../grpc/service-definition.js";
-import { KeyPoolError } from "../pool/index.js";
+import { KeyPoolError, assertKey, assertLeaseId } from "../pool/index.js";
 import type { KeyStore } from "../store/key-store.js";
-import { keepAliveResultMessage } from "./convert.js";
+import { keepAliveResultMessage, leaseResultMessage } from "./convert.js";
 import type { ServerLimits } from "./limits.js";
 import { limitReadAhead, readOne, writeFlushed } from "./stream-io.js";
 import type { StreamRegistry } from "./stream-registry.js";
@@ -25,21 +25,33 @@ export interface KeepAliveDeps {
 const shuttingDown = (): KeyPoolError =>
   new KeyPoolError("unavailable", "the server is shutting down; reconnect and resume keepalives");
 
-/** The answer to one request: one result per key, in order. O(k) for k keys. */
+/**
+ * The answer to one request: one result per key and one per lease, each in order. Every entry is
+ * checked before anything changes. O(k) for k entries.
+ */
 async function answer(store: KeyStore, limits: ServerLimits, request: KeepAliveRequest | MalformedMessage): Promise<Response> {
   if (request instanceof MalformedMessage) throw request;
-  if (request.keys.length > limits.maxKeepAliveKeys) {
+  const { keys, leases } = request;
+  if (keys.length + leases.length > limits.maxKeepAliveKeys) {
     throw new KeyPoolError(
       "invalid-argument",
-      `a KeepAliveRequest names at most ${limits.maxKeepAliveKeys} keys (got ${request.keys.length}); split it`,
+      `a KeepAliveRequest names at most ${limits.maxKeepAliveKeys} keys and leases (got ${keys.length + leases.length}); split it`,
     );
   }
-  return { results: (await store.keepAliveMany(request.keys)).map(keepAliveResultMessage) };
+  keys.forEach((k, i) => assertKey(k, `keys[${i}]`));
+  leases.forEach(({ key, leaseId }, i) => {
+    assertKey(key, `leases[${i}].key`);
+    assertLeaseId(leaseId, `leases[${i}].lease_id`);
+  });
+  const results = keys.length === 0 ? [] : await store.keepAliveMany(keys);
+  const leaseResults = leases.length === 0 ? [] : await store.renewMany(leases);
+  return { results: results.map(keepAliveResultMessage), leaseResults: leaseResults.map(leaseResultMessage) };
 }
 
 /**
- * Serves one KeepAlive stream: one response per request, in order, one result per key. Missing
- * keys are `found: false`; a malformed request ends the stream with INVALID_ARGUMENT; the stream
+ * Serves one KeepAlive stream: one response per request, in order, one result per key and one
+ * per lease. Missing keys are `found: false`, refused renewals `renewed: false` with a reason
+ * (neither ends the stream); a malformed request ends the stream with INVALID_ARGUMENT; the stream
  * ends OK on half-close, with UNAVAILABLE on shutdown, with the access error when an auth reload
  * no longer allows it, and silently when the client vanishes.
  *

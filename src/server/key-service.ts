@@ -32,11 +32,6 @@ const seesLeaseIds = (context: CallContext): boolean => context.metadata.get(ROL
  * semantics live in the store; errors are mapped to statuses by the adapter.
  */
 export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
-  // RenewLease is left to grpc-js's default answer, UNIMPLEMENTED, until every store can renew.
-  return handlers(deps) as ServiceImpl<typeof KeyService>;
-}
-
-function handlers(deps: KeyServiceDeps): Omit<ServiceImpl<typeof KeyService>, "renewLease"> {
   const { store, waiters, streams, limits, metrics, recheck } = deps;
   // The TTL is the pool's, fixed while the store is open: KeepAliveKey never asks the store again.
   const keepaliveTtl = durationFromMs(store.settings.keepaliveTtlMs);
@@ -69,6 +64,7 @@ function handlers(deps: KeyServiceDeps): Omit<ServiceImpl<typeof KeyService>, "r
       metrics.count("deleted");
       return {};
     },
+    renewLease: async ({ key, leaseId }) => ({ key: keyInfoMessage(await store.renew(key, leaseId)) }),
     keepAliveKey: async ({ key }) => {
       const info = await store.keepAlive(key);
       return { key: keyInfoMessage(info), keepaliveTtl };

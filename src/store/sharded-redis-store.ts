@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
-import { KeyPoolError, assertKey } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
+import { KeyPoolError, assertKey, assertLeaseId } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
@@ -26,6 +26,8 @@ export interface ShardedRedisStoreOptions {
   readonly keepaliveTtlMs: number;
   /** The whole pool's limit on live keys, over all shards. */
   readonly maxKeys: number;
+  /** No renewal carries a block past a lease's acquiredAt + this (default 24 h). */
+  readonly maxLeaseMs?: number;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly commandTimeoutMs?: number;
@@ -157,17 +159,20 @@ export class ShardedRedisStore implements KeyStore {
   /** Validates every key first, then one batch per shard named, in parallel; answers in order. O(k). */
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
     keys.forEach((k, i) => assertKey(k, `keys[${i}]`));
-    const byShard = this.shards.map(() => [] as number[]);
-    keys.forEach((k, i) => byShard[shardOf(k, this.shards.length)]!.push(i));
-    const out: KeepAliveResult[] = new Array(keys.length);
-    await Promise.all(
-      byShard.map(async (at, s) => {
-        if (at.length === 0) return;
-        const results = await this.shards[s]!.keepAliveMany(at.map((i) => keys[i]!));
-        results.forEach((r, j) => (out[at[j]!] = r));
-      }),
-    );
-    return out;
+    return this.perShard(keys, (k) => k, (shard, part) => shard.keepAliveMany(part));
+  }
+
+  renew(key: string, leaseId: string): Promise<KeyInfo> {
+    return this.shardFor(key).renew(key, leaseId);
+  }
+
+  /** Validates every lease first, then one batch per shard named, in parallel; answers in order. O(k). */
+  async renewMany(leases: readonly LeaseRef[]): Promise<LeaseResult[]> {
+    leases.forEach(({ key, leaseId }, i) => {
+      assertKey(key, `leases[${i}].key`);
+      assertLeaseId(leaseId, `leases[${i}].lease_id`);
+    });
+    return this.perShard(leases, (l) => l.key, (shard, part) => shard.renewMany(part));
   }
 
   get(key: string): Promise<KeyInfo> {
@@ -235,6 +240,21 @@ export class ShardedRedisStore implements KeyStore {
     const target = candidates[this.random.int(candidates.length)]!;
     const elsewhere = live.reduce((sum, n, i) => (i === target ? sum : sum + n), 0);
     return this.shards[target]!.generate(count, elsewhere);
+  }
+
+  /** Runs `run` once per shard named by `items` (in parallel) and puts the results back in order. O(k). */
+  private async perShard<I, R>(items: readonly I[], keyOf: (item: I) => string, run: (shard: RedisStore, part: I[]) => Promise<R[]>): Promise<R[]> {
+    const byShard = this.shards.map(() => [] as number[]);
+    items.forEach((item, i) => byShard[shardOf(keyOf(item), this.shards.length)]!.push(i));
+    const out: R[] = new Array(items.length);
+    await Promise.all(
+      byShard.map(async (at, s) => {
+        if (at.length === 0) return;
+        const results = await run(this.shards[s]!, at.map((i) => items[i]!));
+        results.forEach((r, j) => (out[at[j]!] = r));
+      }),
+    );
+    return out;
   }
 
   private shardFor(key: string): RedisStore {
