@@ -41,6 +41,15 @@ const cases = [
   { name: "GetKey of an expired key", call: async (t, key) => { t.clock.advance(300_000); return t.client.getKey({ key }); }, code: NOT_FOUND, details: /expired/ },
   { name: "ReleaseKey of an expired key", call: async (t, key, leaseId) => { t.clock.advance(300_000); return t.client.releaseKey({ key, leaseId }); }, code: NOT_FOUND, details: /no such key/ },
   { name: "KeepAliveKey cannot revive an expired key", call: async (t, key) => { t.clock.advance(300_000); return t.client.keepAliveKey({ key }); }, code: NOT_FOUND, details: /expired/ },
+  { name: "RenewLease with a malformed key", call: (t, _key, leaseId) => t.client.renewLease({ key: "kp_short", leaseId }), code: INVALID_ARGUMENT, details: /key is malformed/ },
+  { name: "RenewLease without a lease id", call: (t, key) => t.client.renewLease({ key }), code: INVALID_ARGUMENT, details: /lease_id is empty/ },
+  { name: "RenewLease with a malformed lease id", call: (t, key) => t.client.renewLease({ key, leaseId: "x" }), code: INVALID_ARGUMENT, details: /lease_id is malformed/ },
+  { name: "RenewLease of an unknown key", call: (t, _key, leaseId) => t.client.renewLease({ key: UNKNOWN_KEY, leaseId }), code: NOT_FOUND, details: /no such key/ },
+  { name: "RenewLease of a deleted key", call: async (t, key, leaseId) => { await t.client.deleteKey({ key }); return t.client.renewLease({ key, leaseId }); }, code: NOT_FOUND, details: /no such key/ },
+  { name: "RenewLease of a dead key", call: async (t, key, leaseId) => { t.clock.advance(300_000); return t.client.renewLease({ key, leaseId }); }, code: NOT_FOUND, details: /expired/ },
+  { name: "RenewLease under another lease", call: (t, key) => t.client.renewLease({ key, leaseId: UNKNOWN_LEASE }), code: FAILED_PRECONDITION, details: /blocked under another lease/ },
+  { name: "RenewLease of an ended lease (released)", call: async (t, key, leaseId) => { await t.client.releaseKey({ key, leaseId }); return t.client.renewLease({ key, leaseId }); }, code: FAILED_PRECONDITION, details: /the key is free/ },
+  { name: "RenewLease exactly at blocked_until", call: async (t, key, leaseId) => { t.clock.advance(60_000); return t.client.renewLease({ key, leaseId }); }, code: FAILED_PRECONDITION, details: /lease ended/ },
   { name: "ReleaseKey of a deleted key", call: async (t, key) => { await t.client.deleteKey({ key }); return t.client.releaseKey({ key }); }, code: NOT_FOUND, details: /no such key/ },
 ] satisfies StatusCase[];
 
