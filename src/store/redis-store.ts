@@ -1,4 +1,3 @@
-import type { Clock } from "../clock.js";
 import {
   DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_LEASE_MS, KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId, refusalError,
 } from "../pool/index.js";
@@ -6,62 +5,20 @@ import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, Poo
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
+import type { RedisStoreOptions } from "./redis/store-options.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
 import { defineScripts } from "./redis/commands.js";
 import type { ScriptName, ScriptReply } from "./redis/commands.js";
 import { RedisLink } from "./redis/redis-link.js";
-import type { ReplicaWait } from "./redis/replica-wait.js";
 import { shardChannel, shardKeys } from "./redis/shard-keys.js";
-import type { ShardRef } from "./redis/shard-keys.js";
 import { RedisSweeper, SWEEP_BUDGET } from "./redis/redis-sweeper.js";
 import type { SweepStep } from "./redis/redis-sweeper.js";
 import { expectOk, renewRefusal, toKeyInfo } from "./redis/replies.js";
 import type { ReplyTail } from "./redis/script-events.js";
 import { ScriptRunner } from "./redis/script-runner.js";
-import { SettingsGate } from "./redis/settings-gate.js";
-import { PoolSettingsMismatch } from "./redis/settings-gate.js";
+import { PoolSettingsMismatch, SettingsGate } from "./redis/settings-gate.js";
 
-/** Settings of a Redis store. */
-export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`; not needed with `link`. */
-  readonly url?: string;
-  /** Connections shared with the pool's other shards (cluster, sentinel); the store never closes them. */
-  readonly link?: RedisLink;
-  /** The shard this store serves (default: the pool's only shard, hash tag `{keypool:<pool>}`). */
-  readonly shard?: ShardRef;
-  /** Makes each new key (default: a random key); a sharded pool makes only keys of this shard. */
-  readonly newKey?: () => string;
-  /** Acknowledge a write only once this many replicas have it (`--redis-wait-replicas`). */
-  readonly waitReplicas?: ReplicaWait;
-  /** Which pool of that Redis (default "default"): `[A-Za-z0-9._:-]{1,100}`. */
-  readonly pool?: string;
-  /**
-   * The settings this server was started with. A pool without settings gets them; a pool whose
-   * settings differ is refused (PoolSettingsMismatch), unless `updateSettings`.
-   */
-  readonly blockTtlMs: number;
-  readonly keepaliveTtlMs: number;
-  readonly maxKeys: number;
-  /**
-   * No renewal carries a block past a lease's acquiredAt + this (default 24 h). This server's own
-   * `--max-lease`, passed to the renewal scripts: give every server of a pool the same one.
-   */
-  readonly maxLeaseMs?: number;
-  /** Overwrite the pool's settings with these instead of refusing (`--redis-update-settings`). */
-  readonly updateSettings?: boolean;
-  /** Expiry work one request may do before it answers (default 64, as KeyPool). */
-  readonly catchUpBudget?: number;
-  /** Judges deadlines instead of Redis TIME (tests only: every server must share one clock). */
-  readonly clock?: Clock;
-  /** Makes keys and lease ids, and draws the pick among free keys (default: systemRandom). */
-  readonly random?: Random;
-  /** The longest wait for a Redis reply before UNAVAILABLE (default 2000). */
-  readonly commandTimeoutMs?: number;
-  /** How long `open` waits for Redis before it serves anyway, UNAVAILABLE (default 5000). */
-  readonly readyTimeoutMs?: number;
-  /** The longest pause of the background sweeper (default 1000); 0 turns it off. */
-  readonly sweepIntervalMs?: number;
-}
+export type { RedisStoreOptions };
 
 /** Most keys one keepalive script names, so no script holds Redis for long. */
 const KEEPALIVE_CHUNK = 1_000;

@@ -1,0 +1,47 @@
+import type { Clock } from "../../clock.js";
+import type { Random } from "../../random.js";
+import type { RedisLink } from "./redis-link.js";
+import type { ReplicaWait } from "./replica-wait.js";
+import type { ShardRef } from "./shard-keys.js";
+
+/** Settings of a Redis store. */
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]`; not needed with `link`. */
+  readonly url?: string;
+  /** Connections shared with the pool's other shards (cluster, sentinel); the store never closes them. */
+  readonly link?: RedisLink;
+  /** The shard this store serves (default: the pool's only shard, hash tag `{keypool:<pool>}`). */
+  readonly shard?: ShardRef;
+  /** Makes each new key (default: a random key); a sharded pool makes only keys of this shard. */
+  readonly newKey?: () => string;
+  /** Acknowledge a write only once this many replicas have it (`--redis-wait-replicas`). */
+  readonly waitReplicas?: ReplicaWait;
+  /** Which pool of that Redis (default "default"): `[A-Za-z0-9._:-]{1,100}`. */
+  readonly pool?: string;
+  /**
+   * The settings this server was started with. A pool without settings gets them; a pool whose
+   * settings differ is refused (PoolSettingsMismatch), unless `updateSettings`.
+   */
+  readonly blockTtlMs: number;
+  readonly keepaliveTtlMs: number;
+  readonly maxKeys: number;
+  /**
+   * No renewal carries a block past a lease's acquiredAt + this (default 24 h). This server's own
+   * `--max-lease`, passed to the renewal scripts: give every server of a pool the same one.
+   */
+  readonly maxLeaseMs?: number;
+  /** Overwrite the pool's settings with these instead of refusing (`--redis-update-settings`). */
+  readonly updateSettings?: boolean;
+  /** Expiry work one request may do before it answers (default 64, as KeyPool). */
+  readonly catchUpBudget?: number;
+  /** Judges deadlines instead of Redis TIME (tests only: every server must share one clock). */
+  readonly clock?: Clock;
+  /** Makes keys and lease ids, and draws the pick among free keys (default: systemRandom). */
+  readonly random?: Random;
+  /** The longest wait for a Redis reply before UNAVAILABLE (default 2000). */
+  readonly commandTimeoutMs?: number;
+  /** How long `open` waits for Redis before it serves anyway, UNAVAILABLE (default 5000). */
+  readonly readyTimeoutMs?: number;
+  /** The longest pause of the background sweeper (default 1000); 0 turns it off. */
+  readonly sweepIntervalMs?: number;
+}
