@@ -17,18 +17,24 @@ export interface HealthOptions {
   readonly log: Logger;
 }
 
+/** Longest service name health accepts; gRPC service names are far shorter. */
+export const MAX_SERVICE_NAME_LENGTH = 512;
+
 const shown = (name: string): string => JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
 
-function invalid(request: MalformedMessage): Partial<grpc.StatusObject> {
-  return { code: grpc.status.INVALID_ARGUMENT, details: `invalid ${request.typeName}: ${request.reason}` };
+/** The refusal of a request health will not answer, or undefined for a fine one. */
+function refusal(request: HealthCheckRequest | MalformedMessage): Partial<grpc.StatusObject> | undefined {
+  if (request instanceof MalformedMessage) return { code: grpc.status.INVALID_ARGUMENT, details: `invalid ${request.typeName}: ${request.reason}` };
+  if (request.service.length <= MAX_SERVICE_NAME_LENGTH) return undefined;
+  return { code: grpc.status.INVALID_ARGUMENT, details: `service names are at most ${MAX_SERVICE_NAME_LENGTH} characters (got ${request.service.length})` };
 }
 
 /**
  * The standard `grpc.health.v1.Health` service (Check, Watch, List), served by keypool itself:
  * SERVING while the store can serve, NOT_SERVING while it cannot (e.g. Redis unreachable) and
  * from the start of shutdown, so load balancers and Kubernetes probes drain this server first.
- * Memory is bounded under attack: a Watch stream costs O(1) whatever its service name (the name
- * is not kept), at most `maxWatches` are open, a watcher that never reads holds at most one
+ * Memory is bounded under attack: service names longer than MAX_SERVICE_NAME_LENGTH are
+ * INVALID_ARGUMENT at once, a Watch stream keeps no name, at most `maxWatches` are open, a watcher that never reads holds at most one
  * pending status, and shutdown ends every Watch stream with UNAVAILABLE. O(1) per call; a status
  * change is O(open watches).
  */
@@ -61,9 +67,10 @@ export class HealthReporter {
     server.addService(serviceDefinition(Health), {
       check: (call: grpc.ServerUnaryCall<HealthCheckRequest | MalformedMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const request = call.request;
-        if (request instanceof MalformedMessage) return callback(invalid(request) as grpc.ServiceError);
-        if (!HEALTH_SERVICES.includes(request.service)) {
-          return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${shown(request.service)}; ask for "" or "keypool.v1.KeyService"` } as grpc.ServiceError);
+        const refused = refusal(request);
+        if (refused) return callback(refused as grpc.ServiceError);
+        if (!HEALTH_SERVICES.includes((request as HealthCheckRequest).service)) {
+          return callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${shown((request as HealthCheckRequest).service)}; ask for "" or "keypool.v1.KeyService"` } as grpc.ServiceError);
         }
         callback(null, { status: this.status });
       },
@@ -85,9 +92,10 @@ export class HealthReporter {
 
   private watch(call: grpc.ServerWritableStream<HealthCheckRequest | MalformedMessage, unknown>): void {
     const request = call.request;
-    // The request (its service name may be 64 KiB) is not needed past this point.
+    // The request is not needed past this point: do not keep it for the stream's life.
     (call as { request: unknown }).request = undefined;
-    if (request instanceof MalformedMessage) return void call.emit("error", invalid(request));
+    const refused = refusal(request);
+    if (refused) return void call.emit("error", refused);
     if (this.draining) return void call.emit("error", { code: grpc.status.UNAVAILABLE, details: "the server is shutting down" });
     if (this.watches.size >= this.options.maxWatches) {
       return void call.emit("error", {
@@ -95,7 +103,7 @@ export class HealthReporter {
         details: `${this.watches.size} health Watch streams are open (limit --max-health-watches); use Check, or one Watch per client`,
       });
     }
-    const known = HEALTH_SERVICES.includes(request.service);
+    const known = HEALTH_SERVICES.includes((request as HealthCheckRequest).service);
     const watch = new HealthWatch(call, known, () => this.watches.delete(watch));
     this.watches.add(watch);
     // An unknown service stays unknown (the set is fixed): SERVICE_UNKNOWN once, then silence.

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { seededRandom } from "../../src/random.js";
+import { MAX_SERVICE_NAME_LENGTH } from "../../src/server/health.js";
 import { MemoryStore } from "../../src/store/memory-store.js";
 import { until } from "../client/support/until.js";
 import { healthClient } from "../support/health-client.js";
@@ -13,7 +14,8 @@ import type { TestServer } from "../support/test-server.js";
 let t: TestServer;
 afterEach(() => t.close());
 
-const longName = (i: number): string => `svc-${i}-`.padEnd(30_000, "x");
+/** A unique service name of the longest length health accepts. */
+const longName = (i: number): string => `svc-${i}-`.padEnd(MAX_SERVICE_NAME_LENGTH, "x");
 
 describe("health Watch under attack", () => {
   it("refuses Watch streams past --max-health-watches and admits new ones once others are cancelled", async () => {
@@ -49,13 +51,16 @@ describe("health Watch under attack", () => {
     client.close();
   });
 
-  it("Check answers NOT_FOUND for an unknown service without echoing a huge name", async () => {
+  it("Check answers NOT_FOUND for an unknown service; names past the limit are INVALID_ARGUMENT, for Watch too", async () => {
     t = await startTestServer();
     const client = healthClient(t.address);
-    const err = (await client.check(longName(1)).catch((e: unknown) => e)) as grpc.ServiceError;
-    expect(err.code).toBe(grpc.status.NOT_FOUND);
-    expect(err.details.length).toBeLessThan(200);
-    expect(err.details).toContain('ask for "" or "keypool.v1.KeyService"');
+    const unknown = (await client.check("no.such.Service").catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(unknown).toMatchObject({ code: grpc.status.NOT_FOUND, details: 'unknown service "no.such.Service"; ask for "" or "keypool.v1.KeyService"' });
+    const huge = "x".repeat(30_000);
+    const tooLong = (await client.check(huge).catch((e: unknown) => e)) as grpc.ServiceError;
+    expect(tooLong).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: `service names are at most ${MAX_SERVICE_NAME_LENGTH} characters (got 30000)` });
+    expect((await client.watch(huge).ended).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(t.server.health.openWatches).toBe(0);
     expect(await client.check("")).toBe("SERVING");
     client.close();
   });

@@ -10,6 +10,10 @@ const WHOLE_KEY = /kp_[A-Za-z0-9_-]{24}/;
 /** A keypool server in a child process, and what its log said. */
 export interface SoakServer {
   readonly address: string;
+  /** The server's process id (to read its memory). */
+  readonly pid: number;
+  /** Log lines written so far, and their bytes. */
+  readonly log: { lines: number; bytes: number };
   /** Log lines at error level or above (pino level >= 50), without their details. */
   readonly errors: string[];
   /** Log lines that carried a whole key (never allowed). */
@@ -24,20 +28,25 @@ export interface SoakServer {
  * Starts `keypool serve` on 127.0.0.1 and a free port with short TTLs, in a child process run
  * with tsx; resolves once its start-up log line names the port. Watches every log line.
  */
-export async function startSoakServer(options: { blockTtl: string; keepaliveTtl: string; maxKeys: number }): Promise<SoakServer> {
+export async function startSoakServer(
+  options: { blockTtl: string; keepaliveTtl: string; maxKeys: number; extraArgs?: readonly string[]; nodeArgs?: readonly string[] },
+): Promise<SoakServer> {
   const args = [
-    "--import", "tsx", MAIN, "serve", "--host", "127.0.0.1", "--port", "0", "--block-ttl", options.blockTtl,
-    "--keepalive-ttl", options.keepaliveTtl, "--max-keys", String(options.maxKeys), "--log-level", "info",
+    ...(options.nodeArgs ?? []), "--import", "tsx", MAIN, "serve", "--host", "127.0.0.1", "--port", "0", "--block-ttl", options.blockTtl,
+    "--keepalive-ttl", options.keepaliveTtl, "--max-keys", String(options.maxKeys), "--log-level", "info", ...(options.extraArgs ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const errors: string[] = [];
-  const server: SoakServer = { address: "", errors, keyLeaks: 0, stop: () => stop(child), kill: () => child.kill("SIGKILL") };
+  const log = { lines: 0, bytes: 0 };
+  const server: SoakServer = { address: "", pid: child.pid!, log, errors, keyLeaks: 0, stop: () => stop(child), kill: () => child.kill("SIGKILL") };
   let stderr = "";
   child.stderr!.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2_000)));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start within 30 s: ${stderr}`)), 30_000);
     child.once("exit", (code) => reject(new Error(`the server exited (${code}) before listening: ${stderr}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
+      log.lines++;
+      log.bytes += line.length + 1;
       if (WHOLE_KEY.test(line)) server.keyLeaks++;
       let entry: { level?: number; port?: number; msg?: string; method?: string };
       try {

@@ -1,0 +1,113 @@
+/**
+ * The attacks of `npm run soak:floods`, run in a child process of their own (so the probe's
+ * latency is the server's, not this process's): `node --import tsx flood-attacks.ts ATTACK
+ * ADDRESS MS`. Each attack runs for MS milliseconds, then reports what it did over IPC (or
+ * stdout) and exits. Bounded in time and in its own memory.
+ */
+import * as http2 from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { KeyService } from "../../../gen/keypool/v1/keypool_pb.js";
+import { ServerReflectionRequestSchema } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
+import { createTypedClient } from "../../../src/grpc/typed-client.js";
+import { grpcFrame } from "../../support/fuzz-raw-http2.js";
+import { healthClient } from "../../support/health-client.js";
+import type { WatchCall } from "../../support/health-client.js";
+
+/** The floods, by name. */
+export const ATTACKS = ["watch", "reflection", "refused"] as const;
+/** A flood's name. */
+export type Attack = (typeof ATTACKS)[number];
+type Counts = Record<string, number>;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Health Watch with unique service names, every other one 30 KB long, opened and cancelled
+ * without end over 20 connections, each of 100 workers holding its last 15 open (1,500 wanted:
+ * more than the limit allows).
+ */
+async function watchFlood(address: string, until: number): Promise<Counts> {
+  const counts: Counts = { opened: 0, cancelled: 0 };
+  const clients = Array.from({ length: 20 }, () => healthClient(address));
+  let serial = 0;
+  const worker = async (w: number): Promise<void> => {
+    const held: WatchCall[] = [];
+    while (Date.now() < until) {
+      const name = `flood-${process.pid}-${serial++}-`;
+      const watch = clients[w % clients.length]!.watch(serial % 2 ? name.padEnd(30_000, "x") : name);
+      const first = await Promise.race([watch.next(1).then(() => "data"), watch.ended.then((s) => grpc.status[s.code]!)]);
+      if (first === "data") {
+        counts.opened!++;
+        held.push(watch);
+      } else counts[first] = (counts[first] ?? 0) + 1;
+      while (held.length > 15) {
+        held.shift()!.call.cancel();
+        counts.cancelled!++;
+      }
+    }
+    for (const watch of held) watch.call.cancel();
+  };
+  await Promise.all(Array.from({ length: 100 }, (_, w) => worker(w)));
+  for (const client of clients) client.close();
+  return counts;
+}
+
+/**
+ * Reflection streams that ask for the 20+ KB keypool.proto again and again and never read an
+ * answer: 10 connections x 15 streams (150: more than the server admits).
+ */
+async function reflectionFlood(address: string, until: number): Promise<Counts> {
+  const counts = { streams: 0, requestsWritten: 0 };
+  const frame = grpcFrame(toBinary(ServerReflectionRequestSchema, create(ServerReflectionRequestSchema, {
+    messageRequest: { case: "fileContainingSymbol", value: "keypool.v1.KeyService" },
+  })));
+  const sessions = Array.from({ length: 10 }, () => http2.connect(`http://${address}`).on("error", () => {}));
+  const streams = sessions.flatMap((session) => Array.from({ length: 15 }, () => {
+    counts.streams++;
+    const stream = session.request({
+      ":method": "POST", ":path": "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "content-type": "application/grpc", te: "trailers",
+    });
+    stream.on("error", () => {});
+    stream.pause(); // never read
+    return stream;
+  }));
+  while (Date.now() < until) {
+    for (const stream of streams) {
+      // Keep this process's own buffer small: write only while the transport takes it.
+      for (let i = 0; i < 100 && stream.writableLength < 64 * 1024 && !stream.destroyed; i++, counts.requestsWritten++) stream.write(frame);
+    }
+    await sleep(20);
+  }
+  for (const session of sessions) session.destroy();
+  return counts;
+}
+
+/** Calls refused for want of a token (UNAUTHENTICATED, an `info` log line each): 8 connections x 32 in flight. */
+async function refusedFlood(address: string, until: number): Promise<Counts> {
+  const counts: Counts = {};
+  const clients = Array.from({ length: 8 }, () => createTypedClient(KeyService, address));
+  const worker = async (w: number): Promise<void> => {
+    while (Date.now() < until) {
+      const code = await clients[w % clients.length]!.getPoolStats({}, { timeoutMs: 5_000 }).then(() => "OK", (e: grpc.ServiceError) => grpc.status[e.code]!);
+      counts[code] = (counts[code] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: 256 }, (_, w) => worker(w)));
+  for (const client of clients) client.close();
+  return counts;
+}
+
+const FLOODS: Record<Attack, (address: string, until: number) => Promise<Counts>> = {
+  watch: watchFlood, reflection: reflectionFlood, refused: refusedFlood,
+};
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
+  const [attack, address, ms] = process.argv.slice(2) as [Attack, string, string];
+  const counts = await FLOODS[attack](address, Date.now() + Number(ms));
+  if (process.send) process.send(counts, () => process.exit(0));
+  else {
+    console.log(JSON.stringify(counts));
+    process.exit(0);
+  }
+}
