@@ -1,22 +1,35 @@
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { flockSync } from "fs-ext";
 import { DataDirError, ioError } from "./data-dir.js";
 
-/** The lock file inside a data dir: the pid of the process that has the dir open. */
+/**
+ * The lock file inside a data dir. Its content (the holder's pid) is only a hint for people: the
+ * lock itself is the kernel's `flock` on the file, which the kernel drops when the holder dies.
+ */
 export const LOCK_FILE = "keypool.lock";
 
-/** Data dirs this process holds, so a second open in the same process is refused too. */
+/** Data dirs this process holds, so a second open in the same process gets a message of its own. */
 const heldHere = new Set<string>();
 
-/** An exclusive hold on a data dir; `release` is idempotent. */
+/** An exclusive hold on a data dir. */
 export interface DirLock {
+  /**
+   * Why the dir this lock was taken in is no longer the one at its path (deleted, or replaced by
+   * another), or undefined while it still is. One `stat`, off the event loop.
+   */
+  check(): Promise<string | undefined>;
+  /** Drops the lock (the file stays: deleting it would let two servers lock two files). Idempotent. */
   release(): Promise<void>;
 }
 
 /**
- * Takes the data dir for this process: two servers on one dir would hand out the same key twice.
- * A lock left by a process that no longer runs (killed, crashed) is taken over. Throws
- * DataDirError naming the holder when the dir is in use. O(1).
+ * Takes the data dir for this process with an exclusive `flock(2)` on `keypool.lock`: two servers
+ * on one dir would hand out the same key twice. The kernel releases the lock when the process
+ * ends, however it ends, so nothing is ever stale; unlike a pid file it holds across PID
+ * namespaces (containers on a shared volume) because it belongs to the open file, not to a pid.
+ * Throws DataDirError when another process (or this one) holds the dir. O(1).
  */
 export async function lockDataDir(dir: string): Promise<DirLock> {
   const path = join(dir, LOCK_FILE);
@@ -24,50 +37,56 @@ export async function lockDataDir(dir: string): Promise<DirLock> {
   if (heldHere.has(id)) {
     throw new DataDirError(dir, "is already open in this process", "close the other store first");
   }
-  if (!(await tryCreate(dir, path))) {
-    const holder = await readHolder(path);
-    if (holder !== undefined && holder !== process.pid && isRunning(holder)) {
-      throw new DataDirError(dir, `is in use by process ${holder} (${LOCK_FILE})`,
-        `stop that keypool first; if no keypool runs on this dir, delete ${path}`);
-    }
-    // The holder is gone: its lock is stale. (Our own pid here is a previous life of this
-    // process's pid, e.g. pid 1 in a restarted container.)
-    await writeFile(path, `${process.pid}\n`).catch((err: NodeJS.ErrnoException) => { throw ioError(dir, err); });
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  } catch (err) {
+    throw ioError(dir, err as NodeJS.ErrnoException);
   }
+  try {
+    flockSync(fd, "exnb");
+  } catch (err) {
+    const holder = readHolder(fd);
+    closeSync(fd);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== "EAGAIN" && code !== "EWOULDBLOCK") throw ioError(dir, err as NodeJS.ErrnoException);
+    throw new DataDirError(dir, `is in use by another keypool (${LOCK_FILE} is locked${holder ? ` by pid ${holder}, as seen in its own PID namespace` : ""})`,
+      "stop that keypool first, or point --data-dir at another directory (the lock ends with its holder, so there is nothing to clean up)");
+  }
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, `${process.pid}\n`, 0);
+  } catch (err) {
+    closeSync(fd);
+    throw ioError(dir, err as NodeJS.ErrnoException);
+  }
+  const opened = fstatSync(fd);
   heldHere.add(id);
   let held = true;
   return {
+    async check() {
+      const now = await stat(path).catch((err: NodeJS.ErrnoException) => err);
+      if (now instanceof Error) return now.code === "ENOENT" ? `${LOCK_FILE} is gone: the data dir was deleted or moved` : `${LOCK_FILE} cannot be read (${now.code ?? now.message})`;
+      if (now.ino !== opened.ino || now.dev !== opened.dev) return "the data dir was replaced by another directory";
+      return undefined;
+    },
     async release() {
       if (!held) return;
       held = false;
       heldHere.delete(id);
-      await rm(path, { force: true });
+      flockSync(fd, "un");
+      closeSync(fd);
     },
   };
 }
 
-async function tryCreate(dir: string, path: string): Promise<boolean> {
+/** The pid the holder wrote, for the message only. */
+function readHolder(fd: number): string | undefined {
   try {
-    await writeFile(path, `${process.pid}\n`, { flag: "wx" });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw ioError(dir, err as NodeJS.ErrnoException);
-  }
-}
-
-async function readHolder(path: string): Promise<number | undefined> {
-  const text = await readFile(path, "utf8").catch(() => "");
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it runs, under another user.
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    const buf = Buffer.alloc(32);
+    const text = buf.toString("latin1", 0, readSync(fd, buf, 0, buf.length, 0)).trim();
+    return /^\d{1,10}$/.test(text) ? text : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,19 @@
+/**
+ * A second keypool for the lock test (test/store/durable-lock.test.ts): opens a DurableStore on
+ * the data dir in argv[2] and prints one line, `{"opened":true,"pid":N}` or `{"refused":MESSAGE}`.
+ * An opened store is held until the process is killed or its stdin closes.
+ */
+import { ManualClock } from "../../src/clock.js";
+import { seededRandom } from "../../src/random.js";
+import { DurableStore } from "../../src/store/durable-store.js";
+import { DURABLE_DEFAULTS } from "./durable-dirs.js";
+
+const options = { ...DURABLE_DEFAULTS, dataDir: process.argv[2]!, clock: new ManualClock(), random: seededRandom(7) };
+try {
+  const store = await DurableStore.open(options);
+  process.stdout.write(`${JSON.stringify({ opened: true, pid: process.pid })}\n`);
+  process.stdin.resume().once("end", () => void store.close().then(() => process.exit(0)));
+} catch (err) {
+  process.stdout.write(`${JSON.stringify({ refused: (err as Error).message })}\n`);
+  process.exit(3);
+}
