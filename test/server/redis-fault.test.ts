@@ -120,6 +120,11 @@ if (!hasRedisServer()) {
       for (const server of [a, b]) {
         expect(server.running).toBe(true);
         expect(server.errors).toEqual([]);
+        // One line when Redis went away and one when it came back, not one per failed call.
+        expect(server.transitions).toEqual([
+          "the store cannot serve (unreachable or failed): health NOT_SERVING, calls answer UNAVAILABLE",
+          "the store serves again: health SERVING",
+        ]);
       }
     }, 40_000);
   });

@@ -35,6 +35,8 @@ export interface KeypoolOptions {
 export class KeypoolProcess {
   /** Log lines at level error or above (pino level >= 50): unexpected failures, never expected. */
   readonly errors: string[] = [];
+  /** The store transitions the server logged ("the store cannot serve…", "the store serves again…"), in order. */
+  readonly transitions: string[] = [];
   private stderr = "";
   private clients: { client: TypedClient<typeof KeyService>; health: HealthClient } | undefined;
 
@@ -99,6 +101,7 @@ export class KeypoolProcess {
           resolve(entry.port as number);
         }
         if (!((entry.level as number) < 50)) this.errors.push(line);
+        if (String(entry.msg).startsWith("the store ")) this.transitions.push(String(entry.msg));
       });
     });
   }
