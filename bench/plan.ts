@@ -21,6 +21,8 @@ export interface BenchPlan {
   /** Sections run in this mode. */
   readonly stores: boolean;
   readonly peer: boolean;
+  /** Section 7: Redis Cluster of 1, 2, 3 masters and --redis-wait-replicas (about 2 minutes). */
+  readonly cluster: boolean;
 }
 
 /** The full run: every section, every size, medians of several runs. */
@@ -41,6 +43,7 @@ export const FULL: BenchPlan = {
   quietWaitMs: 2_000,
   stores: true,
   peer: true,
+  cluster: true,
 };
 
 /** The quick run: every size but fewer, shorter runs; one storm; no store or peer comparison. */
@@ -61,6 +64,7 @@ export const QUICK: BenchPlan = {
   quietWaitMs: 0,
   stores: false,
   peer: false,
+  cluster: false,
 };
 
 /** PASS or MISS against a goal; INFO for a figure without a goal; NOT MEASURED with the reason. */

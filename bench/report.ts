@@ -1,5 +1,6 @@
 import type { BenchResults } from "./results.js";
 import { ran } from "./results.js";
+import { clusterTable } from "./cluster-section.js";
 
 /** A titled table: what each section prints and what the docs show. */
 export interface Table {
@@ -118,6 +119,7 @@ function comparisonTables(r: BenchResults): Table[] {
         ];
     out.push({ title: "6. Peer: keepalive streams, keypool vs etcd", method: p.method, headers: ["system", "msgs/s", "keys/s", "p50 ms", "p99 ms", "errors"], rows });
   }
+  if (ran(s.cluster)) out.push(clusterTable(s.cluster));
   return out;
 }
 

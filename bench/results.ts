@@ -3,6 +3,7 @@ import type { H2Result } from "./h2load-section.js";
 import type { MachineInfo } from "./machine.js";
 import type { MemoryResult } from "./memory.js";
 import type { PeerResult } from "./peer-section.js";
+import type { ClusterResult } from "./cluster-section.js";
 import type { GoalRow } from "./plan.js";
 import type { PoolCoreResult } from "./pool-core.js";
 import type { StoresResult } from "./stores-section.js";
@@ -35,6 +36,7 @@ export interface BenchResults {
     readonly grpc?: GrpcResult | Failed;
     readonly stores?: StoresResult | Failed;
     readonly peer?: PeerResult | Failed;
+    readonly cluster?: ClusterResult | Failed;
   };
   readonly goals: GoalRow[];
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=core,memory,storm,h2load,grpc,stores,peer] [-- --no-docs]`:
+ * `npm run bench [-- --quick] [-- --only=core,memory,storm,h2load,grpc,stores,peer,cluster] [-- --no-docs]`:
  * runs the benchmark sections, prints a table per section, writes bench/results/latest.json
  * (quick runs: bench/results/quick.json) and, after a full run, the results block of
  * docs/performance.md and docs/performance-chart.svg. A benchmark, never a test: it asserts
@@ -16,6 +16,7 @@ import { machineInfo } from "./machine.js";
 import { memoryGoals, memorySection } from "./memory.js";
 import { memoryLatencyNs } from "./memory-latency.js";
 import { peerSection } from "./peer-section.js";
+import { clusterSection } from "./cluster-section.js";
 import { FULL, QUICK } from "./plan.js";
 import type { BenchPlan, GoalRow } from "./plan.js";
 import { poolCoreGoals, poolCoreSection } from "./pool-core.js";
@@ -24,7 +25,7 @@ import type { BenchResults, Failed } from "./results.js";
 import { storesSection } from "./stores-section.js";
 import { stormGoals, stormSection } from "./storm.js";
 
-const SECTIONS = ["core", "memory", "storm", "h2load", "grpc", "stores", "peer"] as const;
+const SECTIONS = ["core", "memory", "storm", "h2load", "grpc", "stores", "peer", "cluster"] as const;
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 function loadAverage(): number {
@@ -58,6 +59,7 @@ async function runSections(plan: BenchPlan, only: Set<string>, goals: GoalRow[])
     grpc: want("grpc") ? await section("4b gRPC, grpc-js clients", goals, () => grpcSection(plan), grpcGoals) : undefined,
     stores: want("stores") && plan.stores ? await section("5 stores", goals, () => storesSection(plan)) : undefined,
     peer: want("peer") && plan.peer ? await section("6 peer", goals, () => peerSection(plan)) : undefined,
+    cluster: want("cluster") && plan.cluster ? await section("7 redis cluster", goals, () => clusterSection(plan)) : undefined,
   };
 }
 

@@ -7,7 +7,7 @@ import type { KeyStore } from "../src/store/key-store.js";
 import { MemoryStore } from "../src/store/memory-store.js";
 
 /** Store kinds the gRPC benchmarks can serve. */
-export const STORE_KINDS = ["memory", "durable", "redis"] as const;
+export const STORE_KINDS = ["memory", "durable", "redis", "redis-cluster"] as const;
 
 /** The production TTLs (the `serve` defaults). */
 const TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
@@ -35,6 +35,22 @@ export async function openBenchStore(kind: string, maxKeys: number): Promise<Key
       const { RedisStore } = await import("../src/store/redis-store.js");
       // Sections reuse the pool with their own capacity: each takes the pool's settings over.
       return RedisStore.open({ url, pool: "bench", ...TTLS, maxKeys, updateSettings: true });
+    }
+    case "redis-cluster": {
+      // KEYPOOL_REDIS_CLUSTER, KEYPOOL_POOL_SHARDS, KEYPOOL_REDIS_WAIT_REPLICAS: set by the cluster section.
+      const { parseHostPorts } = await import("../src/store/redis/endpoint.js");
+      const { ShardedRedisStore } = await import("../src/store/sharded-redis-store.js");
+      const nodes = parseHostPorts(process.env.KEYPOOL_REDIS_CLUSTER ?? "", "redis-cluster");
+      const replicas = Number(process.env.KEYPOOL_REDIS_WAIT_REPLICAS ?? 0);
+      const redis = {
+        endpoint: { kind: "cluster" as const, nodes },
+        shards: Number(process.env.KEYPOOL_POOL_SHARDS ?? 1),
+        waitReplicas: replicas > 0 ? { replicas, timeoutMs: 1_000 } : undefined,
+      };
+      const store = new ShardedRedisStore({ ...TTLS, maxKeys, ...redis, pool: "bench", updateSettings: true });
+      await store.ready(10_000);
+      await store.checkSettings();
+      return store;
     }
     default:
       throw new Error(`unknown store "${kind}": expected ${STORE_KINDS.join(", ")}`);

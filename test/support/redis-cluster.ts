@@ -56,6 +56,8 @@ export class RedisClusterRig {
           "--cluster-node-timeout", String(timeout), "--cluster-require-full-coverage", "yes",
           // A replica never refuses to fail over for having lost touch too long (slow test boxes).
           "--cluster-replica-validity-factor", "0",
+          // A lone master learns no address from peers; CLUSTER SLOTS must still name one.
+          "--cluster-announce-ip", "127.0.0.1",
           ...(options.nodeArgs ?? []),
         ];
         return RedisServer.start({ args });
@@ -66,7 +68,11 @@ export class RedisClusterRig {
     try {
       const failed = started.find((s) => s.status === "rejected");
       if (failed) throw failed.reason;
-      await runRedisCli(["--cluster", "create", ...nodes.map((n) => n.address), "--cluster-replicas", String(replicas), "--cluster-yes"]);
+      if (masters >= 3) {
+        await runRedisCli(["--cluster", "create", ...nodes.map((n) => n.address), "--cluster-replicas", String(replicas), "--cluster-yes"]);
+      } else {
+        await rig.formSmall(masters);
+      }
       await rig.settled(masters);
       return rig;
     } catch (err) {
@@ -169,6 +175,33 @@ export class RedisClusterRig {
       if (owner?.id !== ownerId) return false;
     }
     return true;
+  }
+
+  /**
+   * Joins a cluster `redis-cli --cluster create` refuses (fewer than 3 masters) the way it would:
+   * equal slot ranges on the first `masters` nodes, CLUSTER MEET, then each other node replicates
+   * a master in turn. For benchmarks of 1 and 2 masters.
+   */
+  private async formSmall(masters: number): Promise<void> {
+    const [first, ...rest] = this.nodes;
+    for (let i = 0; i < masters; i++) {
+      const [lo, hi] = [Math.floor((i * 16_384) / masters), Math.floor(((i + 1) * 16_384) / masters) - 1];
+      await this.nodes[i]!.admin().call("CLUSTER", "ADDSLOTSRANGE", lo, hi);
+      await this.nodes[i]!.admin().call("CLUSTER", "SET-CONFIG-EPOCH", i + 1);
+    }
+    const myself = String(await first!.admin().call("CLUSTER", "NODES")).split("\n").find((l) => l.includes("myself"))!;
+    const busPort = myself.split(" ")[1]!.split("@")[1]!.split(",")[0]!;
+    for (const node of rest) await node.admin().call("CLUSTER", "MEET", "127.0.0.1", first!.port, busPort);
+    await pollUntil(async () => (await this.nodesInfo(first)).length === this.nodes.length, "the nodes did not meet", SETTLE_MS);
+    const ids = await Promise.all(this.nodes.slice(0, masters).map(async (n) => String(await n.admin().call("CLUSTER", "MYID"))));
+    for (const [i, node] of this.nodes.slice(masters).entries()) {
+      // A node must know its master before it can replicate it: retried until gossip caught up.
+      await pollUntil(
+        async () => node.admin().call("CLUSTER", "REPLICATE", ids[i % masters]!).then(() => true, () => false),
+        "a replica could not attach",
+        SETTLE_MS,
+      );
+    }
   }
 
   /** Waits until the freshly created cluster is whole: every node ok, all known, replicas linked. */
