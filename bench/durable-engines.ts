@@ -8,8 +8,8 @@
  *
  * Writes go to a temp dir on the same disk as /tmp; every variant fsyncs before a write resolves,
  * except `sqlite-normal`, shown only to price what synchronous=FULL buys. `--only store` measures
- * the DurableStore itself: `--keys` keys (a tenth of them blocked) written through it, then one
- * timed `DurableStore.open` (the whole recovery: checks, scan, restore, durable floor).
+ * the durable EmbeddedStore itself: `--keys` keys (a tenth of them blocked) written through it, then one
+ * timed `EmbeddedStore.open` (the whole recovery: checks, scan, restore, durable floor).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -19,10 +19,10 @@ import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
 import { open } from "lmdb";
-import { systemClock } from "../src/clock.js";
+import { backgroundScheduler } from "../src/scheduler.js";
 import { systemRandom } from "../src/random.js";
 import { encodeRecord } from "../src/store/durable/record-codec.js";
-import { DurableStore } from "../src/store/durable-store.js";
+import { EmbeddedStore } from "../src/store/embedded-store.js";
 
 /** What the benchmark needs of one engine. */
 interface Engine {
@@ -170,8 +170,8 @@ async function recovery(make: EngineMaker, dir: string, records: readonly [strin
 }
 
 async function storeRecovery(dir: string, keys: number): Promise<object> {
-  const options = { dataDir: dir, blockTtlMs: 600_000, keepaliveTtlMs: 3_600_000, maxKeys: keys, clock: systemClock, random: systemRandom };
-  const writer = await DurableStore.open(options);
+  const options = { dataDir: dir, blockTtlMs: 600_000, keepaliveTtlMs: 3_600_000, maxKeys: keys, scheduler: backgroundScheduler, random: systemRandom };
+  const writer = await EmbeddedStore.open(options);
   const loadStart = performance.now();
   const lane = async (calls: number): Promise<void> => {
     for (let i = 0; i < calls; i++) await writer.generate(1000);
@@ -181,9 +181,9 @@ async function storeRecovery(dir: string, keys: number): Promise<object> {
   for (let i = 0; i < keys / 10; i++) void writer.acquire();
   await writer.close();
   const start = performance.now();
-  const store = await DurableStore.open(options);
+  const store = await EmbeddedStore.open(options);
   const openMs = Math.round(performance.now() - start);
-  const { recovery } = store;
+  const recovery = store.dataDir!.recovery;
   const heapMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
   await store.close();
   return { engine: "store", keys: recovery.keys, blocked: recovery.blocked, loadKeysPerSec: Math.round(keys / (loadMs / 1000)), openMs, recoveryMs: recovery.ms, heapMb };

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { systemClock } from "../src/clock.js";
+import { backgroundScheduler } from "../src/scheduler.js";
 import { systemRandom } from "../src/random.js";
 import type { KeyStore } from "../src/store/key-store.js";
-import { MemoryStore } from "../src/store/memory-store.js";
+import { EmbeddedStore } from "../src/store/embedded-store.js";
 
 /** Store kinds the gRPC benchmarks can serve. */
 export const STORE_KINDS = ["memory", "durable", "redis", "redis-cluster"] as const;
@@ -15,19 +15,18 @@ const TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
 /**
  * Opens a store of `kind` with the production clock, randomness and TTLs: memory; durable in a
  * fresh temp data dir; redis at KEYPOOL_REDIS_URL (the orchestrator starts a throwaway
- * redis-server on loopback and passes its URL). The durable and Redis stores are imported
+ * redis-server on loopback and passes its URL). The Redis store is imported
  * lazily so a missing or broken one only costs its own row.
  */
 export async function openBenchStore(kind: string, maxKeys: number): Promise<KeyStore> {
-  const common = { ...TTLS, maxKeys, clock: systemClock, random: systemRandom };
+  const common = { ...TTLS, maxKeys, scheduler: backgroundScheduler, random: systemRandom };
   switch (kind) {
     case "memory":
-      return new MemoryStore(common);
+      return EmbeddedStore.memory(common);
     case "durable": {
-      const { DurableStore } = await import("../src/store/durable-store.js");
       const dataDir = mkdtempSync(join(tmpdir(), "keypool-bench-durable-"));
       process.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
-      return DurableStore.open({ ...common, dataDir });
+      return EmbeddedStore.open({ ...common, dataDir });
     }
     case "redis": {
       const url = process.env.KEYPOOL_REDIS_URL;

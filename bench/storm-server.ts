@@ -1,5 +1,5 @@
 /**
- * Child process of the expiry-storm benchmark: a keypool server on loopback whose MemoryStore
+ * Child process of the expiry-storm benchmark: a keypool server on loopback whose in-memory EmbeddedStore
  * runs on a ManualClock. It loads `--keys` keys whose blocks (`--mode blocks`: all acquired at
  * one instant) or lives (`--mode lives`) end at the same instant, then moves its clock 1 s on
  * so the clients' own keys get later deadlines. On "storm" it moves the clock past the shared
@@ -12,7 +12,8 @@ import { ManualClock } from "../src/clock.js";
 import { systemRandom } from "../src/random.js";
 import { startServer } from "../src/server/server.js";
 import type { RunningServer } from "../src/server/server.js";
-import { MemoryStore } from "../src/store/memory-store.js";
+import { backgroundScheduler } from "../src/scheduler.js";
+import { EmbeddedStore } from "../src/store/embedded-store.js";
 import { reply, serveParent } from "./child.js";
 import { wallMs } from "./recorder.js";
 import { StallProbe } from "./stall-probe.js";
@@ -21,13 +22,13 @@ const TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
 /** How long to wait for the sweep to finish before giving up (bounded). */
 const SWEEP_LIMIT_MS = 60_000;
 
-function load(store: MemoryStore, keys: number, mode: string, now: number): void {
+function load(store: EmbeddedStore, keys: number, mode: string, now: number): void {
   for (let left = keys; left > 0; left -= 1000) store.pool.generate(Math.min(1000, left), now);
   if (mode === "blocks") for (let i = 0; i < keys; i++) store.pool.acquire(now);
 }
 
 /** Resolves when the pool has no due deadline left (all storm work done), polling each ms. */
-function swept(store: MemoryStore, clock: ManualClock): Promise<void> {
+function swept(store: EmbeddedStore, clock: ManualClock): Promise<void> {
   const limit = Date.now() + SWEEP_LIMIT_MS;
   return new Promise((resolve) => {
     const check = (): void => {
@@ -46,7 +47,9 @@ async function main(): Promise<void> {
   if (mode !== "blocks" && mode !== "lives") throw new Error(`--mode must be blocks or lives (got ${mode})`);
   const clock = new ManualClock();
   const t0 = clock.now();
-  const store = new MemoryStore({ ...TTLS, maxKeys: keys + 100_000, clock, random: systemRandom });
+  // The manual clock judges deadlines; the sweeper's timers are real, so the storm runs as in production.
+  const scheduler = { ...backgroundScheduler, now: () => clock.now() };
+  const store = EmbeddedStore.memory({ ...TTLS, maxKeys: keys + 100_000, scheduler, random: systemRandom });
   load(store, keys, mode, t0);
   clock.advance(1_000);
   const deadline = t0 + (mode === "blocks" ? TTLS.blockTtlMs : TTLS.keepaliveTtlMs);

@@ -3,8 +3,28 @@ export interface Clock {
   now(): number;
 }
 
-/** The system wall clock (`Date.now()`). */
-export const systemClock: Clock = { now: () => Date.now() };
+/** Where a steady clock reads the time: the wall clock and a monotonic one (any origin). */
+export interface TimeSources {
+  /** Wall time, ms since the Unix epoch (`Date.now`). Read once, at the start. */
+  readonly wall: () => number;
+  /** Monotonic time, ms from any origin (`performance.now`): never steps, never goes back. */
+  readonly monotonic: () => number;
+}
+
+/**
+ * A clock that reads the wall once and then follows the monotonic clock: now = wall time at
+ * start + monotonic time elapsed since. A wall-clock step (NTP, an operator, a VM resume) moves
+ * no running deadline: a 60 s block lasts 60 s of elapsed time whatever the wall does meanwhile.
+ * Answers still carry epoch timestamps; they drift from the wall only by the monotonic clock's
+ * rate error (ppm: well under a second a day) until the next start. O(1) per read.
+ */
+export function steadyClock(sources: TimeSources): Clock {
+  const offset = sources.wall() - sources.monotonic();
+  return { now: () => offset + sources.monotonic() };
+}
+
+/** The clock every server deadline follows: `steadyClock` over `Date.now` and `performance.now`. */
+export const systemClock: Clock = steadyClock({ wall: () => Date.now(), monotonic: () => performance.now() });
 
 /**
  * A clock that only moves when told to, for deterministic tests.

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { MAX_GENERATE, POOL_NAME_RULE, isPoolName } from "../pool/rules.js";
 import type { ServerLimits } from "../server/limits.js";
 import { argvErrorLine, joinDashValues, shownValue } from "./argv.js";
 import { formatDuration, parseDuration } from "./duration.js";
@@ -100,8 +101,8 @@ function limitsOf(get: (flag: Flag) => string): ServerLimits {
   return {
     maxRequestBytes: integer("max-request-bytes", get("max-request-bytes"), 1024, 64 * 1024 * 1024),
     maxMetadataBytes: integer("max-metadata-bytes", get("max-metadata-bytes"), 1024, 1024 * 1024),
-    maxGenerate: integer("max-generate", get("max-generate"), 1, 1000),
-    maxKeepAliveKeys: integer("max-keepalive-keys", get("max-keepalive-keys"), 1, 1000),
+    maxGenerate: integer("max-generate", get("max-generate"), 1, MAX_GENERATE),
+    maxKeepAliveKeys: integer("max-keepalive-keys", get("max-keepalive-keys"), 1, MAX_GENERATE),
     maxStreams: integer("max-streams", get("max-streams"), 1, 1_000_000),
     maxWaiters: integer("max-waiters", get("max-waiters"), 0, 1_000_000),
     maxHealthWatches: integer("max-health-watches", get("max-health-watches"), 0, 1_000_000),
@@ -138,7 +139,7 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfi
   const get = readFlags(argv, env);
   const store = oneOf("store", get("store"), ["memory", "redis"] as const);
   const pool = get("pool");
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(pool)) throw new FlagValueError("pool", pool, "expected 1-64 characters of [A-Za-z0-9_.-]");
+  if (!isPoolName(pool)) throw new FlagValueError("pool", pool, `expected ${POOL_NAME_RULE}`);
   const dataDir = get("data-dir") || undefined;
   if (dataDir && store === "redis") throw new ConfigError("--data-dir applies to the embedded store only; drop it or use --store memory");
   const metricsPort = get("metrics-port");

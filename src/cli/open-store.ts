@@ -1,8 +1,7 @@
-import { systemClock } from "../clock.js";
 import { systemRandom } from "../random.js";
-import { DurableStore } from "../store/durable-store.js";
+import { backgroundScheduler } from "../scheduler.js";
+import { EmbeddedStore } from "../store/embedded-store.js";
 import type { KeyStore } from "../store/key-store.js";
-import { MemoryStore } from "../store/memory-store.js";
 import type { PoolSettings } from "../pool/index.js";
 import { PoolSettingsMismatch } from "../store/redis/settings-gate.js";
 import { ShardedRedisStore } from "../store/sharded-redis-store.js";
@@ -62,12 +61,9 @@ export async function openStore(config: ServeConfig, onRefused: (message: string
     store.onRefused((mismatch) => onRefused(mismatchMessage(mismatch)));
     return store;
   }
-  if (config.dataDir !== undefined) {
-    try {
-      return await DurableStore.open({ ...settings, dataDir: config.dataDir, clock: systemClock, random: systemRandom });
-    } catch (err) {
-      throw new ConfigError((err as Error).message.split("\n")[0]!);
-    }
+  try {
+    return await EmbeddedStore.open({ ...settings, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom });
+  } catch (err) {
+    throw new ConfigError((err as Error).message.split("\n")[0]!);
   }
-  return new MemoryStore({ ...settings, clock: systemClock, random: systemRandom });
 }

@@ -2,6 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { KeepAliveRequestSchema, KeepAliveResponse } from "../../gen/keypool/v1/keypool_pb.js";
 import { isKey } from "../pool/key-format.js";
+import { messages } from "../pool/rules.js";
 import { keepAliveOutcome } from "./convert.js";
 import { KeyPoolClientError } from "./errors.js";
 import { KEYS_PER_KEEPALIVE } from "./keeper.js";
@@ -19,7 +20,7 @@ export function assertKeys(keys: readonly string[], method: string): void {
   throw new KeyPoolClientError(
     "INVALID_ARGUMENT",
     method,
-    `keys[${bad}] is malformed (got ${keys[bad]!.length} characters): a key is "kp_" followed by 24 characters of [A-Za-z0-9_-]`,
+    messages.malformedKey(`keys[${bad}]`, keys[bad]!.length),
   );
 }
 

@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { KeepAliveRequestSchema, KeepAliveResponse } from "../../gen/keypool/v1/keypool_pb.js";
+import { MAX_GENERATE } from "../pool/rules.js";
 import { keepAliveOutcome } from "./convert.js";
 import { KeyPoolClientError } from "./errors.js";
 import type { KeyHold } from "./key-hold.js";
@@ -8,7 +9,7 @@ import type { Scheduler, TimerHandle } from "./scheduler.js";
 import type { LostReason } from "./types.js";
 
 /** Most keys in one KeepAliveRequest (the server's limit). */
-export const KEYS_PER_KEEPALIVE = 1000;
+export const KEYS_PER_KEEPALIVE = MAX_GENERATE;
 
 type Stream = grpc.ClientDuplexStream<MessageInitShape<typeof KeepAliveRequestSchema>, KeepAliveResponse>;
 

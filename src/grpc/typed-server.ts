@@ -11,6 +11,8 @@ export interface CallContext {
   readonly peer: string;
   /** Aborted when the client cancels or the deadline passes. */
   readonly signal: AbortSignal;
+  /** Milliseconds left before the call's deadline, at the time of asking (Infinity: none). O(1). */
+  timeLeftMs(): number;
 }
 
 /** A unary handler: resolve with the response, reject with any error (mapped by `onError`). */
@@ -55,6 +57,11 @@ function contextOf(method: string, call: grpc.ServerUnaryCall<unknown, unknown> 
     },
     get signal() {
       return (controller ??= new AbortController()).signal;
+    },
+    timeLeftMs: () => {
+      const deadline = call.getDeadline();
+      const at = deadline instanceof Date ? deadline.getTime() : deadline;
+      return at === Infinity ? Infinity : at - Date.now(); // grpc-js deadlines are wall-clock instants
     },
     done: () => call.removeListener("cancelled", onCancel),
   };

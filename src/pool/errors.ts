@@ -7,7 +7,9 @@ export type KeyPoolErrorCode =
   | "not-found"
   | "failed-precondition"
   | "resource-exhausted"
-  | "unavailable";
+  | "unavailable"
+  /** The caller gave up (cancelled the call) before the answer was ready. */
+  | "cancelled";
 
 /**
  * An error a caller can act on: a code, a message meant for the caller (never a whole key, never

@@ -1,14 +1,14 @@
 import { KeyPoolError } from "./errors.js";
+import { KEY_PREFIX, TOKEN_CHARS, messages } from "./rules.js";
+
+export { KEY_PREFIX, TOKEN_CHARS } from "./rules.js";
 
 /**
  * The documented key format: `kp_` + 24 URL-safe base64 characters (144 random bits), 27 in all.
  * Lease ids are 24 URL-safe base64 characters (144 random bits).
  */
-export const KEY_PREFIX = "kp_";
 /** Random bytes behind one key or lease id. */
 export const TOKEN_BYTES = 18;
-/** Characters of one encoded token. */
-export const TOKEN_CHARS = 24;
 /** Length of a whole key. */
 export const KEY_LENGTH = KEY_PREFIX.length + TOKEN_CHARS;
 
@@ -67,21 +67,13 @@ export function isLeaseId(s: string): boolean {
 /** Throws INVALID_ARGUMENT unless `key` is a well-formed key; the message never echoes the key. */
 export function assertKey(key: string, field = "key"): void {
   if (isKey(key)) return;
-  const what = key.length === 0 ? "is empty" : `is malformed (got ${key.length} characters)`;
-  throw new KeyPoolError(
-    "invalid-argument",
-    `${field} ${what}: a key is "${KEY_PREFIX}" followed by ${TOKEN_CHARS} characters of [A-Za-z0-9_-]`,
-  );
+  throw new KeyPoolError("invalid-argument", messages.malformedKey(field, key.length));
 }
 
 /** Throws INVALID_ARGUMENT unless `leaseId` is a well-formed lease id (`field` names it). */
 export function assertLeaseId(leaseId: string, field = "lease_id"): void {
   if (isLeaseId(leaseId)) return;
-  const what = leaseId.length === 0 ? "is empty" : `is malformed (got ${leaseId.length} characters)`;
-  throw new KeyPoolError(
-    "invalid-argument",
-    `${field} ${what}: a lease id is ${TOKEN_CHARS} characters of [A-Za-z0-9_-], as AcquireKey returned it`,
-  );
+  throw new KeyPoolError("invalid-argument", messages.malformedLeaseId(field, leaseId.length));
 }
 
 /**

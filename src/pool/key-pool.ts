@@ -3,7 +3,8 @@ import { DeadlineList } from "./deadline-list.js";
 import { KeyPoolError } from "./errors.js";
 import { KeyIndex } from "./key-index.js";
 import { FreeSet } from "./free-set.js";
-import { assertKey, assertLeaseId } from "./key-format.js";
+import { assertKey, assertLeaseId, isKey } from "./key-format.js";
+import { keysToGenerate, messages } from "./rules.js";
 import { SlotTable } from "./slot-table.js";
 import { DEFAULT_MAX_LEASE_MS, NOT_HELD, REFUSALS, maxLeaseRefusal } from "./lease-refusals.js";
 import type { LeaseRefusal } from "./lease-refusals.js";
@@ -17,8 +18,6 @@ const NOT_FOUND_MESSAGE = { [UNKNOWN]: NOT_HELD.unknown, [DEAD]: NOT_HELD.expire
 
 /** Expiry work one request may do before it answers (bounded: O(1) per request). */
 export const DEFAULT_CATCH_UP_BUDGET = 64;
-/** Most keys one GenerateKeys call may create. */
-export const MAX_GENERATE = 1000;
 
 /**
  * The key pool: a pure, synchronous data structure. Time is passed in (`now`, ms) and never read;
@@ -75,20 +74,13 @@ export class KeyPool {
 
   /** Adds `count` (0 means 1) new free keys. O(count). Throws INVALID_ARGUMENT, RESOURCE_EXHAUSTED. */
   generate(count: number, now: number): KeyInfo[] {
-    const n = count === 0 ? 1 : count;
-    if (!Number.isInteger(n) || n < 0 || n > MAX_GENERATE) {
-      throw new KeyPoolError("invalid-argument", `count must be between 0 and ${MAX_GENERATE} (got ${count})`);
-    }
+    const n = keysToGenerate(count);
     now = this.tick(now);
     // Reclaiming up to n dead keys makes the capacity check exact: either every dead key is gone,
     // or n slots were freed.
     this.catchUp(now, Math.max(this.budget, n));
     if (this.lives.size + n > this.options.maxKeys) {
-      throw new KeyPoolError(
-        "resource-exhausted",
-        `the pool holds ${this.lives.size} of at most ${this.options.maxKeys} keys (--max-keys); ` +
-          `${n} more do not fit: delete keys or raise --max-keys`,
-      );
+      throw new KeyPoolError("resource-exhausted", messages.poolFull(this.lives.size, this.options.maxKeys, n));
     }
     const out: KeyInfo[] = [];
     for (let i = 0; i < n; i++) out.push(this.slots.info(this.create(now), now));
@@ -114,12 +106,7 @@ export class KeyPool {
           continue;
         }
         this.counters.acquireMisses++;
-        throw new KeyPoolError(
-          "not-found",
-          this.lives.size === 0
-            ? "no free key: the pool holds no keys; generate keys first"
-            : `no free key: all ${this.lives.size} keys are blocked; release keys or generate more`,
-        );
+        throw new KeyPoolError("not-found", messages.noFreeKey(this.lives.size));
       }
       const slot = this.free.at(this.random.int(this.free.size));
       if (this.expiresAt.get(slot) <= now) {
@@ -136,7 +123,7 @@ export class KeyPool {
       this.counters.acquired++;
       return this.slots.info(slot, now);
     }
-    throw new KeyPoolError("unavailable", "the pool is reclaiming a large batch of expired keys; retry shortly");
+    throw new KeyPoolError("unavailable", messages.reclaiming());
   }
 
   /**
@@ -149,10 +136,7 @@ export class KeyPool {
     const slot = this.find(key, now);
     if (this.blockedUntil.get(slot) !== 0) {
       if (leaseId && leaseId !== this.slots.leaseId(slot)) {
-        throw new KeyPoolError(
-          "failed-precondition",
-          "lease_id is not the key's current lease: your lease ran out and the key was acquired again",
-        );
+        throw new KeyPoolError("failed-precondition", messages.notCurrentLease());
       }
       this.unblock(slot);
       this.counters.released++;
@@ -213,10 +197,23 @@ export class KeyPool {
   /** Sets `key`'s life to now + keepalive TTL, leaving its block as it is. O(1). Throws NOT_FOUND. */
   keepAlive(key: string, now: number): KeyInfo {
     now = this.tick(now);
-    const slot = this.find(key, now);
-    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
-    this.lives.moveToTail(slot);
-    return this.slots.info(slot, now);
+    return this.extend(this.find(key, now), now);
+  }
+
+  /**
+   * `keepAlive` for one key of a batch: undefined instead of NOT_FOUND for an unknown or dead key
+   * (a dead one is reclaimed, as `keepAlive` would). O(1). Throws INVALID_ARGUMENT.
+   */
+  tryKeepAlive(key: string, now: number): KeyInfo | undefined {
+    now = this.tick(now);
+    assertKey(key);
+    const slot = this.live(key, now);
+    return slot < 0 ? undefined : this.extend(slot, now);
+  }
+
+  /** Whether `key` is a well-formed key the pool holds alive at `now` (a dead one is reclaimed). O(1). */
+  isLive(key: string, now: number): boolean {
+    return isKey(key) && this.live(key, this.tick(now)) >= 0;
   }
 
   /** Describes `key`. O(1). Throws NOT_FOUND. */
@@ -319,6 +316,12 @@ export class KeyPool {
     }
     this.settle(slot, now);
     return slot;
+  }
+
+  private extend(slot: number, now: number): KeyInfo {
+    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
+    this.lives.moveToTail(slot);
+    return this.slots.info(slot, now);
   }
 
   /** Frees `slot` if its block has ended at `now`. */

@@ -1,4 +1,5 @@
 import { KeyPoolError } from "./errors.js";
+import { messages } from "./rules.js";
 
 /** The 24 hours a lease may last by default (`--max-lease`). */
 export const DEFAULT_MAX_LEASE_MS = 24 * 60 * 60 * 1000;
@@ -10,10 +11,10 @@ export const DEFAULT_MAX_LEASE_MS = 24 * 60 * 60 * 1000;
  */
 export type LeaseEndReason = "not-found" | "lease-ended" | "max-lease";
 
-/** Why the pool holds no such key, by cause: THE not-found messages of every store. */
+/** Why the pool holds no such key, by cause: THE not-found messages of every store (see rules.ts). */
 export const NOT_HELD = {
-  unknown: "no such key: it was never generated, was deleted or expired",
-  expired: "no such key: it expired because it was not kept alive in time",
+  unknown: messages.unknownKey(),
+  expired: messages.expiredKey(),
 } as const;
 
 /** A refused renewal: the reason and a message naming what happened and the fix. */

@@ -1,7 +1,7 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
-import { KeyPoolError } from "../pool/index.js";
+import { KeyPoolError, messages } from "../pool/index.js";
 import type { AcquireQueue } from "../store/acquire-queue.js";
 import type { KeyStore } from "../store/key-store.js";
 import { ROLE_METADATA } from "./access.js";
@@ -28,6 +28,18 @@ export interface KeyServiceDeps {
 const seesLeaseIds = (context: CallContext): boolean => context.metadata.get(ROLE_METADATA)[0] === "admin";
 
 /**
+ * How long before its call's deadline a waiting AcquireKey stops waiting: a key handed over
+ * later could reach a client that already gave up (covers a round trip of up to this long).
+ */
+export const ANSWER_MARGIN_MS = 100;
+
+/** The wait to serve: the one asked for, ended ANSWER_MARGIN_MS before the call's deadline. */
+function waitWithin(requestedMs: number, timeLeftMs: number): number {
+  if (!(requestedMs > 0) || !Number.isFinite(timeLeftMs)) return requestedMs; // invalid waits fail in the queue
+  return Math.min(requestedMs, Math.max(0, Math.floor(timeLeftMs - ANSWER_MARGIN_MS)));
+}
+
+/**
  * The KeyService handlers: short shims from wire messages to the store and back. Validation and
  * semantics live in the store; errors are mapped to statuses by the adapter.
  */
@@ -38,7 +50,7 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
   return {
     generateKeys: async ({ count }) => {
       if (count > limits.maxGenerate) {
-        throw new KeyPoolError("invalid-argument", `count must be at most ${limits.maxGenerate} (got ${count}); split the request`);
+        throw new KeyPoolError("invalid-argument", messages.countOverLimit(count, limits.maxGenerate));
       }
       const keys = await store.generate(count);
       metrics.count("generated", keys.length);
@@ -46,7 +58,12 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
     },
     acquireKey: async ({ wait }, context) => {
       try {
-        const key = await waiters.acquire(wait ? durationMs(wait) : 0, context.signal);
+        const key = await waiters.acquire(waitWithin(wait ? durationMs(wait) : 0, context.timeLeftMs()), context.signal);
+        if (context.signal.aborted) {
+          // Nobody will receive this answer: the key goes back under its own lease (or its block ends).
+          await store.release(key.key, key.leaseId).catch(() => {});
+          throw new KeyPoolError("cancelled", "the call ended before its key could be sent; the key was released");
+        }
         metrics.count("acquired");
         return { key: keyInfoMessage(key) };
       } catch (err) {

@@ -1,6 +1,8 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { addTypedService } from "../grpc/typed-server.js";
+import { backgroundScheduler } from "../scheduler.js";
+import type { Scheduler } from "../scheduler.js";
 import { AcquireQueue } from "../store/acquire-queue.js";
 import type { KeyStore } from "../store/key-store.js";
 import { accessInterceptor, recheck } from "./access.js";
@@ -47,6 +49,8 @@ export interface ServerOptions {
   readonly logLimit?: LogLimit;
   /** The clock of the log rate limit; default the system clock. */
   readonly clock?: Clock;
+  /** The timers of waiting acquires (default: real, unref'd timers); tests pass a ManualScheduler. */
+  readonly scheduler?: Scheduler;
   /** Registers more services on the same server before it binds (benchmarks' echo service). */
   readonly configure?: (server: grpc.Server) => void;
 }
@@ -99,7 +103,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...channelOptions(limits),
     interceptors: [telemetryInterceptor(metrics, lines), accessInterceptor(access, limits.maxMetadataBytes)],
   });
-  const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters });
+  const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters, scheduler: options.scheduler ?? backgroundScheduler });
   const health = new HealthReporter(store, { maxWatches: limits.maxHealthWatches, log });
   metrics.gauge("keypool_open_health_watches", "Open health Watch streams.", () => health.openWatches);
   const impl = keyServiceImpl({

@@ -14,6 +14,7 @@ export const STATUS_OF: Readonly<Record<KeyPoolErrorCode, Status>> = {
   "failed-precondition": Status.FAILED_PRECONDITION,
   "resource-exhausted": Status.RESOURCE_EXHAUSTED,
   unavailable: Status.UNAVAILABLE,
+  cancelled: Status.CANCELLED,
 };
 
 /**

@@ -1,9 +1,10 @@
 import { KeyPoolError } from "../pool/index.js";
 import type { KeyInfo } from "../pool/index.js";
+import { MAX_WAIT_MS, messages } from "../pool/rules.js";
+import type { Scheduler, TimerHandle } from "../scheduler.js";
 import type { KeyStore } from "./key-store.js";
 
-/** The longest wait an AcquireKey may ask for. */
-export const MAX_WAIT_MS = 300_000;
+export { MAX_WAIT_MS } from "../pool/rules.js";
 
 interface Waiter {
   readonly resolve: (key: KeyInfo) => void;
@@ -20,14 +21,26 @@ export interface AcquireQueueOptions {
   readonly maxWaiters: number;
   /** How often waiters retry when the store sends no event (keys freed on other servers). */
   readonly pollMs?: number;
+  /** The waits' deadlines and the poll follow it. */
+  readonly scheduler: Scheduler;
 }
 
 /**
- * Waiting acquire over any KeyStore: callers that find no free key wait in arrival order and are
- * served first come, first served when the store reports freed keys (or at the next poll, for
- * keys freed elsewhere). A waiter that gave up (timeout, cancel) never receives a key: a key
- * acquired for it goes to the next waiter or back to the pool. Enqueue, give up and serve are
- * O(1) per waiter (an intrusive doubly-linked list).
+ * Waiting acquire over any KeyStore. Rules:
+ *
+ * - Every caller tries the store once on arrival, waiters or not: a caller is never made to wait
+ *   while a key is free. Waiters are served strictly in arrival order among themselves. Keys freed
+ *   through this store reach the oldest waiter before any later caller can see them (the store
+ *   signals synchronously with the change), so a newcomer only ever takes a key this server had
+ *   not yet heard of (one freed on another server of a shared pool, before its event arrived).
+ * - A key acquired for the queue goes to the oldest waiter still waiting, or back to the pool:
+ *   a waiter that gave up (its wait ended, its call was cancelled) never receives one.
+ * - A fault of the store while serving waiters (UNAVAILABLE, or any unexpected error) ends every
+ *   wait with that error at once: an outage is never reported as "no key became free".
+ * - A cancelled call ends with CANCELLED; shutdown ends every wait with UNAVAILABLE.
+ *
+ * Enqueue, give up and serve are O(1) per waiter (an intrusive doubly-linked list); one timer per
+ * waiter and one poll timer, all on the injected scheduler.
  */
 export class AcquireQueue {
   private head: Waiter | undefined;
@@ -35,13 +48,15 @@ export class AcquireQueue {
   private count = 0;
   private serving = false;
   private kickedWhileServing = false;
-  private poll: NodeJS.Timeout | undefined;
+  private poll: TimerHandle | undefined;
   private readonly unsubscribe: () => void;
+  private readonly scheduler: Scheduler;
 
   constructor(
     private readonly store: KeyStore,
     private readonly options: AcquireQueueOptions,
   ) {
+    this.scheduler = options.scheduler;
     this.unsubscribe = store.onKeysFreed(() => this.kick());
   }
 
@@ -52,19 +67,19 @@ export class AcquireQueue {
 
   /**
    * Acquires a key, waiting up to `waitMs` (0: not at all) or until `signal` aborts.
-   * Rejects NOT_FOUND when no key became free in time.
+   * Rejects NOT_FOUND when no key became free in time, CANCELLED when `signal` aborted first,
+   * UNAVAILABLE (or the store's own error) when the store failed.
    */
   async acquire(waitMs: number, signal: AbortSignal): Promise<KeyInfo> {
     if (!Number.isFinite(waitMs) || waitMs < 0 || waitMs > MAX_WAIT_MS) {
-      throw new KeyPoolError("invalid-argument", `wait must be between 0 and ${MAX_WAIT_MS / 1000}s (got ${waitMs} ms)`);
+      throw new KeyPoolError("invalid-argument", messages.waitOutOfRange(waitMs));
     }
-    if (waitMs === 0 || this.count === 0) {
-      try {
-        return await this.store.acquire();
-      } catch (err) {
-        if (waitMs === 0 || !(err instanceof KeyPoolError && err.code === "not-found")) throw err;
-      }
+    try {
+      return await this.store.acquire();
+    } catch (err) {
+      if (waitMs === 0 || !isNotFound(err)) throw err;
     }
+    if (signal.aborted) throw cancelled();
     if (this.count >= this.options.maxWaiters) {
       throw new KeyPoolError("resource-exhausted", `${this.count} callers are already waiting for a key (limit --max-waiters); retry later`);
     }
@@ -74,23 +89,22 @@ export class AcquireQueue {
   /** Rejects every waiter with UNAVAILABLE and stops polling (shutdown). */
   close(): void {
     this.unsubscribe();
-    for (let waiter = this.head; waiter; waiter = this.head) {
-      const gone = waiter;
-      this.settle(gone, () => gone.reject(new KeyPoolError("unavailable", "the server is shutting down; retry on another server")));
-    }
-    if (this.poll) clearTimeout(this.poll);
+    this.rejectAll(new KeyPoolError("unavailable", "the server is shutting down; retry on another server"));
+    if (this.poll !== undefined) this.scheduler.clearTimeout(this.poll);
+    this.poll = undefined;
   }
 
   private enqueue(waitMs: number, signal: AbortSignal): Promise<KeyInfo> {
     return new Promise<KeyInfo>((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(waiter, () => reject(
-        new KeyPoolError("not-found", `no key became free within ${waitMs} ms; release keys or generate more`),
-      )), waitMs);
-      const onAbort = (): void => this.settle(waiter, () => reject(new KeyPoolError("unavailable", "the call was cancelled")));
+      const timer = this.scheduler.setTimeout(
+        () => this.settle(waiter, () => reject(new KeyPoolError("not-found", messages.noKeyWithin(waitMs)))),
+        waitMs,
+      );
+      const onAbort = (): void => this.settle(waiter, () => reject(cancelled()));
       const waiter: Waiter = {
         resolve, reject, prev: this.tail, next: undefined, done: false,
         cleanup: () => {
-          clearTimeout(timer);
+          this.scheduler.clearTimeout(timer);
           signal.removeEventListener("abort", onAbort);
         },
       };
@@ -99,7 +113,6 @@ export class AcquireQueue {
       this.tail = waiter;
       this.count++;
       signal.addEventListener("abort", onAbort, { once: true });
-      if (signal.aborted) onAbort();
       this.schedulePoll();
     });
   }
@@ -115,6 +128,13 @@ export class AcquireQueue {
     else this.tail = waiter.prev;
     this.count--;
     outcome();
+  }
+
+  private rejectAll(err: unknown): void {
+    for (let waiter = this.head; waiter; waiter = this.head) {
+      const gone = waiter;
+      this.settle(gone, () => gone.reject(err));
+    }
   }
 
   private kick(): void {
@@ -138,22 +158,35 @@ export class AcquireQueue {
       let key: KeyInfo;
       try {
         key = await this.store.acquire();
-      } catch {
-        return; // none free (or the store is down): wait for the next event or poll
+      } catch (err) {
+        if (!isNotFound(err)) this.rejectAll(err); // a fault: nobody waits on a store that cannot serve
+        return; // none free: wait for the next event or poll
       }
       const waiter = this.head;
       if (waiter) this.settle(waiter, () => waiter.resolve(key));
-      else await this.store.release(key.key, key.leaseId).catch(() => {}); // everyone gave up meanwhile
+      else await this.giveBack(key); // everyone gave up meanwhile
     }
   }
 
+  /** Releases a key nobody is left to receive, under its own lease (a later holder is safe). */
+  private async giveBack(key: KeyInfo): Promise<void> {
+    await this.store.release(key.key, key.leaseId).catch(() => {}); // failed: its block TTL frees it
+  }
+
   private schedulePoll(): void {
-    if (this.poll || !this.head) return;
-    this.poll = setTimeout(() => {
+    if (this.poll !== undefined || !this.head) return;
+    this.poll = this.scheduler.setTimeout(() => {
       this.poll = undefined;
       this.kick();
       this.schedulePoll();
     }, this.options.pollMs ?? 100);
-    this.poll.unref();
   }
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof KeyPoolError && err.code === "not-found";
+}
+
+function cancelled(): KeyPoolError {
+  return new KeyPoolError("cancelled", "the call was cancelled before a key became free");
 }

@@ -1,5 +1,5 @@
 import {
-  DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_LEASE_MS, KeyPoolError, MAX_GENERATE, assertKey, assertLeaseId, refusalError,
+  DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_LEASE_MS, assertKey, assertLeaseId, keysToGenerate, messages, refusalError,
 } from "../pool/index.js";
 import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
@@ -144,18 +144,13 @@ export class RedisStore implements KeyStore {
    * sharded pool counts its other shards), so `maxKeys` bounds the whole pool.
    */
   async generate(count: number, elsewhere = 0): Promise<KeyInfo[]> {
-    const n = count === 0 ? 1 : count;
-    if (!Number.isInteger(n) || n < 0 || n > MAX_GENERATE) {
-      throw new KeyPoolError("invalid-argument", `count must be between 0 and ${MAX_GENERATE} (got ${count})`);
-    }
+    const n = keysToGenerate(count);
     for (let attempt = 1; ; attempt++) {
       const keys = this.freshKeys(n);
       const reply = await this.run("keypoolGenerate", [n, elsewhere, ...keys]);
       if (reply[0] === "retry" && attempt < GENERATE_ATTEMPTS) continue;
       const [, createdAt, expiresAt] = expectOk(reply, {
-        "resource-exhausted": (r) =>
-          `the pool holds ${Number(r[1]) + elsewhere} of at most ${r[2]} keys (--max-keys); ` +
-          `${n} more do not fit: delete keys or raise --max-keys`,
+        "resource-exhausted": (r) => messages.poolFull(Number(r[1]) + elsewhere, Number(r[2]), n),
       }).map(Number);
       return keys.map((key) => ({ key, state: "free", createdAt: createdAt!, expiresAt: expiresAt!, fencingToken: 0 }));
     }
@@ -164,10 +159,7 @@ export class RedisStore implements KeyStore {
   async acquire(): Promise<KeyInfo> {
     const reply = await this.run("keypoolAcquire", [this.tokens.leaseId(), this.draw()]);
     const ok = expectOk(reply, {
-      "not-found": (r) =>
-        Number(r[1]) === 0
-          ? "no free key: the pool holds no keys; generate keys first"
-          : `no free key: all ${r[1]} keys are blocked; release keys or generate more`,
+      "not-found": (r) => messages.noFreeKey(Number(r[1])),
     });
     return toKeyInfo(ok);
   }

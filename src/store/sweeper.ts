@@ -1,5 +1,4 @@
-import { performance } from "node:perf_hooks";
-import type { Clock } from "../clock.js";
+import type { Scheduler, TimerHandle } from "../scheduler.js";
 
 /** What a sweeper drives: bounded expiry work and the next deadline. */
 export interface Sweepable {
@@ -11,45 +10,43 @@ export interface Sweepable {
 
 /** Units of expiry work between two checks of the time budget. */
 const CHUNK = 512;
-/** The longest one slice may hold the event loop. */
+/** The longest one slice may hold the event loop (CPU time, not domain time). */
 const SLICE_MS = 2;
-/** setTimeout's longest delay. */
-const MAX_DELAY_MS = 2_147_483_647;
 
 /**
  * Reclaims expired keys in the background with ONE timer for the whole pool (never a timer per
  * key): it wakes at the earliest deadline, works in slices of at most ~2 ms, and yields to the
- * event loop (setImmediate) between slices, so a million keys expiring at once never stall
- * requests for more than a slice. Requests stay exact without it: it only reclaims memory.
+ * event loop (a 0 ms timer) between slices, so a million keys expiring at once never stall
+ * requests for more than a slice. Requests stay exact without it: it only reclaims memory and
+ * tells waiters (`onSwept`) about blocks that ended. All timing goes through `scheduler`.
  */
 export class Sweeper {
-  private timer: NodeJS.Timeout | undefined;
-  /** When the armed timer fires, on the monotonic clock (performance.now). */
+  private timer: TimerHandle | undefined;
+  /** The deadline (scheduler time) the armed timer is for. */
   private timerDue = Infinity;
-  private immediate: NodeJS.Immediate | undefined;
+  /** True while a yield between two slices is pending. */
+  private looping = false;
   private closed = false;
 
   /** `onSwept(done)` runs after every slice that did work (waiters learn of freed keys). */
   constructor(
     private readonly target: Sweepable,
-    private readonly clock: Clock,
+    private readonly scheduler: Scheduler,
     private readonly onSwept: (done: number) => void = () => {},
   ) {}
 
   /**
-   * Call after any change that may create a deadline, or after the clock jumped. Re-arms the
-   * timer only when the next deadline is due sooner than the armed one. O(1).
+   * Call after any change that may create a deadline, or after the clock jumped (a test's manual
+   * clock). Re-arms the timer only when the next deadline is due sooner than the armed one, or
+   * the armed one is already due. O(1).
    */
   poke(): void {
-    if (this.closed || this.immediate) return;
+    if (this.closed || this.looping) return;
     const next = this.target.nextDeadline();
-    if (next === undefined) return;
-    const delay = Math.min(MAX_DELAY_MS, Math.max(0, next - this.clock.now()));
-    const due = performance.now() + delay;
-    if (due >= this.timerDue) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timerDue = due;
-    this.timer = setTimeout(() => this.fire(), delay).unref();
+    if (next === undefined || (next >= this.timerDue && this.timerDue > this.scheduler.now())) return;
+    if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer);
+    this.timerDue = next;
+    this.timer = this.scheduler.setTimeout(() => this.fire(), next - this.scheduler.now());
   }
 
   /** Runs one slice now; returns the units of work done. For tests and shutdown. */
@@ -57,7 +54,7 @@ export class Sweeper {
     const start = performance.now();
     let done = 0;
     for (;;) {
-      const n = this.target.sweep(this.clock.now(), CHUNK);
+      const n = this.target.sweep(this.scheduler.now(), CHUNK);
       done += n;
       if (n < CHUNK || performance.now() - start >= SLICE_MS) return done;
     }
@@ -66,9 +63,8 @@ export class Sweeper {
   /** Stops all background work. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.immediate) clearImmediate(this.immediate);
-    this.timer = this.immediate = undefined;
+    if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private fire(): void {
@@ -78,13 +74,14 @@ export class Sweeper {
   }
 
   private loop(): void {
-    this.immediate = undefined;
+    this.looping = false;
     if (this.closed) return;
     const done = this.runSlice();
     if (done > 0) this.onSwept(done);
     const next = this.target.nextDeadline();
-    if (done > 0 && next !== undefined && next <= this.clock.now()) {
-      this.immediate = setImmediate(() => this.loop());
+    if (done > 0 && next !== undefined && next <= this.scheduler.now()) {
+      this.looping = true;
+      this.timer = this.scheduler.setTimeout(() => this.loop(), 0);
       return;
     }
     this.poke();

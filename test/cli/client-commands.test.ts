@@ -8,7 +8,7 @@ import { TokenRegistry, hashToken } from "../../src/server/auth.js";
 import { ManualScheduler } from "../client/support/manual-scheduler.js";
 import { spawnCli, startCli } from "../client/support/run-cli.js";
 import type { CliOptions, CliRun } from "../client/support/run-cli.js";
-import { until } from "../client/support/until.js";
+import { eventually } from "../support/eventually.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 
@@ -172,7 +172,7 @@ describe("keypool keepalive --hold", () => {
     const streamsBefore = t.server.streams.size;
     const running = start(["keepalive", "--hold", a!, b!], { signal: stop.signal, clientOptions: { scheduler } });
     const expiresAt = async (key: string): Promise<number> => Number((await t.client.getKey({ key })).key!.expiresAt!.seconds) * 1000;
-    await until(() => running.stderr().includes("Ctrl-C to stop"), "the hold to start");
+    await eventually(() => running.stderr().includes("Ctrl-C to stop"), "the hold to start");
     for (let i = 0; i < 9; i++) {
       scheduler.advance(100_000); // a third of the 5 min TTL: one keepalive of both keys
       let renewed = false;
@@ -185,7 +185,7 @@ describe("keypool keepalive --hold", () => {
     expect(t.server.streams.size).toBe(streamsBefore + 1);
     await t.client.deleteKey({ key: b! });
     scheduler.advance(100_000);
-    await until(() => running.stderr().includes("lost"), "the lost key to be reported");
+    await eventually(() => running.stderr().includes("lost"), "the lost key to be reported");
     stop.abort();
     const run = await running.done;
     expect(run.code).toBe(3);
@@ -207,7 +207,7 @@ describe("keypool keepalive --hold as a process", () => {
   it("holds until SIGINT, then prints the keys held and exits 0", async () => {
     const key = await freshKey();
     const { child, output, done } = spawnCli(["keepalive", "--hold", key, "--addr", t.address]);
-    await until(() => output.stderr.includes("Ctrl-C to stop") || child.exitCode !== null, "the hold to start", 20_000);
+    await eventually(() => output.stderr.includes("Ctrl-C to stop") || child.exitCode !== null, "the hold to start", { limitMs: 20_000 });
     child.kill("SIGINT");
     const { code, stdout, stderr } = await done;
     expect([code, stderr]).toEqual([0, "keeping 1 key(s) alive over one stream, every 100s; Ctrl-C to stop\n"]);

@@ -3,13 +3,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { createKeyPoolClient, KeyPoolClientError } from "../../src/index.js";
 import type { KeyPoolClient, LostReason } from "../../src/index.js";
-import { MemoryStore } from "../../src/store/memory-store.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import { seededRandom } from "../../src/random.js";
 import { startTestServer, TEST_TTLS } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 import { keepOpen } from "./support/keep-open.js";
 import { ManualScheduler } from "./support/manual-scheduler.js";
-import { until } from "./support/until.js";
+import { eventually } from "../support/eventually.js";
 
 const TTL = TEST_TTLS.keepaliveTtlMs;
 const INTERVAL = TTL / 3;
@@ -53,7 +53,7 @@ describe("client.hold(key)", () => {
     await Promise.all(holds.map((h) => once(h, "renewed")));
     expect(t.server.streams.size).toBe(1);
     for (const h of holds) h.stop();
-    await until(() => t.server.streams.size === 0, "the stream to close");
+    await eventually(() => t.server.streams.size === 0, "the stream to close");
     expect(scheduler.pending).toBe(0);
   });
 
@@ -91,7 +91,7 @@ describe("client.hold(key)", () => {
 
   it("reconnects with backoff after the server restarts on the same port, and keeps going", async () => {
     const clock = new ManualClock();
-    const store = new MemoryStore({ ...TEST_TTLS, maxKeys: 1_000, clock, random: seededRandom(3) });
+    const store = EmbeddedStore.memory({ ...TEST_TTLS, maxKeys: 1_000, scheduler: new ManualScheduler(clock), random: seededRandom(3) });
     cleanup.push(() => store.close());
     const first = await startTestServer({ clock, store: keepOpen(store) });
     const restartScheduler = new ManualScheduler(clock);
@@ -153,6 +153,6 @@ describe("client.hold(key)", () => {
     scheduler.advance(TTL * 2);
     expect(reasons).toEqual([]);
     expect(scheduler.pending).toBe(0);
-    await until(() => t.server.streams.size === 0, "the stream to close");
+    await eventually(() => t.server.streams.size === 0, "the stream to close");
   });
 });

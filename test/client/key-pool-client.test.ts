@@ -4,7 +4,7 @@ import { createKeyPoolClient, KeyPoolClientError } from "../../src/index.js";
 import type { KeyPoolClient } from "../../src/index.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
-import { until } from "./support/until.js";
+import { eventually } from "../support/eventually.js";
 
 let t: TestServer;
 let client: KeyPoolClient;
@@ -52,7 +52,7 @@ describe("KeyPoolClient methods", () => {
 
   it("acquireKey({ waitMs }) waits for a key that turns up during the wait", async () => {
     const waiting = client.acquireKey({ waitMs: 10_000 });
-    await until(() => t.server.waiters.size === 1, "the acquire to wait");
+    await eventually(() => t.server.waiters.size === 1, "the acquire to wait");
     const [generated] = await client.generateKeys(1);
     expect((await waiting).key).toBe(generated!.key);
   });

@@ -5,7 +5,7 @@ import { runWorker } from "../../examples/worker.js";
 import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
-import { until } from "./support/until.js";
+import { eventually } from "../support/eventually.js";
 
 const WORKER = new URL("../../examples/worker.ts", import.meta.url).pathname;
 
@@ -38,7 +38,7 @@ describe("examples/worker.ts", () => {
 
   it("waits for a key when none is free", async () => {
     const running = runWorker({ address: t.address, jobs: 1, log: () => {}, work: async () => {} });
-    await until(() => t.server.waiters.size === 1, "the worker to wait");
+    await eventually(() => t.server.waiters.size === 1, "the worker to wait");
     await t.client.generateKeys({ count: 1 });
     expect(await running).toBe(1);
   });

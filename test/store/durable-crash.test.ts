@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { systemClock } from "../../src/clock.js";
+import { backgroundScheduler } from "../../src/scheduler.js";
 import { KeyPoolError } from "../../src/pool/index.js";
 import { seededRandom, systemRandom } from "../../src/random.js";
-import { DurableStore } from "../../src/store/durable-store.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import { makeTempDir, removeDir } from "../support/durable-dirs.js";
 
 const WORKER = fileURLToPath(new URL("../support/durable-crash-worker.ts", import.meta.url));
@@ -68,7 +68,7 @@ function replay(lines: string[], known: Map<string, Known>): Round {
   return { inFlight, acks };
 }
 
-async function actualOf(store: DurableStore, key: string): Promise<Actual> {
+async function actualOf(store: EmbeddedStore, key: string): Promise<Actual> {
   try {
     const info = await store.get(key);
     return info.state === "blocked" ? { is: "held", lease: info.leaseId! } : { is: "free" };
@@ -90,8 +90,8 @@ function allowed(expected: Known, actual: Actual, inFlight: "release" | "delete"
 
 /** Reopens the dir, checks every key ever acknowledged, and adopts what the store holds. */
 async function verify(dir: string, known: Map<string, Known>, round: Round): Promise<void> {
-  const store = await DurableStore.open({
-    dataDir: dir, blockTtlMs: 600_000, keepaliveTtlMs: 3_600_000, maxKeys: 200_000, clock: systemClock, random: systemRandom,
+  const store = await EmbeddedStore.open({
+    dataDir: dir, blockTtlMs: 600_000, keepaliveTtlMs: 3_600_000, maxKeys: 200_000, scheduler: backgroundScheduler, random: systemRandom,
   });
   try {
     let takenInFlight = 0;

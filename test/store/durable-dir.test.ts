@@ -3,7 +3,7 @@ import { chmod, readFile, rm, stat, truncate, writeFile } from "node:fs/promises
 import { join } from "node:path";
 import { open as openLmdb } from "lmdb";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { DataDirError } from "../../src/store/durable-store.js";
+import { DataDirError } from "../../src/store/embedded-store.js";
 import { DataDirFixture, makeTempDir } from "../support/durable-dirs.js";
 
 /** One way to damage a data dir that held keys; `at` is the dir. */

@@ -30,7 +30,7 @@ describe("DurableStore: a restart loses nothing", () => {
     }
     expect(await again.get(kept.key)).toMatchObject({ state: "blocked", leaseId: held[0]!.leaseId });
     expect(await again.stats()).toMatchObject({ total: 23, blocked: 2, free: 21 });
-    expect(again.recovery).toMatchObject({ keys: 23, blocked: 2, dropped: 0 });
+    expect(again.dataDir?.recovery).toMatchObject({ keys: 23, blocked: 2, dropped: 0 });
     // The restored lease still works, and only that lease.
     await expectCode(again.release(held[1]!.key, "AAAAAAAAAAAAAAAAAAAAAAAA"), "failed-precondition");
     expect(await again.release(held[1]!.key, held[1]!.leaseId)).toMatchObject({ state: "free" });
@@ -126,7 +126,7 @@ describe("DurableStore: a restart loses nothing", () => {
     const again = await fx.reopen();
     await expectCode(again.get(seen!.key), "not-found");
     await expectCode(again.get(unseen!.key), "not-found");
-    expect(again.recovery).toMatchObject({ keys: 0 });
+    expect(again.dataDir?.recovery).toMatchObject({ keys: 0 });
   });
 
   test("keepalives are durable, one key or many", async () => {
@@ -150,11 +150,11 @@ describe("DurableStore: a restart loses nothing", () => {
     fx.clock.advance(LIFE - 1);
     await store.keepAlive(survivor!.key);
     fx.clock.advance(1);
-    store.runUpkeep();
+    store.dataDir!.runUpkeep();
     await store.close();
 
     const again = await fx.reopen();
-    expect(again.recovery).toMatchObject({ keys: 1, dropped: 0 });
+    expect(again.dataDir?.recovery).toMatchObject({ keys: 1, dropped: 0 });
   });
 
   test("a restart with more live keys than --max-keys fails and names the fix", async () => {
@@ -162,6 +162,6 @@ describe("DurableStore: a restart loses nothing", () => {
     await store.generate(10);
     await store.close();
     await expect(fx.reopen({ maxKeys: 5 })).rejects.toThrow(/--max-keys \(5\).*raise --max-keys/);
-    expect((await fx.reopen()).recovery).toMatchObject({ keys: 10 });
+    expect((await fx.reopen()).dataDir?.recovery).toMatchObject({ keys: 10 });
   });
 });

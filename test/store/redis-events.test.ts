@@ -1,12 +1,13 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/clock.js";
+import { backgroundScheduler } from "../../src/scheduler.js";
 import type { KeyInfo } from "../../src/pool/index.js";
 import { AcquireQueue } from "../../src/store/acquire-queue.js";
 import { shardChannel } from "../../src/store/redis/shard-keys.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
-import { until } from "../client/support/until.js";
+import { eventually } from "../support/eventually.js";
 import { RedisServer, hasRedisServer } from "../support/redis-server.js";
 
 const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
@@ -57,36 +58,36 @@ if (!hasRedisServer()) {
       const [a, b] = await pair({ clock });
       const events = listen(a);
       const [k1, k2] = await b.generate(2);
-      await until(() => events.count === 1, "the generation event");
+      await eventually(() => events.count === 1, "the generation event");
 
       const held = await b.acquire();
       await b.keepAlive(held.key);
       await b.delete(held.key === k1!.key ? k2!.key : k1!.key);
       await b.release(held.key, held.leaseId);
       // Pub/sub keeps order: had the three calls before the release published, A would have seen them by now.
-      await until(() => events.count >= 2, "the release event");
+      await eventually(() => events.count >= 2, "the release event");
       expect(events.count).toBe(2);
 
       await b.acquire();
       clock.advance(SETTINGS.blockTtlMs);
       expect((await b.sweepOnce()).work).toBe(1);
-      await until(() => events.count === 3, "the automatic release event");
+      await eventually(() => events.count === 3, "the automatic release event");
     });
 
     test("waiters on A get a key released on B, then keys generated on B, in arrival order and without polling", async () => {
       const [a, b] = await pair();
-      const queue = new AcquireQueue(a, { maxWaiters: 10, pollMs: NO_POLL_MS });
+      const queue = new AcquireQueue(a, { maxWaiters: 10, pollMs: NO_POLL_MS, scheduler: backgroundScheduler });
       cleanups.push(() => queue.close());
       const [only] = await b.generate(1);
       const held = await b.acquire();
       const signal = new AbortController().signal;
       const got: KeyInfo[] = [];
       const waiters = [1, 2, 3].map(() => queue.acquire(NO_POLL_MS, signal).then((key) => got.push(key)));
-      await until(() => queue.size === 3, "three waiters queued");
+      await eventually(() => queue.size === 3, "three waiters queued");
 
       const started = Date.now();
       await b.release(held.key, held.leaseId);
-      await until(() => got.length === 1, "the first waiter served");
+      await eventually(() => got.length === 1, "the first waiter served");
       expect(got[0]).toMatchObject({ key: only!.key, state: "blocked" });
       expect(got[0]!.leaseId).not.toBe(held.leaseId);
 
@@ -103,13 +104,13 @@ if (!hasRedisServer()) {
       const [a, b] = await pair({ url: own.url, commandTimeoutMs: 1_000 });
       const events = listen(a);
       await own.stop();
-      await until(() => !a.isServing() && !b.isServing(), "both stores to notice the outage");
+      await eventually(() => !a.isServing() && !b.isServing(), "both stores to notice the outage");
       await own.start();
       // The event after resubscribing: keys may have been freed while A was not listening.
-      await until(() => events.count === 1, "A's resubscription event");
+      await eventually(() => events.count === 1, "A's resubscription event");
       await b.ready();
       await b.generate(1);
-      await until(() => events.count === 2, "the generation event after the restart");
+      await eventually(() => events.count === 2, "the generation event after the restart");
     });
 
     test("the channel carries the pool's hash tag, and only scripts that free or add keys publish on it", async () => {
@@ -126,7 +127,7 @@ if (!hasRedisServer()) {
       await a.get(key!.key);
       await a.stats();
       await a.release(held.key, held.leaseId);
-      await until(() => messages.length === 2, "two messages");
+      await eventually(() => messages.length === 2, "two messages");
       // Each message says how many keys the script freed or added.
       expect(messages).toEqual(["3", "1"]);
     });

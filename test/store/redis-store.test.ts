@@ -5,6 +5,7 @@ import { KeyPoolError } from "../../src/pool/index.js";
 import { seededRandom } from "../../src/random.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
+import { eventually } from "../support/eventually.js";
 import { RedisServer, hasRedisServer } from "../support/redis-server.js";
 import { describeStoreConformance } from "./conformance.js";
 
@@ -204,7 +205,7 @@ if (!hasRedisServer()) {
         expect(store.isServing()).toBe(true);
 
         await own.stop();
-        await until(() => !store.isServing());
+        await eventually(() => !store.isServing(), "the store to notice Redis is gone");
         for (const call of [() => store.acquire(), () => store.stats(), () => store.generate(1)]) {
           const started = Date.now();
           const err = await call().then(() => undefined, (e: unknown) => e);
@@ -215,7 +216,7 @@ if (!hasRedisServer()) {
         }
 
         await own.start();
-        await until(() => store.isServing());
+        await eventually(() => store.isServing(), "the store to reconnect");
         // No persistence: the pool came back empty, and serves.
         expect(await store.stats()).toMatchObject({ total: 0 });
         expect(await store.generate(1)).toHaveLength(1);
@@ -227,10 +228,3 @@ if (!hasRedisServer()) {
   });
 }
 
-/** Polls `check` every 20 ms for at most 5 s (waiting on a process or a reconnect, not on domain time). */
-async function until(check: () => boolean): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited > 5_000) throw new Error("condition not met within 5 s");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

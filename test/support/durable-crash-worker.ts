@@ -1,5 +1,5 @@
 /**
- * The victim of the crash test (test/store/durable-crash.test.ts): opens a DurableStore on the
+ * The victim of the crash test (test/store/durable-crash.test.ts): opens a durable EmbeddedStore on the
  * data dir named in argv[2] and runs concurrent generate / acquire / release / delete load until
  * it is killed. Prints one JSON line per event on stdout, which is a pipe and written
  * synchronously on Linux, so every line printed survives SIGKILL:
@@ -14,10 +14,10 @@
  * flight besides acquires. Keys are printed whole: they are throwaway test keys, and the test
  * must look them up.
  */
-import { systemClock } from "../../src/clock.js";
+import { backgroundScheduler } from "../../src/scheduler.js";
 import { KeyPoolError } from "../../src/pool/index.js";
 import { seededRandom, systemRandom } from "../../src/random.js";
-import { DurableStore } from "../../src/store/durable-store.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
 
 const WORKERS = 8;
 
@@ -27,12 +27,12 @@ function print(event: object): void {
 
 const dir = process.argv[2]!;
 const pick = seededRandom(Number(process.argv[3] ?? 1));
-const store = await DurableStore.open({
+const store = await EmbeddedStore.open({
   dataDir: dir,
   blockTtlMs: 600_000,
   keepaliveTtlMs: 3_600_000,
   maxKeys: 200_000,
-  clock: systemClock,
+  scheduler: backgroundScheduler,
   random: systemRandom,
 });
 print({ ready: true });

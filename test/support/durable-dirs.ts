@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ManualClock } from "../../src/clock.js";
 import { seededRandom } from "../../src/random.js";
-import { DurableStore } from "../../src/store/durable-store.js";
-import type { DurableStoreOptions } from "../../src/store/durable-store.js";
+import { ManualScheduler } from "../../src/scheduler.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
+import type { EmbeddedStoreOptions } from "../../src/store/embedded-store.js";
 
 /** The TTLs and capacity durability tests use unless they say otherwise. */
 export const DURABLE_DEFAULTS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 1_000 } as const;
@@ -25,17 +26,19 @@ export async function removeDir(dir: string): Promise<void> {
  */
 export class DataDirFixture {
   readonly clock = new ManualClock();
+  /** Timers on the same clock: the sweeper and the upkeep run only when a test advances it. */
+  readonly scheduler = new ManualScheduler(this.clock);
   private seed = 1;
-  private readonly open = new Set<DurableStore>();
+  private readonly open = new Set<EmbeddedStore>();
 
   constructor(readonly dir: string) {}
 
   /** Opens a store on the dir (defaults above, `overrides` on top). */
-  async reopen(overrides: Partial<DurableStoreOptions> = {}): Promise<DurableStore> {
-    const store = await DurableStore.open({
+  async reopen(overrides: Partial<EmbeddedStoreOptions> = {}): Promise<EmbeddedStore> {
+    const store = await EmbeddedStore.open({
       ...DURABLE_DEFAULTS,
       dataDir: this.dir,
-      clock: this.clock,
+      scheduler: this.scheduler,
       random: seededRandom(this.seed++),
       ...overrides,
     });

@@ -5,7 +5,8 @@ import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
 import type { KeyInfo } from "../../gen/keypool/v1/keypool_pb.js";
 import { LEASE_SHAPE } from "./fuzz-arbitraries.js";
 import { inParallel, outcomeOf } from "./fuzz-calls.js";
-import { eventually, heapAfterGc } from "./fuzz-harness.js";
+import { eventually } from "./eventually.js";
+import { heapAfterGc } from "./fuzz-harness.js";
 import type { FuzzServer } from "./fuzz-harness.js";
 
 /** What the test knows of one key after a fuzz run. */

@@ -4,7 +4,8 @@ import * as grpc from "@grpc/grpc-js";
 import fc from "fast-check";
 import { ManualClock } from "../../src/clock.js";
 import { seededRandom } from "../../src/random.js";
-import { MemoryStore } from "../../src/store/memory-store.js";
+import { ManualScheduler } from "../../src/scheduler.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import { TEST_TTLS, startTestServer } from "./test-server.js";
 import type { TestServer } from "./test-server.js";
 
@@ -13,7 +14,7 @@ export const FUZZ_SEED = 0x6b70;
 
 /** A test server for fuzzing: its memory store in reach, and a raw client that sends bytes. */
 export interface FuzzServer extends TestServer {
-  readonly memory: MemoryStore;
+  readonly memory: EmbeddedStore;
   /** A grpc-js client with no serializers of its own, for garbage bytes. */
   readonly raw: grpc.Client;
   /** Runs the background reclaimer to completion, so counts are exact after a clock jump. */
@@ -25,8 +26,9 @@ export interface FuzzServer extends TestServer {
 /** Starts a fuzz server on 127.0.0.1:0 (production TTLs, a manual clock, `maxKeys` capacity). */
 export async function startFuzzServer(maxKeys = 100_000): Promise<FuzzServer> {
   const clock = new ManualClock();
-  const memory = new MemoryStore({ ...TEST_TTLS, maxKeys, clock, random: seededRandom(FUZZ_SEED) });
-  const t = await startTestServer({ store: memory, clock });
+  const scheduler = new ManualScheduler(clock);
+  const memory = EmbeddedStore.memory({ ...TEST_TTLS, maxKeys, scheduler, random: seededRandom(FUZZ_SEED) });
+  const t = await startTestServer({ store: memory, scheduler });
   const raw = new grpc.Client(t.address, grpc.credentials.createInsecure());
   return {
     ...t,
@@ -58,14 +60,6 @@ export async function heapAfterGc(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
-/** Polls `condition` every 10 ms for up to `ms`; throws naming `what` if it never holds. */
-export async function eventually(condition: () => boolean, what: string, ms = 5_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * Runs `body` on `numRuns` seeded inputs of `arb`, in order, stopping at the first failure

@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { KeyState, ReleaseKeyRequestSchema } from "../../gen/keypool/v1/keypool_pb.js";
 import type { KeyInfo as WireKeyInfo } from "../../gen/keypool/v1/keypool_pb.js";
 import type { KeyInfo, KeyPoolErrorCode } from "../../src/pool/index.js";
+import { STATUS_OF } from "../../src/server/status.js";
 import type { Expected, ReferenceModel } from "../store/conformance/reference-model.js";
 import { KEY_SHAPE, LEASE_SHAPE, malformedKey, malformedLease, wellFormedKey, wellFormedLease } from "./fuzz-arbitraries.js";
 import { ContractViolation } from "./fuzz-calls.js";
@@ -51,13 +52,8 @@ export interface KeyFieldCase {
   readonly info?: KeyInfo | undefined;
 }
 
-const CODE_OF: Readonly<Record<KeyPoolErrorCode, grpc.status>> = {
-  "invalid-argument": grpc.status.INVALID_ARGUMENT,
-  "not-found": grpc.status.NOT_FOUND,
-  "failed-precondition": grpc.status.FAILED_PRECONDITION,
-  "resource-exhausted": grpc.status.RESOURCE_EXHAUSTED,
-  unavailable: grpc.status.UNAVAILABLE,
-};
+/** The server's one table: what each domain code must reach the client as. */
+const CODE_OF: Readonly<Record<KeyPoolErrorCode, grpc.status>> = STATUS_OF;
 
 /** The status an expected model outcome maps to, per the proto's documented errors. */
 export function expectedCodes(expected: Expected<unknown>): grpc.status[] {

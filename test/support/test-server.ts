@@ -7,12 +7,18 @@ import type { TypedClient } from "../../src/grpc/typed-client.js";
 import { seededRandom } from "../../src/random.js";
 import { startServer } from "../../src/server/server.js";
 import type { RunningServer, ServerOptions } from "../../src/server/server.js";
+import { ManualScheduler } from "../../src/scheduler.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import type { KeyStore } from "../../src/store/key-store.js";
-import { MemoryStore } from "../../src/store/memory-store.js";
 
-/** A KeyService on 127.0.0.1:0 with a memory store on a manual clock, and a client for it. */
+/**
+ * A KeyService on 127.0.0.1:0 with an in-memory store on a manual clock, and a client for it.
+ * Nothing in the server keeps real time: its sweeper and waiting acquires run on `scheduler`.
+ */
 export interface TestServer {
   readonly clock: ManualClock;
+  /** Timers on `clock`: `scheduler.advance(ms)` moves server time and fires what falls due. */
+  readonly scheduler: ManualScheduler;
   readonly store: KeyStore;
   readonly server: RunningServer;
   readonly client: TypedClient<typeof KeyService>;
@@ -26,24 +32,30 @@ export const TEST_TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as cons
 
 /** Starts a test server; pass `store` to serve another store (its clock is then yours to drive). */
 export async function startTestServer(
-  options: { maxKeys?: number; store?: KeyStore; clock?: ManualClock; server?: Partial<ServerOptions>; credentials?: grpc.ChannelCredentials } = {},
+  options: {
+    maxKeys?: number; store?: KeyStore; clock?: ManualClock; scheduler?: ManualScheduler;
+    server?: Partial<ServerOptions>; credentials?: grpc.ChannelCredentials;
+  } = {},
 ): Promise<TestServer> {
-  const clock = options.clock ?? new ManualClock();
+  const clock = options.scheduler?.clock ?? options.clock ?? new ManualClock();
+  const scheduler = options.scheduler ?? new ManualScheduler(clock);
   const store =
     options.store ??
-    new MemoryStore({ ...TEST_TTLS, maxKeys: options.maxKeys ?? 100_000, clock, random: seededRandom(7) });
+    EmbeddedStore.memory({ ...TEST_TTLS, maxKeys: options.maxKeys ?? 100_000, scheduler, random: seededRandom(7) });
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
     store,
     log: pino({ level: "silent" }),
     shutdownGraceMs: 1_000,
+    scheduler,
     ...options.server,
   });
   const address = `127.0.0.1:${server.port}`;
   const client = createTypedClient(KeyService, address, options.credentials);
   return {
     clock,
+    scheduler,
     store,
     server,
     client,

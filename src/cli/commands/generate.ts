@@ -1,4 +1,5 @@
 import type { KeyPoolClient } from "../../client/key-pool-client.js";
+import { MAX_GENERATE } from "../../pool/rules.js";
 import type { PoolKey } from "../../client/types.js";
 import { iso, keyJson, ProgressBar } from "../output.js";
 import type { Sink } from "../output.js";
@@ -6,7 +7,7 @@ import { integerArg } from "./args.js";
 import type { Command } from "./command.js";
 
 /** Most keys one GenerateKeys call may ask for. */
-export const GENERATE_BATCH = 1000;
+export const GENERATE_BATCH = MAX_GENERATE;
 /** Most keys one `keypool generate` may ask for (the largest pool capacity). */
 const MAX_COUNT = 100_000_000;
 

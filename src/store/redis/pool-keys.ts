@@ -1,7 +1,5 @@
 import type { PoolSettings } from "../../pool/index.js";
-
-/** What a pool name may be: it sits inside a Redis Cluster hash tag, so never `{` or `}`. */
-const POOL_NAME = /^[A-Za-z0-9._:-]{1,100}$/;
+import { isPoolName, messages } from "../../pool/rules.js";
 
 /**
  * The Redis keys that hold one pool (or one shard of it), in the order every script receives them
@@ -42,8 +40,8 @@ export const LEGACY_FREE_NAME = "free";
 
 /** Throws a RangeError naming the fix unless `pool` is a usable pool name. O(1). */
 export function assertPoolName(pool: string): void {
-  if (POOL_NAME.test(pool)) return;
-  throw new RangeError(`pool name ${JSON.stringify(pool)} is invalid: use 1 to 100 characters of [A-Za-z0-9._:-]`);
+  if (isPoolName(pool)) return;
+  throw new RangeError(messages.invalidPoolName(pool));
 }
 
 /** The suffix of a shard's pub/sub channel (see shardChannel); the scripts derive it from KEYS[1]. */

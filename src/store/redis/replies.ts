@@ -1,4 +1,4 @@
-import { KeyPoolError, NOT_HELD, REFUSALS, maxLeaseRefusal } from "../../pool/index.js";
+import { KeyPoolError, NOT_HELD, REFUSALS, maxLeaseRefusal, messages as rules } from "../../pool/index.js";
 import type { LeaseRefusal } from "../../pool/index.js";
 import type { KeyPoolErrorCode } from "../../pool/index.js";
 import type { KeyInfo } from "../../pool/index.js";
@@ -18,12 +18,11 @@ export type FailureMessages = Partial<Record<KeyPoolErrorCode, (reply: ScriptRep
 
 const DEFAULT_MESSAGES: FailureMessages = {
   "not-found": (r) => (r[1] === "expired" ? NOT_HELD.expired : NOT_HELD.unknown),
-  "failed-precondition": () =>
-    "lease_id is not the key's current lease: your lease ran out and the key was acquired again",
+  "failed-precondition": rules.notCurrentLease,
   unavailable: (r) =>
     r[1] === "migrating"
       ? "this part of the pool is being moved between Redis Cluster nodes (resharding); retry shortly"
-      : "the pool is reclaiming a large batch of expired keys; retry shortly",
+      : rules.reclaiming(),
 };
 
 /**

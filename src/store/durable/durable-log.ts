@@ -1,0 +1,144 @@
+import type { KeyInfo, KeyPool, PoolOptions } from "../../pool/index.js";
+import type { Scheduler, TimerHandle } from "../../scheduler.js";
+import type { PoolLog } from "../pool-log.js";
+import { inspectDataDir, writeMarker } from "./data-dir.js";
+import { lockDataDir } from "./dir-lock.js";
+import type { DirLock } from "./dir-lock.js";
+import { DiskReaper } from "./disk-reaper.js";
+import { Journal } from "./journal.js";
+import { recover } from "./recovery.js";
+import type { RecoveryReport } from "./recovery.js";
+
+/** How often background upkeep runs: one reaper slice, and a watermark if one is due. */
+const UPKEEP_MS = 250;
+/** The longest keys may have been dead (unseen) before a watermark records it. */
+const WATERMARK_EVERY_MS = 1_000;
+
+/**
+ * The data dir (`--data-dir`) behind an embedded store: an LMDB journal of every key's record,
+ * held by one process at a time. Writes are group-committed (all changes of one event-loop turn
+ * share one transaction and one fsync, done off the event loop). Auto-releases and expiry are
+ * not written (they are recomputed from deadlines); the records of dead keys are reaped in the
+ * background, and death watermarks keep dead keys dead across a crash. See docs/durability.md.
+ */
+export class DurableLog implements PoolLog {
+  /** What the open recovered, for the start-up log line. */
+  readonly recovery: RecoveryReport;
+  private readonly reaper: DiskReaper;
+  private upkeepTimer: TimerHandle | undefined;
+  private closing: Promise<void> | undefined;
+  /** `pool.counters.expired` when the last death watermark was queued. */
+  private deathsMarked = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly pool: KeyPool,
+    private readonly journal: Journal,
+    private readonly lock: DirLock,
+    private readonly scheduler: Scheduler,
+    recovery: RecoveryReport,
+  ) {
+    this.recovery = recovery;
+    this.reaper = new DiskReaper(journal, (key, now) => !pool.isLive(key, now));
+    this.scheduleUpkeep();
+  }
+
+  /**
+   * Opens (creating if missing) the data dir and recovers the pool it holds into the empty
+   * `pool`; see `recover` for the rules. Rejects with DataDirError, naming the path and the fix,
+   * for a dir that cannot be used or is damaged: it never starts over with an empty pool. O(n)
+   * in the keys held.
+   */
+  static async open(dir: string, pool: KeyPool, options: PoolOptions, scheduler: Scheduler): Promise<DurableLog> {
+    if (dir.length === 0) throw new Error("the data dir path is empty: set --data-dir or KEYPOOL_DATA_DIR");
+    const state = await inspectDataDir(dir);
+    const lock = await lockDataDir(dir);
+    let journal: Journal | undefined;
+    try {
+      if (state.marker === "none") await writeMarker(dir, false);
+      journal = await Journal.open(dir, state);
+      const report = await recover(journal, pool, options, scheduler.now());
+      if (state.marker !== "ready") await writeMarker(dir, true);
+      return new DurableLog(dir, pool, journal, lock, scheduler, report);
+    } catch (err) {
+      await journal?.abandon();
+      await lock.release();
+      throw err;
+    }
+  }
+
+  get failed(): Error | undefined {
+    return this.journal.failed;
+  }
+
+  put(info: KeyInfo, now: number): void {
+    this.journal.put(info, now);
+  }
+
+  remove(key: string, now: number): void {
+    this.journal.remove(key, now);
+  }
+
+  /**
+   * Queues a watermark of `now` if any key died of old age since the last one. Every death is
+   * counted when the pool reclaims the key, which it does before it answers NOT_FOUND for it; a
+   * deleted or unknown key needs no watermark (a delete is on disk before it is acknowledged).
+   */
+  deathsSeen(now: number): void {
+    const deaths = this.pool.counters.expired;
+    if (deaths === this.deathsMarked) return;
+    this.deathsMarked = deaths;
+    this.journal.mark(now);
+  }
+
+  barrier(): Promise<void> {
+    return this.journal.barrier();
+  }
+
+  onFailure(listener: () => void): void {
+    this.journal.onFailure(listener);
+  }
+
+  details(): Readonly<Record<string, unknown>> {
+    return { dataDir: this.dir, recovery: this.recovery };
+  }
+
+  /**
+   * One round of upkeep now (the timer runs it every 250 ms; tests call it by hand): a reaper
+   * slice, and a watermark if keys died since the last one, at most once a second (an idle pool
+   * writes nothing). O(slice).
+   */
+  runUpkeep(): void {
+    if (this.closing || this.journal.failed) return;
+    try {
+      const now = this.scheduler.now();
+      const floor = this.recovery.restartedAt + this.pool.options.keepaliveTtlMs;
+      this.reaper.runSlice(now, floor);
+      if (now - this.journal.markedAt >= WATERMARK_EVERY_MS) this.deathsSeen(now);
+    } catch (err) {
+      this.journal.fail(err);
+    }
+  }
+
+  close(now: number): Promise<void> {
+    this.closing ??= this.shutdown(now);
+    return this.closing;
+  }
+
+  private scheduleUpkeep(): void {
+    this.upkeepTimer = this.scheduler.setTimeout(() => {
+      this.runUpkeep();
+      if (!this.closing) this.scheduleUpkeep();
+    }, UPKEEP_MS);
+  }
+
+  private async shutdown(now: number): Promise<void> {
+    if (this.upkeepTimer !== undefined) this.scheduler.clearTimeout(this.upkeepTimer);
+    try {
+      // Keys that died before now died while the server was up: the final watermark keeps them dead.
+      await this.journal.close(now);
+    } finally {
+      await this.lock.release();
+    }
+  }
+}

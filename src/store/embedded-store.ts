@@ -1,0 +1,220 @@
+import { KeyPool, KeyPoolError, assertKey, refusalError } from "../pool/index.js";
+import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
+import type { Random } from "../random.js";
+import type { Scheduler } from "../scheduler.js";
+import { DurableLog } from "./durable/durable-log.js";
+import type { KeyStore, StoreDescription } from "./key-store.js";
+import type { PoolLog } from "./pool-log.js";
+import { Signal } from "./signal.js";
+import { Sweeper } from "./sweeper.js";
+
+export { DataDirError } from "./durable/data-dir.js";
+export type { RecoveryReport } from "./durable/recovery.js";
+
+/** Settings of an embedded store. */
+export interface EmbeddedStoreOptions extends PoolOptions {
+  /** Time and timers: every deadline, the sweeper and the durable upkeep follow it. */
+  readonly scheduler: Scheduler;
+  /** Makes keys and lease ids, and picks among free keys. */
+  readonly random: Random;
+  /** Keep the pool in this data dir (`--data-dir`, created if missing); absent: memory only. */
+  readonly dataDir?: string | undefined;
+}
+
+/**
+ * The embedded store: one `KeyPool` in this process, swept in the background, with an optional
+ * durable journal (a data dir). Every method is O(1) in the pool's size (O(k) for k keys named).
+ *
+ * - In memory (no data dir): no I/O at all; the pool is gone when the process ends.
+ * - Durable: every change is queued to the data dir and on disk before its promise resolves,
+ *   and every answer, reads too, waits for the writes queued before it, so nobody sees a state a
+ *   crash could undo; a restart, even after `kill -9`, loses nothing acknowledged. After a fault
+ *   (failed write, lost dir) the store stops serving (UNAVAILABLE) until restarted.
+ *
+ * Waiters hear of freed keys (`onKeysFreed`) only once the change is durable.
+ */
+export class EmbeddedStore implements KeyStore {
+  readonly settings: PoolSettings;
+  /** The data dir behind the pool, when durable (recovery report, upkeep by hand in tests). */
+  readonly dataDir: DurableLog | undefined;
+  /** The background reclaimer (tests run slices by hand). */
+  readonly sweeper: Sweeper;
+  private readonly scheduler: Scheduler;
+  private readonly log: PoolLog | undefined;
+  private readonly freed = new Signal();
+  private readonly servingChanged = new Signal<[serving: boolean]>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    options: EmbeddedStoreOptions,
+    /** The pool itself, for in-process use (tests, benchmarks). */
+    readonly pool: KeyPool,
+    log: DurableLog | undefined,
+  ) {
+    const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
+    this.settings = { blockTtlMs, keepaliveTtlMs, maxKeys };
+    this.scheduler = options.scheduler;
+    this.dataDir = this.log = log;
+    this.sweeper = new Sweeper(pool, this.scheduler, () => this.freed.emit());
+    this.sweeper.poke();
+    log?.onFailure(() => this.servingChanged.emit(false));
+  }
+
+  /** An embedded store in memory only (`dataDir` must be absent). O(maxKeys) for the key index. */
+  static memory(options: EmbeddedStoreOptions): EmbeddedStore {
+    if (options.dataDir !== undefined) throw new Error("EmbeddedStore.memory takes no data dir: use EmbeddedStore.open");
+    return new EmbeddedStore(options, new KeyPool(options, options.random), undefined);
+  }
+
+  /**
+   * Opens the store: with `dataDir`, opens (creating if missing) the dir and recovers the pool it
+   * holds (see `recover` for the rules); rejects with DataDirError, naming the path and the fix,
+   * for a dir that cannot be used or is damaged (it never starts over with an empty pool). O(n)
+   * in the keys held.
+   */
+  static async open(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+    if (options.dataDir === undefined) return EmbeddedStore.memory(options);
+    const pool = new KeyPool(options, options.random);
+    return new EmbeddedStore(options, pool, await DurableLog.open(options.dataDir, pool, options, options.scheduler));
+  }
+
+  async generate(count: number): Promise<KeyInfo[]> {
+    const keys = await this.run((now) => {
+      const made = this.pool.generate(count, now);
+      for (const info of made) this.log?.put(info, now);
+      this.sweeper.poke();
+      return made;
+    });
+    this.freed.emit();
+    return keys;
+  }
+
+  async acquire(): Promise<KeyInfo> {
+    return this.run((now) => this.saved(this.pool.acquire(now), now));
+  }
+
+  async release(key: string, leaseId?: string): Promise<KeyInfo> {
+    const info = await this.run((now) => this.saved(this.pool.release(key, leaseId, now), now));
+    this.freed.emit();
+    return info;
+  }
+
+  async delete(key: string): Promise<void> {
+    return this.run((now) => {
+      this.pool.delete(key, now);
+      this.log?.remove(key, now);
+    });
+  }
+
+  async keepAlive(key: string): Promise<KeyInfo> {
+    return this.run((now) => this.saved(this.pool.keepAlive(key, now), now));
+  }
+
+  async renew(key: string, leaseId: string): Promise<KeyInfo> {
+    return this.run((now) => {
+      const outcome = this.pool.renew(key, leaseId, now);
+      if (!outcome.renewed) throw refusalError(outcome.refusal);
+      return this.saved(outcome.info, now);
+    });
+  }
+
+  async renewMany(leases: readonly LeaseRef[]): Promise<LeaseResult[]> {
+    return this.run((now) => {
+      const results = this.pool.renewMany(leases, now, (info) => this.saved(info, now));
+      if (results.some((r) => r.reason === "not-found")) this.log?.deathsSeen(now);
+      return results;
+    });
+  }
+
+  async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
+    keys.forEach((k, i) => assertKey(k, `keys[${i}]`));
+    return this.run((now) => {
+      let missed = false;
+      const results = keys.map((key): KeepAliveResult => {
+        const info = this.pool.tryKeepAlive(key, now);
+        if (!info) {
+          missed = true;
+          return { key, found: false };
+        }
+        this.saved(info, now);
+        return { key, found: true, expiresAt: info.expiresAt };
+      });
+      if (missed) this.log?.deathsSeen(now);
+      return results;
+    });
+  }
+
+  async get(key: string): Promise<KeyInfo> {
+    return this.run((now) => this.pool.get(key, now));
+  }
+
+  async stats(): Promise<PoolStats> {
+    return this.run((now) => this.pool.stats(now));
+  }
+
+  counters(): PoolCounters {
+    return { ...this.pool.counters };
+  }
+
+  onKeysFreed(listener: () => void): () => void {
+    return this.freed.subscribe(listener);
+  }
+
+  isServing(): boolean {
+    return this.closing === undefined && this.log?.failed === undefined;
+  }
+
+  onServingChange(listener: (serving: boolean) => void): () => void {
+    return this.servingChanged.subscribe(listener);
+  }
+
+  describe(): StoreDescription {
+    if (!this.log) return { store: "memory", summary: "serving an in-memory pool: its keys are gone when the process ends", details: {} };
+    return { store: "durable", summary: "recovered the pool from the data dir", details: this.log.details() };
+  }
+
+  /** Stops background work; when durable, waits for queued writes and closes the dir. Idempotent. */
+  async close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /**
+   * Runs `op` on the pool at `now`; when durable, then waits until every write queued so far is
+   * on disk. A NOT_FOUND may tell the caller that a key died, so the log hears of it first.
+   */
+  private async run<T>(op: (now: number) => T): Promise<T> {
+    if (this.closing) throw new KeyPoolError("unavailable", "the store is closed: keypool is shutting down");
+    const log = this.log;
+    if (log?.failed) throw log.failed;
+    const now = this.scheduler.now();
+    if (!log) return op(now);
+    let result: T;
+    try {
+      result = op(now);
+    } catch (err) {
+      if (err instanceof KeyPoolError && err.code === "not-found") log.deathsSeen(now);
+      await log.barrier();
+      throw err;
+    }
+    await log.barrier();
+    return result;
+  }
+
+  /** Queues `info`'s record; a new block deadline may be the earliest, so the sweeper hears of it. */
+  private saved(info: KeyInfo, now: number): KeyInfo {
+    this.log?.put(info, now);
+    this.sweeper.poke();
+    return info;
+  }
+
+  private async shutdown(): Promise<void> {
+    const wasServing = this.log?.failed === undefined;
+    this.sweeper.close();
+    try {
+      await this.log?.close(this.scheduler.now());
+    } finally {
+      if (wasServing) this.servingChanged.emit(false);
+    }
+  }
+}
