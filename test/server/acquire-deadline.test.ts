@@ -23,7 +23,7 @@ function harness() {
   const store = EmbeddedStore.memory({ blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 10, scheduler, random: seededRandom(5) });
   const streams = new StreamRegistry();
   const waiters = new AcquireQueue(store, { maxWaiters: 10, scheduler });
-  const impl = keyServiceImpl({ store, waiters, streams, limits: DEFAULT_LIMITS, metrics: new Metrics(store, streams) });
+  const impl = keyServiceImpl({ store, waiters, streams, limits: DEFAULT_LIMITS, metrics: new Metrics(store, streams), recheck: () => undefined });
   /** A call whose deadline is `deadlineMs` from now on the scheduler; `cancel` ends it as grpc-js does. */
   const call = (deadlineMs: number) => {
     const controller = new AbortController();

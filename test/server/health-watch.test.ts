@@ -4,9 +4,10 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { seededRandom } from "../../src/random.js";
+import { ManualScheduler } from "../../src/scheduler.js";
 import { MAX_SERVICE_NAME_LENGTH } from "../../src/server/health.js";
-import { MemoryStore } from "../../src/store/memory-store.js";
-import { until } from "../client/support/until.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
+import { eventually } from "../support/eventually.js";
 import { healthClient } from "../support/health-client.js";
 import { TEST_TTLS, startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
@@ -29,7 +30,7 @@ describe("health Watch under attack", () => {
       details: "3 health Watch streams are open (limit --max-health-watches); use Check, or one Watch per client",
     });
     for (const w of open) w.call.cancel();
-    await until(() => t.server.health.openWatches === 0, "cancelled watchers to be forgotten");
+    await eventually(() => t.server.health.openWatches === 0, "cancelled watchers to be forgotten");
     const again = [0, 1, 2].map(() => client.watch("keypool.v1.KeyService"));
     await Promise.all(again.map((w) => w.next(1)));
     expect(again.map((w) => w.seen)).toEqual([["SERVING"], ["SERVING"], ["SERVING"]]);
@@ -46,7 +47,7 @@ describe("health Watch under attack", () => {
       expect(t.server.health.openWatches).toBe(50);
       expect(watches.every((w) => w.seen[0] === "SERVICE_UNKNOWN")).toBe(true);
       for (const w of watches) w.call.cancel();
-      await until(() => t.server.health.openWatches === 0, "cancelled watchers to be forgotten");
+      await eventually(() => t.server.health.openWatches === 0, "cancelled watchers to be forgotten");
     }
     client.close();
   });
@@ -71,7 +72,7 @@ describe("store transitions in the log", () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()))) });
     const clock = new ManualClock();
-    const store = new MemoryStore({ ...TEST_TTLS, maxKeys: 100, clock, random: seededRandom(1) });
+    const store = EmbeddedStore.memory({ ...TEST_TTLS, maxKeys: 100, scheduler: new ManualScheduler(clock), random: seededRandom(1) });
     let serving = true;
     const listeners = new Set<(s: boolean) => void>();
     Object.assign(store, {

@@ -8,6 +8,7 @@ import type { KeepAliveResponse } from "../../gen/keypool/v1/keypool_pb.js";
 import { KeepAliveRequestSchema, KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { createTypedClient } from "../../src/grpc/typed-client.js";
 import { grpcFrame } from "../support/fuzz-raw-http2.js";
+import { eventually } from "../support/eventually.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 
@@ -25,11 +26,6 @@ function statusOf(call: grpc.ClientDuplexStream<never, unknown>): Promise<grpc.S
     call.on("error", () => {});
     call.on("status", resolve);
   });
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
 describe("KeepAlive stream", () => {
@@ -92,7 +88,7 @@ describe("KeepAlive stream", () => {
     expect(t.server.streams.size).toBe(1);
     other.close();
     call.cancel();
-    await until(() => t.server.streams.size === 0, "the stream to be released");
+    await eventually(() => t.server.streams.size === 0, "the stream to be released");
   });
 
   it("holds one response for a client that never reads: the next request waits for the transport", async () => {
@@ -114,7 +110,7 @@ describe("KeepAlive stream", () => {
     stream.pause();
     const body = toBinary(KeepAliveRequestSchema, create(KeepAliveRequestSchema, { keys: keys.map((k) => k.key) }));
     for (let i = 0; i < 200; i++) stream.write(grpcFrame(body));
-    await until(() => served.length > 0, "the first request");
+    await eventually(() => served.length > 0, "the first request");
     let last = -1;
     while (served.length !== last) {
       last = served.length;
@@ -127,7 +123,7 @@ describe("KeepAlive stream", () => {
     expect(t.server.streams.size).toBe(1);
     stream.close();
     session.destroy();
-    await until(() => t.server.streams.size === 0, "the stream to be released");
+    await eventually(() => t.server.streams.size === 0, "the stream to be released");
   });
 
   it("one server holds 1,000 concurrent streams", async () => {
@@ -144,7 +140,7 @@ describe("KeepAlive stream", () => {
     const statuses = calls.map(statusOf);
     for (const call of calls) call.end();
     expect((await Promise.all(statuses)).every((s) => s.code === grpc.status.OK)).toBe(true);
-    await until(() => t.server.streams.size === 0, "all streams to close");
+    await eventually(() => t.server.streams.size === 0, "all streams to close");
   });
 
   it("ends open streams with UNAVAILABLE when the server shuts down", async () => {

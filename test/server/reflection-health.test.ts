@@ -8,7 +8,7 @@ import { ServerReflection as ReflectionV1, ServerReflectionRequestSchema } from 
 import { ServerReflection as ReflectionV1Alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { MAX_REFLECTION_STREAMS } from "../../src/server/reflection.js";
 import { createTypedClient } from "../../src/grpc/typed-client.js";
-import { until } from "../client/support/until.js";
+import { eventually } from "../support/eventually.js";
 import { grpcFrame } from "../support/fuzz-raw-http2.js";
 import { healthClient } from "../support/health-client.js";
 import { ReflectionClient } from "../support/reflection-client.js";
@@ -103,7 +103,7 @@ describe("reflection under attack", () => {
     });
     stream.resume();
     stream.end();
-    await until(() => answers === sent, `${sent} answers`, 20_000);
+    await eventually(() => answers === sent, `${sent} answers`, { limitMs: 20_000 });
     session.close();
   }, 30_000);
 

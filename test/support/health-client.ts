@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
 import type { HealthCheckResponse } from "../../gen/grpc/health/v1/health_pb.js";
 import { serviceDefinition } from "../../src/grpc/service-definition.js";
-import { until } from "../client/support/until.js";
+import { eventually } from "./eventually.js";
 
 /** One open Watch call: the statuses seen so far (by name) and how it ended. */
 export interface WatchCall {
@@ -42,7 +42,7 @@ export function healthClient(address: string, credentials = grpc.credentials.cre
       call.on("data", (r: HealthCheckResponse) => seen.push(Status[r.status]!));
       call.on("error", () => {});
       const ended = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
-      const next = (n: number): Promise<void> => until(() => seen.length >= n, `${n} health statuses on a Watch`);
+      const next = (n: number): Promise<void> => eventually(() => seen.length >= n, `${n} health statuses on a Watch`);
       return { seen, call, ended, next };
     },
   };

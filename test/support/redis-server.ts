@@ -5,6 +5,7 @@ import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { eventually } from "./eventually.js";
 
 /** How long a redis-server may take to start or stop before the test fails (a loaded 2-core box). */
 const BOOT_MS = 15_000;
@@ -40,11 +41,7 @@ export function accepting(port: number): Promise<boolean> {
  * `detail()` (a log tail) when given. For processes and replication, never for domain time.
  */
 export async function pollUntil(check: () => Promise<boolean>, what: string, limitMs = BOOT_MS, detail?: () => string): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${limitMs} ms${detail ? `: ${detail()}` : ""}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  await eventually(check, what, { limitMs, everyMs: POLL_MS, detail });
 }
 
 /** How a test Redis is run. */
