@@ -16,11 +16,13 @@ export interface TimeSources {
  * start + monotonic time elapsed since. A wall-clock step (NTP, an operator, a VM resume) moves
  * no running deadline: a 60 s block lasts 60 s of elapsed time whatever the wall does meanwhile.
  * Answers still carry epoch timestamps; they drift from the wall only by the monotonic clock's
- * rate error (ppm: well under a second a day) until the next start. O(1) per read.
+ * rate error (ppm: well under a second a day) until the next start. Whole milliseconds, never
+ * decreasing. O(1) per read.
  */
 export function steadyClock(sources: TimeSources): Clock {
   const offset = sources.wall() - sources.monotonic();
-  return { now: () => offset + sources.monotonic() };
+  // Whole milliseconds, as Date.now gives: every timestamp keypool sends is an integer ms.
+  return { now: () => Math.floor(offset + sources.monotonic()) };
 }
 
 /** The clock every server deadline follows: `steadyClock` over `Date.now` and `performance.now`. */

@@ -93,5 +93,7 @@ describe("steadyClock", () => {
     wall += 3_600_000;
     mono += 250;
     expect(clock.now()).toBe(1_000_250);
+    mono += 0.75; // performance.now has sub-millisecond resolution; timestamps stay whole ms
+    expect(clock.now()).toBe(1_000_250);
   });
 });
