@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { until } from "../client/support/until.js";
+import { eventually } from "../support/eventually.js";
 import { KeypoolProcess, healthOf } from "../support/redis-keypool.js";
 import { RedisServer, hasRedisServer } from "../support/redis-server.js";
 
@@ -79,7 +79,7 @@ if (!hasRedisServer()) {
       await redis.stop();
       const late = serve(["--store", "redis", "--redis-url", redis.url, "--pool", "late", "--block-ttl", "60s", "--keepalive-ttl", "10m"]);
       // It serves (UNAVAILABLE) after waiting 5 s for Redis, and says it could not check the settings.
-      await until(() => late.lines.some((l) => l.store === "redis"), "the start-up store line", 15_000);
+      await eventually(() => late.lines.some((l) => l.store === "redis"), "the start-up store line", { limitMs: 15_000 });
       expect(late.lines.find((l) => l.store === "redis")).toMatchObject({ settings: "not checked yet: Redis was not reachable at start" });
       await redis.start();
       expect(await late.exited).toEqual({

@@ -6,7 +6,7 @@ import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
 import { PoolSettingsMismatch } from "../../src/store/redis/settings-gate.js";
 import { shardKeys } from "../../src/store/redis/shard-keys.js";
-import { until } from "../client/support/until.js";
+import { eventually } from "../support/eventually.js";
 import { RedisServer, hasRedisServer } from "../support/redis-server.js";
 
 const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
@@ -135,7 +135,7 @@ if (!hasRedisServer()) {
       expect(a.isServing()).toBe(false);
       await expect(a.stats()).rejects.toMatchObject({ code: "unavailable" });
       await own.start();
-      await until(() => a.isServing(), "the store to serve once Redis is up");
+      await eventually(() => a.isServing(), "the store to serve once Redis is up");
       expect(await a.generate(1)).toHaveLength(1);
     });
 
@@ -149,7 +149,7 @@ if (!hasRedisServer()) {
       const refusals: PoolSettingsMismatch[] = [];
       b.onRefused((m) => refusals.push(m));
       await own.start();
-      await until(() => refusals.length === 1, "the refusal");
+      await eventually(() => refusals.length === 1, "the refusal");
       expect(refusals[0]!.fields).toEqual(["blockTtlMs", "maxKeys"]);
       expect(b.isServing()).toBe(false);
       await expect(b.acquire()).rejects.toMatchObject({
