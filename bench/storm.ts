@@ -135,7 +135,7 @@ export async function stormSection(plan: BenchPlan): Promise<StormSectionResult>
   }
   return {
     method:
-      `bench/storm-server.ts: MemoryStore on a ManualClock with ${plan.stormKeys.toLocaleString("en-US")} keys whose ` +
+      `bench/storm-server.ts: an in-memory EmbeddedStore on a ManualClock with ${plan.stormKeys.toLocaleString("en-US")} keys whose ` +
       `blocks (all acquired at one instant) or lives end at once, served over gRPC; ${storm.clients} load-client ` +
       `processes x ${storm.concurrency} loops alternating GetKey and AcquireKey+ReleaseKey on their own 500 keys; ` +
       `after ${storm.beforeMs} ms of load the clock jumps past the deadline and the sweeper is poked; stalls from a ` +

@@ -5,7 +5,8 @@ import type { KeepAliveResponse } from "../../gen/keypool/v1/keypool_pb.js";
 import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
 import { ManualClock } from "../../src/clock.js";
 import { seededRandom } from "../../src/random.js";
-import { MemoryStore } from "../../src/store/memory-store.js";
+import { ManualScheduler } from "../../src/scheduler.js";
+import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 
@@ -18,8 +19,9 @@ const OTHER_LEASE = "BBBBBBBBBBBBBBBBBBBBBBBB";
 let t: TestServer;
 beforeEach(async () => {
   const clock = new ManualClock();
-  const store = new MemoryStore({ blockTtlMs: BLOCK, keepaliveTtlMs: LIFE, maxKeys: 100, maxLeaseMs: MAX_LEASE, clock, random: seededRandom(3) });
-  t = await startTestServer({ clock, store });
+  const scheduler = new ManualScheduler(clock);
+  const store = EmbeddedStore.memory({ blockTtlMs: BLOCK, keepaliveTtlMs: LIFE, maxKeys: 100, maxLeaseMs: MAX_LEASE, scheduler, random: seededRandom(3) });
+  t = await startTestServer({ scheduler, store });
 });
 afterEach(() => t.close());
 

@@ -41,7 +41,7 @@ async function putMeta(at: string, name: string, value: number): Promise<void> {
   await root.close();
 }
 
-describe("DurableStore: a data dir it cannot trust fails open, loudly", () => {
+describe("durable store: a data dir it cannot trust fails open, loudly", () => {
   let fx: DataDirFixture;
   beforeEach(async () => {
     fx = new DataDirFixture(await makeTempDir("dir"));

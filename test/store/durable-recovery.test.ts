@@ -4,7 +4,7 @@ import { expectCode } from "./conformance/context.js";
 
 const { blockTtlMs: BLOCK, keepaliveTtlMs: LIFE } = DURABLE_DEFAULTS;
 
-describe("DurableStore: a restart loses nothing", () => {
+describe("durable store: a restart loses nothing", () => {
   let fx: DataDirFixture;
   beforeEach(async () => {
     fx = new DataDirFixture(await makeTempDir("recovery"));
