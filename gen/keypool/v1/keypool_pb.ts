@@ -30,6 +30,18 @@
 // characters of the same alphabet. A request carrying a string of the wrong shape is answered
 // INVALID_ARGUMENT; a well-formed key the pool does not hold is answered NOT_FOUND.
 //
+// Faults: UNAVAILABLE means the server could not confirm the call, and is always safe to retry.
+// For a call that changes the pool it does not mean the change did not happen: a store's reply can
+// be lost with its connection after the change was made, and a server started with
+// `--redis-wait-replicas N` answers UNAVAILABLE when fewer than N Redis replicas confirmed a change
+// within `--redis-wait-timeout` (the message says the write may have happened): the primary made
+// it, and a failover could undo it. So after an UNAVAILABLE AcquireKey a key may stay blocked,
+// unknown to anyone, until its `blocked_until`; a GenerateKeys may have added keys nobody was told
+// of, which die unkept after one keepalive TTL; a ReleaseKey (with the lease id) or DeleteKey may
+// already be done, and its retry may answer FAILED_PRECONDITION or NOT_FOUND for that reason.
+// What a server acknowledges with `--redis-wait-replicas` survives the promotion of a replica
+// that confirmed it.
+//
 // Cost: every RPC costs O(1) in the number of keys (O(k) for k keys named in one request),
 // including the bounded expiry work it may trigger. Expired keys are reclaimed in the background
 // in bounded slices.
