@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { fromBinary } from "@bufbuild/protobuf";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -13,6 +12,7 @@ import type { CallContext, ErrorMapper, ServiceImpl } from "../grpc/typed-server
 import { KeyPoolError } from "../pool/index.js";
 import { ReflectionIndex } from "./reflection-index.js";
 import type { FileAnswer } from "./reflection-index.js";
+import { limitReadAhead, readOne, writeFlushed } from "./stream-io.js";
 import { StreamRegistry } from "./stream-registry.js";
 
 /** The descriptor set `buf build` writes next to the generated code, with the proto comments. */
@@ -61,34 +61,43 @@ function answer(index: ReflectionIndex, services: readonly string[], request: Se
   }
 }
 
+/** Whether a stream's caller may still use it (after an auth reload): undefined, or the error to end it with. */
+export type Recheck = (context: CallContext) => Error | undefined;
+
+const shuttingDown = (): KeyPoolError => new KeyPoolError("unavailable", "the server is shutting down");
+
 /**
- * Serves one reflection stream: one request at a time, and the next request is read only after
- * the previous answer drained to the transport, so a client that sends without reading is held
- * back by HTTP/2 flow control instead of growing the server's memory. Ends OK on half-close and
- * UNAVAILABLE at shutdown.
+ * Serves one reflection stream: one request read ahead at most, and the next request is read
+ * only after the previous answer reached the client's flow-control window, so a client that
+ * sends without reading is held back by HTTP/2 flow control instead of growing the server's
+ * memory. Ends OK on half-close, UNAVAILABLE at shutdown, and with the recheck's error when an
+ * auth reload no longer allows the caller.
  */
-async function reflectionStream(index: ReflectionIndex, services: readonly string[], streams: StreamRegistry, call: Call, context: CallContext): Promise<void> {
+async function reflectionStream(
+  deps: { readonly index: ReflectionIndex; readonly services: readonly string[]; readonly streams: StreamRegistry; readonly recheck: Recheck },
+  call: Call,
+  context: CallContext,
+): Promise<void> {
+  const { index, services, streams } = deps;
   if (streams.size >= MAX_REFLECTION_STREAMS) {
     throw new KeyPoolError("resource-exhausted", `${streams.size} reflection streams are open (at most ${MAX_REFLECTION_STREAMS}); retry later`);
   }
-  const open = streams.enter();
-  const signal = AbortSignal.any([context.signal, streams.shutdown]);
-  // One message at a time; `destroyOnReturn: false` keeps the writable side open for the status.
-  const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterator<ServerReflectionRequest | MalformedMessage>;
-  const stopped = new Promise<IteratorResult<never>>((resolve) => signal.addEventListener("abort", () => resolve({ done: true, value: undefined as never }), { once: true }));
+  limitReadAhead(call);
+  const open = streams.enter(() => deps.recheck(context));
+  const signal = AbortSignal.any([context.signal, streams.shutdown, open.revoked]);
   try {
-    for (let next = await Promise.race([requests.next(), stopped]); !next.done; next = await Promise.race([requests.next(), stopped])) {
-      const request = next.value;
+    for (let request = await readOne(call, signal); request; request = await readOne(call, signal)) {
       if (request instanceof MalformedMessage) throw request;
-      const response: Response = { validHost: request.host, originalRequest: request, messageResponse: answer(index, services, request) };
-      if (!call.write(response)) await once(call, "drain", { signal });
+      await writeFlushed(call, { validHost: request.host, originalRequest: request, messageResponse: answer(index, services, request) }, signal);
     }
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {
     open.leave();
   }
-  if (streams.shutdown.aborted && !context.signal.aborted) throw new KeyPoolError("unavailable", "the server is shutting down");
+  if (context.signal.aborted) return; // the client is gone: nobody to tell
+  if (open.revoked.aborted) throw open.revoked.reason;
+  if (streams.shutdown.aborted) throw shuttingDown();
 }
 
 /**
@@ -105,13 +114,16 @@ export class Reflection {
   /** The reflection services themselves (for metrics' series). */
   readonly descriptors = [ReflectionV1, ReflectionV1Alpha] as const;
 
-  constructor(private readonly services: readonly string[]) {}
+  constructor(
+    private readonly services: readonly string[],
+    private readonly recheck: Recheck,
+  ) {}
 
   /** Registers both reflection versions on `server`; both list themselves too. */
   addToServer(server: grpc.Server, onError: ErrorMapper): void {
     const services = [...this.services, ReflectionV1.typeName, ReflectionV1Alpha.typeName];
     const v1: ServiceImpl<typeof ReflectionV1> = {
-      serverReflectionInfo: (call, context) => reflectionStream(this.index, services, this.streams, call, context),
+      serverReflectionInfo: (call, context) => reflectionStream({ index: this.index, services, streams: this.streams, recheck: this.recheck }, call, context),
     };
     addTypedService(server, ReflectionV1, v1, onError);
     // v1alpha's messages are v1's under another package name: same fields, same numbers, same bytes.

@@ -1,6 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { addTypedService } from "../grpc/typed-server.js";
+import type { CallContext } from "../grpc/typed-server.js";
 import { backgroundScheduler } from "../scheduler.js";
 import type { Scheduler } from "../scheduler.js";
 import { AcquireQueue } from "../store/acquire-queue.js";
@@ -94,7 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const access = options.access ?? DEFAULT_ACCESS;
   const streams = new StreamRegistry();
   const stopRechecks = access.tokens?.reloaded.subscribe(() => {
-    const ended = streams.recheck();
+    const ended = streams.recheck() + (reflection?.streams.recheck() ?? 0);
     if (ended > 0) log.info({ streams: ended }, "ended streams the reloaded auth file no longer allows");
   });
   const metrics = new Metrics(store, streams);
@@ -106,13 +107,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters, scheduler: options.scheduler ?? backgroundScheduler });
   const health = new HealthReporter(store, { maxWatches: limits.maxHealthWatches, log });
   metrics.gauge("keypool_open_health_watches", "Open health Watch streams.", () => health.openWatches);
-  const impl = keyServiceImpl({
-    store, waiters, streams, limits, metrics,
-    recheck: (context) => recheck(access, context.method, context.metadata, context.peer.slice(0, context.peer.lastIndexOf(":"))),
-  });
+  const recheckCall = (context: CallContext): Error | undefined =>
+    recheck(access, context.method, context.metadata, context.peer.slice(0, context.peer.lastIndexOf(":")));
+  const impl = keyServiceImpl({ store, waiters, streams, limits, metrics, recheck: recheckCall });
   addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log));
   health.addToServer(server);
-  const reflection = options.reflection ?? true ? new Reflection([KeyService.typeName, Health.typeName]) : undefined;
+  const reflection = options.reflection ?? true ? new Reflection([KeyService.typeName, Health.typeName], recheckCall) : undefined;
   reflection?.addToServer(server, (err, context) => errorToStatus(err, context, log));
   metrics.initialize([KeyService, Health, ...(reflection?.descriptors ?? [])]);
   options.configure?.(server);

@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
@@ -6,6 +9,7 @@ import { loadSync } from "@grpc/proto-loader";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ServerReflection as ReflectionV1, ServerReflectionRequestSchema } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1Alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { TokenRegistry, hashToken } from "../../src/server/auth.js";
 import { MAX_REFLECTION_STREAMS } from "../../src/server/reflection.js";
 import { createTypedClient } from "../../src/grpc/typed-client.js";
 import { eventually } from "../support/eventually.js";
@@ -122,6 +126,42 @@ describe("reflection under attack", () => {
     const codes = new Set((await Promise.all(ended)).map((s) => grpc.status[s.code]));
     expect(codes).toEqual(new Set(["RESOURCE_EXHAUSTED", "UNAVAILABLE"]));
     client.close();
+  });
+});
+
+describe("reflection and auth reloads", () => {
+  it("with --reflection authenticated, a reload that removes a token ends the reflection streams opened with it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keypool-reflect-auth-"));
+    const path = join(dir, "auth.json");
+    const write = (...names: string[]): void =>
+      writeFileSync(path, JSON.stringify({ tokens: names.map((name) => ({ name, role: "reader", sha256: hashToken(`token-${name}`) })) }));
+    write("stays", "goes");
+    const tokens = new TokenRegistry(path);
+    const authed = await startTestServer({ server: { access: { tokens, allowInsecureRemote: false, reflection: "authenticated" } } });
+    const client = createTypedClient(ReflectionV1, authed.address);
+    const open = (name: string) => {
+      const metadata = new grpc.Metadata();
+      metadata.set("authorization", `Bearer token-${name}`);
+      const call = client.serverReflectionInfo({ metadata });
+      call.on("error", () => {});
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+      const answered = new Promise((resolve) => call.once("data", resolve));
+      call.write({ messageRequest: { case: "listServices", value: "" } });
+      return { call, status, answered };
+    };
+    try {
+      const [stays, goes] = [open("stays"), open("goes")];
+      await Promise.all([stays.answered, goes.answered]);
+      write("stays");
+      tokens.reload();
+      expect((await goes.status).code).toBe(grpc.status.UNAUTHENTICATED);
+      stays.call.end();
+      expect((await stays.status).code).toBe(grpc.status.OK);
+    } finally {
+      client.close();
+      await authed.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
