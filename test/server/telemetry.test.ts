@@ -33,7 +33,8 @@ describe("metrics and logs", () => {
       expect(body).toContain('grpc_server_started_total{grpc_type="unary",grpc_service="keypool.v1.KeyService",grpc_method="GenerateKeys"} 1');
       expect(body).toContain('grpc_server_handled_total{grpc_type="unary",grpc_service="keypool.v1.KeyService",grpc_method="GetKey",grpc_code="NotFound"} 1');
       expect(body).not.toContain("NOT_FOUND");
-      expect(body).toMatch(/grpc_server_handling_seconds_bucket\{le="0\.1",grpc_type="unary",grpc_service="keypool\.v1\.KeyService",grpc_method="AcquireKey"\} 1/);
+      // The count, not a bucket: how long a call takes on a loaded machine is not the point here.
+      expect(body).toContain('grpc_server_handling_seconds_count{grpc_type="unary",grpc_service="keypool.v1.KeyService",grpc_method="AcquireKey"} 1');
       expect(body).toContain('keypool_keys{state="free"} 2');
       expect(body).toContain('keypool_keys{state="blocked"} 1');
       expect(body).toContain('keypool_key_events_total{event="generated"} 3');
