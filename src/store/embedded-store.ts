@@ -9,6 +9,9 @@ import { Signal } from "./signal.js";
 import { Sweeper } from "./sweeper.js";
 
 export { DataDirError } from "./durable/data-dir.js";
+
+/** Units of expiry work `stats` does per event-loop turn while dead keys remain. */
+const STATS_SLICE = 512;
 export type { RecoveryReport } from "./durable/recovery.js";
 
 /** Settings of an embedded store. */
@@ -148,7 +151,18 @@ export class EmbeddedStore implements KeyStore {
     return this.run((now) => this.pool.get(key, now));
   }
 
+  /**
+   * Exact counts: `total` is the keys alive at this instant. Keys that died are reclaimed first,
+   * STATS_SLICE units of expiry work per event-loop turn, so a mass expiry delays the answer
+   * (by the sweeper's own work, done once) but never holds the event loop. O(1) per turn.
+   */
   async stats(): Promise<PoolStats> {
+    let swept = 0;
+    for (let done = STATS_SLICE; done === STATS_SLICE && this.isServing(); swept += done) {
+      done = this.pool.sweep(this.scheduler.now(), STATS_SLICE);
+      if (done === STATS_SLICE) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (swept > 0) this.freed.emit();
     return this.run((now) => this.pool.stats(now));
   }
 

@@ -10,12 +10,16 @@ import { releaseTests } from "./conformance/release.js";
 import { renewTests } from "./conformance/renew.js";
 import { statsTests } from "./conformance/stats.js";
 import { uniformityTests } from "./conformance/uniformity.js";
-import type { StoreFactory } from "./harness.js";
+import { counterTests } from "./conformance/counters.js";
+import { faultTests } from "./conformance/faults.js";
+import type { StoreCapabilities, StoreFactory } from "./harness.js";
 
 /** What a store's test file may tune; the rules checked never change. */
 export interface ConformanceOptions {
   /** Random programs in the model-based test (default 100, about 3,000 operations). */
   readonly modelRuns?: number;
+  /** What the store can do beyond the contract; the matching groups run only where given. */
+  readonly capabilities?: StoreCapabilities;
 }
 
 /**
@@ -26,7 +30,7 @@ export interface ConformanceOptions {
  */
 export function describeStoreConformance(name: string, factory: StoreFactory, options: ConformanceOptions = {}): void {
   describe(`KeyStore conformance: ${name}`, () => {
-    const ctx = makeContext(factory);
+    const ctx = makeContext(factory, options.capabilities);
     afterEach(() => ctx.cleanupAll());
     generateTests(ctx);
     acquireTests(ctx);
@@ -36,6 +40,8 @@ export function describeStoreConformance(name: string, factory: StoreFactory, op
     renewTests(ctx);
     deadlineTests(ctx);
     statsTests(ctx);
+    counterTests(ctx);
+    faultTests(ctx);
     uniformityTests(ctx);
     modelBasedTests(ctx, options.modelRuns ?? 100);
   });

@@ -1,11 +1,11 @@
-import { ManualScheduler } from "../../src/scheduler.js";
 import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import { makeTempDir, removeDir } from "../support/durable-dirs.js";
 import { describeStoreConformance } from "./conformance.js";
+import type { StoreSettings } from "./harness.js";
 
-describeStoreConformance("durable", async (settings) => {
+async function openDurable(settings: StoreSettings) {
   const dir = await makeTempDir("conformance");
-  const store = await EmbeddedStore.open({ ...settings, scheduler: new ManualScheduler(settings.clock), dataDir: dir });
+  const store = await EmbeddedStore.open({ ...settings, dataDir: dir });
   return {
     store,
     cleanup: async () => {
@@ -13,4 +13,14 @@ describeStoreConformance("durable", async (settings) => {
       await removeDir(dir);
     },
   };
+}
+
+describeStoreConformance("durable", openDurable, {
+  capabilities: {
+    // A failed disk write, as the journal meets it (ENOSPC, EIO): the store stops serving.
+    faulty: async (settings) => {
+      const sut = await openDurable(settings);
+      return { ...sut, fail: async () => sut.store.dataDir!.fail(new Error("EIO: i/o error, write (injected by the test)")) };
+    },
+  },
 });

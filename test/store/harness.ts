@@ -1,4 +1,5 @@
 import type { ManualClock } from "../../src/clock.js";
+import type { ManualScheduler } from "../../src/scheduler.js";
 import type { Random } from "../../src/random.js";
 import type { KeyStore } from "../../src/store/key-store.js";
 
@@ -11,6 +12,8 @@ export interface StoreSettings {
   readonly maxLeaseMs?: number;
   /** The time every deadline is judged by; tests advance it explicitly. */
   readonly clock: ManualClock;
+  /** Timers on `clock`, for stores whose background work runs on a scheduler (embedded ones). */
+  readonly scheduler: ManualScheduler;
   /** Seeded randomness for the pick among free keys. */
   readonly random: Random;
 }
@@ -24,3 +27,25 @@ export interface StoreUnderTest {
 
 /** Makes a fresh, empty store for one test. */
 export type StoreFactory = (settings: StoreSettings) => Promise<StoreUnderTest>;
+
+/** A store whose backend the test can break (a failed disk, a killed Redis). */
+export interface FaultyStoreUnderTest extends StoreUnderTest {
+  /** Makes the backend fail now; resolves once the failure happened (not once the store noticed). */
+  fail(): Promise<void>;
+}
+
+/**
+ * What a store can do beyond the contract every store meets; the suite runs the matching groups
+ * only where a capability is given (an in-memory store has no backend to lose, and a pool with
+ * one server has no second one to agree with).
+ */
+export interface StoreCapabilities {
+  /** Opens a fresh store whose backend the test can fail. */
+  readonly faulty?: (settings: StoreSettings) => Promise<FaultyStoreUnderTest>;
+  /**
+   * Opens another store on the SAME pool as `first`, with `settings` (the second server of a
+   * shared pool). Settings that disagree with the pool's may reject (the Redis helper's
+   * mismatch rule); equal ones must open and report the pool's settings.
+   */
+  readonly samePool?: (first: KeyStore, settings: StoreSettings) => Promise<StoreUnderTest>;
+}

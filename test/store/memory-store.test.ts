@@ -1,8 +1,7 @@
-import { ManualScheduler } from "../../src/scheduler.js";
 import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import { describeStoreConformance } from "./conformance.js";
 
 describeStoreConformance("memory", async (settings) => {
-  const store = EmbeddedStore.memory({ ...settings, scheduler: new ManualScheduler(settings.clock) });
+  const store = EmbeddedStore.memory(settings);
   return { store, cleanup: () => store.close() };
 });

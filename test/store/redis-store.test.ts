@@ -62,13 +62,31 @@ if (!hasRedisServer()) {
   });
 
   // A short sweep interval, so the background sweeper races the tests and must not change a result.
+  /** The pool each conformance store serves, so a second store can join it. */
+  const poolOf = new Map<object, string>();
   describeStoreConformance(
     "redis",
     async (settings) => {
-      const store = await RedisStore.open({ url: server.url, pool: `c${++pools}`, ...settings, sweepIntervalMs: 20 });
+      const pool = `c${++pools}`;
+      const store = await RedisStore.open({ url: server.url, pool, ...settings, sweepIntervalMs: 20 });
+      poolOf.set(store, pool);
       return { store, cleanup: () => wipe(store) };
     },
-    { modelRuns: 60 },
+    {
+      modelRuns: 60,
+      capabilities: {
+        // Its own redis-server, SIGKILLed by `fail`: an outage, not a shutdown.
+        faulty: async (settings) => {
+          const own = await RedisServer.start();
+          const store = await RedisStore.open({ url: own.url, ...settings, commandTimeoutMs: 500, sweepIntervalMs: 0 });
+          return { store, fail: () => own.stop(), cleanup: async () => (await store.close(), await own.dispose()) };
+        },
+        samePool: async (first, settings) => {
+          const store = await RedisStore.open({ url: server.url, pool: poolOf.get(first)!, ...settings, sweepIntervalMs: 0 });
+          return { store, cleanup: () => store.close() };
+        },
+      },
+    },
   );
 
   describe("RedisStore: two stores on one pool", () => {

@@ -99,6 +99,14 @@ export class DurableLog implements PoolLog {
     this.journal.onFailure(listener);
   }
 
+  /**
+   * Fails the log as a failed disk write does: the store stops serving and every later call is
+   * UNAVAILABLE until restarted. For checks that find the dir unusable, and for tests. O(1).
+   */
+  fail(cause: unknown): void {
+    this.journal.fail(cause);
+  }
+
   details(): Readonly<Record<string, unknown>> {
     return { dataDir: this.dir, recovery: this.recovery };
   }

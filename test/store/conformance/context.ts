@@ -3,8 +3,9 @@ import { ManualClock } from "../../../src/clock.js";
 import { KeyPoolError } from "../../../src/pool/index.js";
 import type { KeyPoolErrorCode } from "../../../src/pool/index.js";
 import { seededRandom } from "../../../src/random.js";
+import { ManualScheduler } from "../../../src/scheduler.js";
 import type { KeyStore } from "../../../src/store/key-store.js";
-import type { StoreFactory, StoreSettings, StoreUnderTest } from "../harness.js";
+import type { StoreCapabilities, StoreFactory, StoreSettings, StoreUnderTest } from "../harness.js";
 
 /** The block TTL every conformance test uses unless it says otherwise. */
 export const BLOCK_MS = 60_000;
@@ -25,42 +26,71 @@ export const FOREIGN_LEASE = "AAAAAAAAAAAAAAAAAAAAAAAA";
 export interface Opened {
   readonly store: KeyStore;
   readonly clock: ManualClock;
+  /** Timers on `clock`: what the store's background work and a test's AcquireQueue run on. */
+  readonly scheduler: ManualScheduler;
   /** Disposes of this store now rather than after the test. Idempotent. */
   cleanup(): Promise<void>;
 }
 
+/** Settings a test may change. */
+type Overrides = Partial<Pick<StoreSettings, "blockTtlMs" | "keepaliveTtlMs" | "maxKeys" | "maxLeaseMs">>;
+
 /** What every conformance group gets: a way to open fresh stores, all cleaned up after the test. */
 export interface ConformanceContext {
+  /** What this store can do beyond the contract (see StoreCapabilities). */
+  readonly capabilities: StoreCapabilities;
   /** Opens a fresh, empty store (defaults above, `overrides` on top). O(1) stores per call. */
-  open(overrides?: Partial<Pick<StoreSettings, "blockTtlMs" | "keepaliveTtlMs" | "maxKeys" | "maxLeaseMs">>): Promise<Opened>;
+  open(overrides?: Overrides): Promise<Opened>;
+  /** Opens a fresh store whose backend the test can fail (`capabilities.faulty` must be set). */
+  openFaulty(overrides?: Overrides): Promise<Opened & { fail(): Promise<void> }>;
+  /** Opens a second store on `first.store`'s pool (`capabilities.samePool` must be set). */
+  openSamePool(first: Opened, overrides?: Overrides): Promise<Opened>;
 }
 
 /**
  * Builds the context for one suite: `open` calls `factory` with a fresh ManualClock and a seeded
  * Random; `cleanupAll` (run after each test) disposes of every store opened since.
  */
-export function makeContext(factory: StoreFactory): ConformanceContext & { cleanupAll(): Promise<void> } {
+export function makeContext(
+  factory: StoreFactory,
+  capabilities: StoreCapabilities = {},
+): ConformanceContext & { cleanupAll(): Promise<void> } {
   let opened: StoreUnderTest[] = [];
   let seed = 1;
+  const settingsOf = (overrides: Overrides, clock = new ManualClock()): StoreSettings => ({
+    blockTtlMs: BLOCK_MS,
+    keepaliveTtlMs: LIFE_MS,
+    maxKeys: MAX_KEYS,
+    ...overrides,
+    clock,
+    scheduler: new ManualScheduler(clock),
+    random: seededRandom(seed++),
+  });
+  const track = (sut: StoreUnderTest, settings: StoreSettings): Opened => {
+    opened.push(sut);
+    const cleanup = async (): Promise<void> => {
+      if (!opened.includes(sut)) return;
+      opened = opened.filter((o) => o !== sut);
+      await sut.cleanup();
+    };
+    return { store: sut.store, clock: settings.clock, scheduler: settings.scheduler, cleanup };
+  };
   return {
+    capabilities,
     async open(overrides = {}) {
-      const clock = new ManualClock();
-      const settings: StoreSettings = {
-        blockTtlMs: BLOCK_MS,
-        keepaliveTtlMs: LIFE_MS,
-        maxKeys: MAX_KEYS,
-        ...overrides,
-        clock,
-        random: seededRandom(seed++),
-      };
-      const sut = await factory(settings);
-      opened.push(sut);
-      const cleanup = async (): Promise<void> => {
-        if (!opened.includes(sut)) return;
-        opened = opened.filter((o) => o !== sut);
-        await sut.cleanup();
-      };
-      return { store: sut.store, clock, cleanup };
+      const settings = settingsOf(overrides);
+      return track(await factory(settings), settings);
+    },
+    async openFaulty(overrides = {}) {
+      if (!capabilities.faulty) throw new Error("this store has no faulty capability");
+      const settings = settingsOf(overrides);
+      const sut = await capabilities.faulty(settings);
+      return { ...track(sut, settings), fail: () => sut.fail() };
+    },
+    async openSamePool(first, overrides = {}) {
+      if (!capabilities.samePool) throw new Error("this store has no samePool capability");
+      const settings = settingsOf(overrides, first.clock);
+      return track(await capabilities.samePool(first.store, settings), settings);
     },
     async cleanupAll() {
       const all = opened;

@@ -40,6 +40,26 @@ export function statsTests(ctx: ConformanceContext): void {
     expect(await store.stats()).toMatchObject(store.settings);
   });
 
+  test("stats: total counts live keys only, also just after more keys died at once than one call reclaims", async () => {
+    const { store, clock } = await ctx.open({ maxKeys: 1_000 });
+    const dying = await store.generate(1_000);
+    clock.advance(LIFE_MS / 2);
+    const kept = dying.slice(0, 100).map((k) => k.key);
+    expect((await store.keepAliveMany(kept)).every((r) => r.found)).toBe(true);
+    clock.set(dying[0]!.expiresAt);
+    expect(await store.stats()).toMatchObject({ total: 100, free: 100, blocked: 0 });
+    expect((await store.generate(900)).length).toBe(900); // the dead keys' room is free again
+  });
+
+  if (ctx.capabilities.samePool) {
+    test("settings: two stores serving one pool report the same settings", async () => {
+      const first = await ctx.open({ blockTtlMs: 7_000, keepaliveTtlMs: 90_000, maxKeys: 40 });
+      const second = await ctx.openSamePool(first, { blockTtlMs: 7_000, keepaliveTtlMs: 90_000, maxKeys: 40 });
+      expect(second.store.settings).toEqual(first.store.settings);
+      expect(await second.store.stats()).toEqual(await first.store.stats());
+    });
+  }
+
   test("stats: reading them changes nothing", async () => {
     const { store } = await ctx.open();
     const [made] = await store.generate(1);
