@@ -2,7 +2,7 @@ import { systemRandom } from "../random.js";
 import { backgroundScheduler } from "../scheduler.js";
 import { EmbeddedStore } from "../store/embedded-store.js";
 import type { KeyStore } from "../store/key-store.js";
-import type { PoolSettings } from "../pool/index.js";
+import type { RedisPoolSettings } from "../store/redis/pool-keys.js";
 import { PoolSettingsMismatch } from "../store/redis/settings-gate.js";
 import { ShardedRedisStore } from "../store/sharded-redis-store.js";
 import { ConfigError } from "./config.js";
@@ -12,15 +12,16 @@ import { formatDuration } from "./duration.js";
 /** How long start-up waits for a first Redis connection before serving anyway. */
 const REDIS_READY_WAIT_MS = 5_000;
 /** Each setting's flag, and how its value is written in messages. */
-const SETTING_FLAGS: Record<keyof PoolSettings, readonly [string, (value: number) => string]> = {
+const SETTING_FLAGS: Record<keyof RedisPoolSettings, readonly [string, (value: number) => string]> = {
   blockTtlMs: ["--block-ttl", formatDuration],
   keepaliveTtlMs: ["--keepalive-ttl", formatDuration],
   maxKeys: ["--max-keys", String],
+  maxLeaseMs: ["--max-lease", formatDuration],
 };
 
 /** The one-line refusal of a server whose flags disagree with its Redis pool's settings. */
 export function mismatchMessage(mismatch: PoolSettingsMismatch): string {
-  const said = (settings: PoolSettings): string =>
+  const said = (settings: RedisPoolSettings): string =>
     mismatch.fields.map((f) => `${SETTING_FLAGS[f][0]} ${SETTING_FLAGS[f][1](settings[f])}`).join(" and ");
   return `redis pool '${mismatch.pool}' has ${said(mismatch.poolSettings)} but this server was started with ` +
     `${said(mismatch.wanted)}; start with the pool's settings or change them with --redis-update-settings`;

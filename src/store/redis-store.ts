@@ -10,6 +10,7 @@ import type { KeyStore, StoreDescription } from "./key-store.js";
 import { defineScripts } from "./redis/commands.js";
 import type { ScriptName, ScriptReply } from "./redis/commands.js";
 import { RedisLink } from "./redis/redis-link.js";
+import type { RedisPoolSettings } from "./redis/pool-keys.js";
 import { shardChannel, shardKeys } from "./redis/shard-keys.js";
 import { RedisSweeper, SWEEP_BUDGET } from "./redis/redis-sweeper.js";
 import type { SweepStep } from "./redis/redis-sweeper.js";
@@ -52,7 +53,7 @@ export class RedisStore implements KeyStore {
   private readonly sweeper: RedisSweeper | undefined;
   private readonly runner: ScriptRunner;
   private readonly events: ReplyTail;
-  private readonly wanted: PoolSettings;
+  private readonly wanted: RedisPoolSettings;
   private readonly gate: SettingsGate;
 
   /**
@@ -82,7 +83,8 @@ export class RedisStore implements KeyStore {
    */
   constructor(private readonly options: RedisStoreOptions) {
     const pool = options.pool ?? "default";
-    this.wanted = { blockTtlMs: options.blockTtlMs, keepaliveTtlMs: options.keepaliveTtlMs, maxKeys: options.maxKeys };
+    const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
+    this.wanted = { blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs: options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS };
     const budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
     assertPositive({ ...this.wanted, catchUpBudget: budget });
     this.pool = pool;
@@ -112,7 +114,8 @@ export class RedisStore implements KeyStore {
    * another server shows here on this store's next call). O(1), no I/O.
    */
   get settings(): PoolSettings {
-    return this.events.settings ?? this.wanted;
+    const { blockTtlMs, keepaliveTtlMs, maxKeys } = this.events.settings ?? this.wanted;
+    return { blockTtlMs, keepaliveTtlMs, maxKeys };
   }
 
   /**
@@ -183,7 +186,7 @@ export class RedisStore implements KeyStore {
   async renew(key: string, leaseId: string): Promise<KeyInfo> {
     assertKey(key);
     assertLeaseId(leaseId);
-    const reply = await this.run("keypoolRenew", [this.maxLeaseMs, key, leaseId]);
+    const reply = await this.run("keypoolRenew", [key, leaseId]);
     if (reply[0] === "not-found" || reply[0] === "failed-precondition") throw refusalError(renewRefusal(String(reply[1]), this.maxLeaseMs));
     return toKeyInfo(expectOk(reply));
   }
@@ -197,7 +200,7 @@ export class RedisStore implements KeyStore {
     const out: LeaseResult[] = [];
     for (let from = 0; from < leases.length; from += KEEPALIVE_CHUNK) {
       const chunk = leases.slice(from, from + KEEPALIVE_CHUNK);
-      const reply = expectOk(await this.run("keypoolRenewMany", [this.maxLeaseMs, ...chunk.flatMap((l) => [l.key, l.leaseId])]));
+      const reply = expectOk(await this.run("keypoolRenewMany", chunk.flatMap((l) => [l.key, l.leaseId])));
       chunk.forEach(({ key, leaseId }, i) => {
         const outcome = String(reply[1 + 3 * i]);
         out.push(outcome === "ok"
@@ -208,8 +211,9 @@ export class RedisStore implements KeyStore {
     return out;
   }
 
+  /** The pool's max lease, as of the latest reply (see settings). */
   private get maxLeaseMs(): number {
-    return this.options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
+    return (this.events.settings ?? this.wanted).maxLeaseMs;
   }
 
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
@@ -303,7 +307,7 @@ export class RedisStore implements KeyStore {
     await this.gate.enter();
     const reply = await this.runner.run(name, args);
     if (reply[0] !== "no-settings") return reply;
-    await this.gate.restore(this.settings);
+    await this.gate.restore(this.events.settings ?? this.wanted);
     return this.runner.run(name, args);
   }
 

@@ -12,6 +12,8 @@ import { RedisServer, hasRedisServer } from "../support/redis-server.js";
 const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
 const SETTINGS: PoolSettings = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 2_000 };
 const OTHER: PoolSettings = { blockTtlMs: 30_000, keepaliveTtlMs: 300_000, maxKeys: 500 };
+/** The default --max-lease, a pool setting too. */
+const DAY = 86_400_000;
 
 if (!hasRedisServer()) {
   console.warn(`\n!!! ${SKIP_REASON}. EVERY RedisStore settings test is SKIPPED. CI installs it and never skips. !!!\n`);
@@ -45,7 +47,7 @@ if (!hasRedisServer()) {
   describe("RedisStore settings: the pool's, kept in Redis", () => {
     test("the first server writes its settings; later ones with the same settings report the same", async () => {
       const a = await open();
-      expect(await admin.hgetall(`{keypool:s${pools}}:settings`)).toEqual({ blockTtlMs: "60000", keepaliveTtlMs: "300000", maxKeys: "2000" });
+      expect(await admin.hgetall(`{keypool:s${pools}}:settings`)).toEqual({ blockTtlMs: "60000", keepaliveTtlMs: "300000", maxKeys: "2000", maxLeaseMs: "86400000" });
       expect(a.describe().details).toMatchObject({ settings: "new pool: this server's settings written" });
       const b = await open();
       expect(b.describe().details).toMatchObject({ settings: "the pool's settings match this server's" });
@@ -62,8 +64,8 @@ if (!hasRedisServer()) {
       expect(err).toBeInstanceOf(PoolSettingsMismatch);
       const mismatch = err as PoolSettingsMismatch;
       expect(mismatch.fields).toEqual(["blockTtlMs", "maxKeys"]);
-      expect(mismatch.poolSettings).toEqual(SETTINGS);
-      expect(mismatch.wanted).toEqual(OTHER);
+      expect(mismatch.poolSettings).toEqual({ ...SETTINGS, maxLeaseMs: DAY });
+      expect(mismatch.wanted).toEqual({ ...OTHER, maxLeaseMs: DAY });
       expect(mismatch.message).toBe(
         `redis pool 's${pools}' has blockTtlMs 60000 and maxKeys 2000 but this store was opened with blockTtlMs 30000 and maxKeys 500`,
       );
@@ -81,6 +83,20 @@ if (!hasRedisServer()) {
       expect(a.settings).toEqual(OTHER);
       expect(await a.stats()).toMatchObject({ ...OTHER, total: 3 });
       await expect(a.generate(498)).rejects.toMatchObject({ code: "resource-exhausted", message: expect.stringContaining("at most 500 keys") });
+    });
+
+    test("--max-lease is a pool setting too: renewals follow the pool's, and a server with another is refused", async () => {
+      const clock = new ManualClock();
+      const a = await open({ clock, maxLeaseMs: 90_000 });
+      await a.generate(1);
+      const held = await a.acquire();
+      clock.advance(20_000);
+      // 20 s + a 60 s block = 80 s from the acquire: within 90 s; the next, at 40 s, is not.
+      expect((await a.renew(held.key, held.leaseId!)).blockedUntil).toBe(clock.now() + SETTINGS.blockTtlMs);
+      clock.advance(20_000);
+      await expect(a.renew(held.key, held.leaseId!)).rejects.toMatchObject({ code: "failed-precondition" });
+      const err = await RedisStore.open({ url: server.url, pool: `s${pools}`, ...SETTINGS, sweepIntervalMs: 0 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ fields: ["maxLeaseMs"], message: expect.stringContaining("maxLeaseMs 90000 but this store was opened with maxLeaseMs 86400000") });
     });
 
     test("a pool whose Redis lost its settings gets them back from a running server, and serves", async () => {

@@ -95,27 +95,27 @@ local function renew(key, lease, now, max_lease)
 end
 `;
 
-/** ARGV: now, budget, maxLeaseMs, key, leaseId. Replies a KeyInfo, or not-found / failed-precondition and why. */
+/** ARGV: now, budget, key, leaseId (the max lease from the pool's settings). Replies a KeyInfo, or not-found / failed-precondition and why. */
 export const RENEW_LUA = `${RENEW_ONE}
 local now = tick(ARGV[1])
 catch_up(now, BUDGET)
-local key = ARGV[4]
-local outcome, _, life = renew(key, ARGV[5], now, tonumber(ARGV[3]))
+local key = ARGV[3]
+local outcome, _, life = renew(key, ARGV[4], now, MAX_LEASE)
 if outcome == 'unknown' or outcome == 'expired' then return {'not-found', outcome} end
 if outcome ~= 'ok' then return {'failed-precondition', outcome} end
 return describe(key, now, life)
 `;
 
 /**
- * ARGV: now, budget, maxLeaseMs, then key, leaseId pairs. Replies ok and, per lease in order, its
+ * ARGV: now, budget, then key, leaseId pairs (the max lease from the pool's settings). Replies ok and, per lease in order, its
  * outcome ('ok' or why not), blockedUntil and expiresAt (0 when not renewed). O(k log n).
  */
 export const RENEW_MANY_LUA = `${RENEW_ONE}
 local now = tick(ARGV[1])
-local max_lease = tonumber(ARGV[3])
+local max_lease = MAX_LEASE
 catch_up(now, BUDGET)
 local out = {'ok'}
-for i = 4, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local outcome, till, life = renew(ARGV[i], ARGV[i + 1], now, max_lease)
   out[#out + 1] = outcome
   out[#out + 1] = till or 0

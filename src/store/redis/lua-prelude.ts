@@ -27,13 +27,16 @@ local TAG_PREFIX = string.sub(FREE_AT, 1, #FREE_AT - ${POOL_KEY_NAMES[0].length}
 local CHANNEL = TAG_PREFIX .. '${CHANNEL_SUFFIX}'
 
 -- The pool's rules, from its settings hash (never from the caller): set by load_settings.
-local BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS = false, false, false
+local BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS, MAX_LEASE = false, false, false, false
 
 -- Reads the pool's settings; false when the pool has none (new, or its Redis lost its data).
 local function load_settings()
   local v = redis.call('HMGET', SETTINGS, ${SETTING_FIELDS.map((f) => `'${f}'`).join(", ")})
-  if not (v[1] and v[2] and v[3]) then return false end
-  BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
+  for i = 1, ${SETTING_FIELDS.length} do
+    local n = tonumber(v[i])
+    if not n or n < 1 or n ~= math.floor(n) then return false end
+  end
+  BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS, MAX_LEASE = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
   return true
 end
 

@@ -13,7 +13,7 @@ import { isPoolName, messages } from "../../pool/rules.js";
  * - `created`  HASH key -> createdAt (ms)
  * - `leases`   HASH key -> lease id, blocked keys only
  * - `clock`    STRING: the latest instant any script used; time never goes back within a pool
- * - `settings` HASH blockTtlMs, keepaliveTtlMs, maxKeys: the pool's rules (see settings-script.ts)
+ * - `settings` HASH blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs: the pool's rules (see settings-script.ts)
  * - `fencing`  HASH key -> the fencing token of its latest lease (HINCRBY on every acquire, so no
  *              two servers ever hand out one token of a key twice); kept while the key is free
  * - `acquired` HASH key -> acquiredAt (ms) of its current lease, blocked keys only
@@ -27,10 +27,18 @@ export const POOL_KEY_NAMES = [
 ] as const;
 
 /**
+ * What a Redis pool keeps in its settings hash: the settings GetPoolStats reports, and the
+ * longest a lease may be renewed for (`--max-lease`), so every server renews by the same rule.
+ */
+export interface RedisPoolSettings extends PoolSettings {
+  readonly maxLeaseMs: number;
+}
+
+/**
  * The fields of a pool's settings hash, in the order scripts read them (HMGET) and append them
  * to every reply (see script-events.ts).
  */
-export const SETTING_FIELDS = ["blockTtlMs", "keepaliveTtlMs", "maxKeys"] as const satisfies readonly (keyof PoolSettings)[];
+export const SETTING_FIELDS = ["blockTtlMs", "keepaliveTtlMs", "maxKeys", "maxLeaseMs"] as const satisfies readonly (keyof RedisPoolSettings)[];
 
 /**
  * The key where keypool 0.1 kept a pool's free keys (a SET); opening such a pool moves them into

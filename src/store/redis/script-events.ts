@@ -1,6 +1,7 @@
-import type { PoolCounters, PoolSettings } from "../../pool/index.js";
+import type { PoolCounters } from "../../pool/index.js";
 import type { ScriptReply } from "./commands.js";
 import { SETTING_FIELDS } from "./pool-keys.js";
+import type { RedisPoolSettings } from "./pool-keys.js";
 
 /**
  * The events every script counts in its `DID` table and reports after its reply, in this order.
@@ -36,7 +37,7 @@ local function finish(reply)
     reply[#reply + 1] = DID[name]
   end
   reply[#reply + 1] = free_count()
-  for _, v in ipairs({ BLOCK_TTL or 0, KEEPALIVE_TTL or 0, MAX_KEYS or 0 }) do reply[#reply + 1] = v end
+  for _, v in ipairs({ BLOCK_TTL or 0, KEEPALIVE_TTL or 0, MAX_KEYS or 0, MAX_LEASE or 0 }) do reply[#reply + 1] = v end
   return reply
 end
 `;
@@ -53,17 +54,16 @@ export class ReplyTail {
   /** Free keys in the pool when the latest script ran; undefined before the first reply. */
   freeCount: number | undefined;
   /** The pool's settings as the latest script that found some read them. */
-  settings: PoolSettings | undefined;
+  settings: RedisPoolSettings | undefined;
 
   /** Takes the tail off a script's reply (counting its events); returns the reply without it. O(1). */
   take(raw: ScriptReply): ScriptReply {
     const at = raw.length - TAIL_LENGTH;
     EVENT_NAMES.forEach((name, i) => (this.counts[name] += Number(raw[at + i])));
     this.freeCount = Number(raw[at + EVENT_NAMES.length]);
-    const [blockTtlMs, keepaliveTtlMs, maxKeys] = raw.slice(at + EVENT_NAMES.length + 1).map(Number) as [number, number, number];
-    if (blockTtlMs > 0 && !sameSettings(this.settings, { blockTtlMs, keepaliveTtlMs, maxKeys })) {
-      this.settings = { blockTtlMs, keepaliveTtlMs, maxKeys };
-    }
+    const [blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs] = raw.slice(at + EVENT_NAMES.length + 1).map(Number) as [number, number, number, number];
+    const settings = { blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs };
+    if (blockTtlMs > 0 && !sameSettings(this.settings, settings)) this.settings = settings;
     return raw.slice(0, at);
   }
 
@@ -74,6 +74,6 @@ export class ReplyTail {
 }
 
 /** Whether two sets of settings are the same. O(1). */
-export function sameSettings(a: PoolSettings | undefined, b: PoolSettings): boolean {
+export function sameSettings(a: RedisPoolSettings | undefined, b: RedisPoolSettings): boolean {
   return a !== undefined && SETTING_FIELDS.every((f) => a[f] === b[f]);
 }

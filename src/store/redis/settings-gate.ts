@@ -1,8 +1,8 @@
 import { KeyPoolError } from "../../pool/index.js";
-import type { PoolSettings } from "../../pool/index.js";
 import { Signal } from "../signal.js";
 import type { RedisConnection } from "./connection.js";
 import { SETTING_FIELDS } from "./pool-keys.js";
+import type { RedisPoolSettings } from "./pool-keys.js";
 import { expectOk } from "./replies.js";
 import { sameSettings } from "./script-events.js";
 import type { ScriptRunner } from "./script-runner.js";
@@ -13,12 +13,12 @@ import type { ScriptRunner } from "./script-runner.js";
  */
 export class PoolSettingsMismatch extends Error {
   override readonly name = "PoolSettingsMismatch";
-  readonly fields: readonly (keyof PoolSettings)[];
+  readonly fields: readonly (keyof RedisPoolSettings)[];
 
   constructor(
     readonly pool: string,
-    readonly poolSettings: PoolSettings,
-    readonly wanted: PoolSettings,
+    readonly poolSettings: RedisPoolSettings,
+    readonly wanted: RedisPoolSettings,
   ) {
     const fields = SETTING_FIELDS.filter((f) => poolSettings[f] !== wanted[f]);
     const said = fields.map((f) => `${f} ${poolSettings[f]}`).join(" and ");
@@ -32,7 +32,7 @@ export class PoolSettingsMismatch extends Error {
 export interface SettingsWanted {
   readonly pool: string;
   /** The settings the store was opened with. */
-  readonly settings: PoolSettings;
+  readonly settings: RedisPoolSettings;
   /** Overwrite the pool's settings with them instead of refusing a pool that has others. */
   readonly update: boolean;
 }
@@ -83,7 +83,7 @@ export class SettingsGate {
    * Writes `settings` into a pool that has none (its Redis lost its data, say), in the open
    * script's "keep" mode: a pool that has settings keeps them. O(1) round trips.
    */
-  async restore(settings: PoolSettings): Promise<void> {
+  async restore(settings: RedisPoolSettings): Promise<void> {
     await this.open("keep", settings);
   }
 
@@ -134,7 +134,7 @@ export class SettingsGate {
     const [had, ...before] = await this.open(update ? "replace" : "keep", settings);
     const now = this.runner.tail.settings!;
     if (had && !update && !sameSettings(now, settings)) throw new PoolSettingsMismatch(pool, now, settings);
-    const previous = { blockTtlMs: before[0]!, keepaliveTtlMs: before[1]!, maxKeys: before[2]! };
+    const previous = Object.fromEntries(SETTING_FIELDS.map((f, i) => [f, before[i]!])) as unknown as RedisPoolSettings;
     this.outcome = !had ? "new pool: this server's settings written"
       : update && !sameSettings(previous, settings) ? `updated by this server (were ${JSON.stringify(previous)})`
       : "the pool's settings match this server's";
@@ -144,8 +144,8 @@ export class SettingsGate {
    * Runs the open script (see settings-script.ts) until a keypool 0.1 pool is migrated; returns
    * whether the pool had settings (1/0) and the ones it had.
    */
-  private async open(mode: "keep" | "replace", settings: PoolSettings): Promise<number[]> {
-    const args = [mode, settings.blockTtlMs, settings.keepaliveTtlMs, settings.maxKeys];
+  private async open(mode: "keep" | "replace", settings: RedisPoolSettings): Promise<number[]> {
+    const args = [mode, ...SETTING_FIELDS.map((f) => settings[f])];
     let reply = await this.runner.run("keypoolOpen", args);
     while (reply[0] === "migrating") reply = await this.runner.run("keypoolOpen", args);
     return expectOk(reply).slice(1).map(Number);

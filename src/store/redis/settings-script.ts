@@ -5,7 +5,7 @@ export const MIGRATE_CHUNK = 1_000;
 
 /**
  * The script a store runs when it opens a pool (body; the prelude is prepended by commands.ts).
- * ARGV: now, budget, mode ("keep" or "replace"), blockTtlMs, keepaliveTtlMs, maxKeys.
+ * ARGV: now, budget, mode ("keep" or "replace"), then the settings in SETTING_FIELDS order.
  *
  * First, a pool made by keypool 0.1 (free keys in a SET) has up to MIGRATE_CHUNK of them moved
  * into the free array per run: the reply is "migrating" until none is left (O(MIGRATE_CHUNK)).
@@ -22,10 +22,10 @@ if redis.call('TYPE', legacy).ok == 'set' then
   if redis.call('EXISTS', legacy) == 1 then return {'migrating'} end
 end
 local had = load_settings()
-local before = { BLOCK_TTL or 0, KEEPALIVE_TTL or 0, MAX_KEYS or 0 }
+local before = { BLOCK_TTL or 0, KEEPALIVE_TTL or 0, MAX_KEYS or 0, MAX_LEASE or 0 }
 if not had or ARGV[3] == 'replace' then
   redis.call('HSET', SETTINGS, ${SETTING_FIELDS.map((f, i) => `'${f}', ARGV[${4 + i}]`).join(", ")})
   load_settings()
 end
-return {'ok', had and 1 or 0, before[1], before[2], before[3]}
+return {'ok', had and 1 or 0, before[1], before[2], before[3], before[4]}
 `;

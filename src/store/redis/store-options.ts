@@ -26,8 +26,8 @@ export interface RedisStoreOptions {
   readonly keepaliveTtlMs: number;
   readonly maxKeys: number;
   /**
-   * No renewal carries a block past a lease's acquiredAt + this (default 24 h). This server's own
-   * `--max-lease`, passed to the renewal scripts: give every server of a pool the same one.
+   * No renewal carries a block past a lease's acquiredAt + this (default 24 h): a pool setting
+   * like the three above, kept in the pool's settings hash.
    */
   readonly maxLeaseMs?: number;
   /** Overwrite the pool's settings with these instead of refusing (`--redis-update-settings`). */
