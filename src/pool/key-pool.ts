@@ -4,7 +4,7 @@ import { KeyPoolError } from "./errors.js";
 import { KeyIndex } from "./key-index.js";
 import { FreeSet } from "./free-set.js";
 import { assertKey, assertLeaseId, isKey } from "./key-format.js";
-import { keysToGenerate, messages } from "./rules.js";
+import { assertPoolSettings, keysToGenerate, messages } from "./rules.js";
 import { SlotTable } from "./slot-table.js";
 import { DEFAULT_MAX_LEASE_MS, NOT_HELD, REFUSALS, maxLeaseRefusal } from "./lease-refusals.js";
 import type { LeaseRefusal } from "./lease-refusals.js";
@@ -54,12 +54,11 @@ export class KeyPool {
     readonly options: PoolOptions,
     private readonly random: Random,
   ) {
-    for (const [name, value] of [["blockTtlMs", options.blockTtlMs], ["keepaliveTtlMs", options.keepaliveTtlMs],
-      ["maxKeys", options.maxKeys], ["catchUpBudget", options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET],
-      ["maxLeaseMs", options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS]] as const) {
-      // 0 would collide with "not blocked" and a zero budget would make every acquire UNAVAILABLE.
-      if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${value})`);
-    }
+    const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
+    assertPoolSettings({
+      blockTtlMs, keepaliveTtlMs, maxKeys,
+      catchUpBudget: options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET, maxLeaseMs: options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS,
+    });
     this.index = new KeyIndex(options.maxKeys, (slot) => this.slots.keys.get(slot)!);
     this.tokens = new TokenSource(random);
     this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;

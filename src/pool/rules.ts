@@ -44,7 +44,20 @@ export const messages = {
     `a lease id is ${TOKEN_CHARS} characters of [A-Za-z0-9_-], as AcquireKey returned it`,
   invalidPoolName: (pool: string) =>
     `pool name ${JSON.stringify(pool)} is invalid: use ${POOL_NAME_RULE}`,
+  notPositive: (name: string, value: number) => `${name} must be a positive integer (got ${value})`,
 } as const;
+
+/**
+ * Throws a RangeError naming the first of a pool's settings (TTLs, capacity, max lease, catch-up
+ * budget; by name) that is no positive whole number: 0 would collide with "not blocked", and a
+ * zero budget would make every acquire UNAVAILABLE. Every store checks its settings with this.
+ * O(settings).
+ */
+export function assertPoolSettings(settings: Readonly<Record<string, number>>): void {
+  for (const [name, value] of Object.entries(settings)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(messages.notPositive(name, value));
+  }
+}
 
 /**
  * The number of keys a GenerateKeys of `count` makes (0 means 1); throws INVALID_ARGUMENT for

@@ -1,5 +1,5 @@
 import {
-  DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_LEASE_MS, assertKey, assertLeaseId, keysToGenerate, messages, refusalError,
+  DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_LEASE_MS, assertKey, assertPoolSettings, assertLeaseId, keysToGenerate, messages, refusalError,
 } from "../pool/index.js";
 import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
@@ -86,7 +86,7 @@ export class RedisStore implements KeyStore {
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
     this.wanted = { blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs: options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS };
     const budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
-    assertPositive({ ...this.wanted, catchUpBudget: budget });
+    assertPoolSettings({ ...this.wanted, catchUpBudget: budget });
     this.pool = pool;
     this.keys = shardKeys(pool, options.shard);
     this.random = options.random ?? systemRandom;
@@ -321,12 +321,5 @@ export class RedisStore implements KeyStore {
     const keys = new Set<string>();
     while (keys.size < n) keys.add(this.options.newKey?.() ?? this.tokens.key());
     return [...keys];
-  }
-}
-
-/** Throws a RangeError unless every value is a positive integer, as KeyPool requires. O(1). */
-function assertPositive(values: Readonly<Record<string, number>>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer (got ${value})`);
   }
 }
