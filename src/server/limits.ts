@@ -1,7 +1,8 @@
 import type * as grpc from "@grpc/grpc-js";
+import type { ConnectionLimits } from "./connection-gate.js";
 
 /** Every limit the server enforces, with a flag each (see README, Security). */
-export interface ServerLimits {
+export interface ServerLimits extends ConnectionLimits {
   /** Largest request message, bytes (`--max-request-bytes`); beyond: RESOURCE_EXHAUSTED. */
   readonly maxRequestBytes: number;
   /** Largest request metadata, bytes (`--max-metadata-bytes`); checked before auth. */
@@ -37,6 +38,11 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxWaiters: 10_000,
   maxHealthWatches: 1_000,
   maxCallsPerConnection: 2_000,
+  // An idle connection costs ~20 KB: 2,000 of them ~40 MB.
+  maxConnections: 2_000,
+  maxConnectionsPerPeer: 200,
+  // Per address and 10 s; nghttp2 on its own allows 1,000 per connection, and a reconnect.
+  maxResets: 200,
   pingIntervalMs: 60_000,
   pingTimeoutMs: 20_000,
   minClientPingIntervalMs: 10_000,

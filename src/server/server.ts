@@ -12,6 +12,7 @@ import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { systemClock } from "../clock.js";
 import type { Clock } from "../clock.js";
 import { HealthReporter } from "./health.js";
+import { ConnectionGuard, listen } from "./listener.js";
 import { KeyService, keyServiceImpl } from "./key-service.js";
 import { DEFAULT_LIMITS, channelOptions } from "./limits.js";
 import type { ServerLimits } from "./limits.js";
@@ -48,7 +49,7 @@ export interface ServerOptions {
   readonly shutdownGraceMs?: number;
   /** Per-call log lines (failed and refused calls) allowed per window; default 50 a second. */
   readonly logLimit?: LogLimit;
-  /** The clock of the log rate limit; default the system clock. */
+  /** The clock of the log rate limit and the reset budget; default the system clock. */
   readonly clock?: Clock;
   /** The timers of waiting acquires (default: real, unref'd timers); tests pass a ManualScheduler. */
   readonly scheduler?: Scheduler;
@@ -82,12 +83,6 @@ function credentials(tls: TlsOptions | undefined): grpc.ServerCredentials {
   return grpc.ServerCredentials.createSsl(tls.clientCa ?? null, [{ cert_chain: tls.cert, private_key: tls.key }], Boolean(tls.clientCa));
 }
 
-function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))),
-  );
-}
-
 /** Starts the KeyService with reflection, health, access control and metrics on `host:port`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { store, log } = options;
@@ -99,10 +94,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (ended > 0) log.info({ streams: ended }, "ended streams the reloaded auth file no longer allows");
   });
   const metrics = new Metrics(store, streams);
-  const lines = new LogLimiter(log, options.clock ?? systemClock, options.logLimit ?? DEFAULT_LOG_LIMIT, () => metrics.logLinesDropped.inc());
+  const clock = options.clock ?? systemClock;
+  const guard = new ConnectionGuard(limits, clock, log);
+  const lines = new LogLimiter(log, clock, options.logLimit ?? DEFAULT_LOG_LIMIT, () => metrics.logLinesDropped.inc());
   const server = new grpc.Server({
     ...channelOptions(limits),
-    interceptors: [telemetryInterceptor(metrics, lines), accessInterceptor(access, limits.maxMetadataBytes)],
+    interceptors: [guard.interceptor(), telemetryInterceptor(metrics, lines), accessInterceptor(access, limits.maxMetadataBytes)],
   });
   const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters, scheduler: options.scheduler ?? backgroundScheduler });
   const health = new HealthReporter(store, { maxWatches: limits.maxHealthWatches, log });
@@ -116,11 +113,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   reflection?.addToServer(server, (err, context) => errorToStatus(err, context, log));
   metrics.initialize([KeyService, Health, ...(reflection?.descriptors ?? [])]);
   options.configure?.(server);
-  const port = await bind(server, `${options.host}:${options.port}`, credentials(options.tls));
+  metrics.gauge("keypool_open_connections", "Open client connections.", () => guard.gate.size);
+  // Our own listener, so every connection passes the gate before grpc-js sees it.
+  const injector = server.createConnectionInjector(credentials(options.tls));
+  const listening = await listen(options.host, options.port, guard, (socket) => injector.injectConnection(socket));
+  const port = listening.port;
   let stopping: Promise<void> | undefined;
   const shutdown = (): Promise<void> =>
     (stopping ??= (async () => {
       stopRechecks?.();
+      listening.close();
       health.drain();
       streams.close();
       reflection?.streams.close();

@@ -1,0 +1,124 @@
+import { lookup } from "node:dns/promises";
+import * as net from "node:net";
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { Clock } from "../clock.js";
+import { ConnectionGate, peerOf } from "./connection-gate.js";
+import type { ConnectionLimits } from "./connection-gate.js";
+
+/** The address given to listen on cannot be used (unknown host, port taken, no permission). */
+export class BindError extends Error {
+  override readonly name = "BindError";
+}
+
+/** Listening sockets; `close()` stops accepting (open connections are grpc-js's to end). */
+export interface Listening {
+  /** The port bound (the one asked for, or the one picked for 0). */
+  readonly port: number;
+  close(): void;
+}
+
+const deadlinePassed = (deadline: grpc.Deadline): boolean => (deadline instanceof Date ? deadline.getTime() : deadline) <= Date.now();
+
+/**
+ * The server's own TCP listener in front of grpc-js (handed over through grpc-js's public
+ * connection injector): every connection passes the gate (`--max-connections`,
+ * `--max-connections-per-peer`, refused addresses), and calls cancelled before they were
+ * answered are charged to their address's reset budget (`--max-resets`), so a rapid-reset
+ * client is cut off after a handful of streams instead of the thousand nghttp2 allows per
+ * connection (and cannot come straight back). O(1) per connection and per call.
+ */
+export class ConnectionGuard {
+  readonly gate: ConnectionGate;
+  private readonly sockets = new Map<string, net.Socket>();
+
+  constructor(limits: ConnectionLimits, clock: Clock, private readonly log: Logger) {
+    this.gate = new ConnectionGate(limits, clock);
+  }
+
+  /**
+   * A grpc-js interceptor (register it first, innermost, so it sees every status sent) that
+   * charges a call to its address when the client cancelled it before any status was sent and
+   * before its deadline, while its connection is still up (a dropped connection cancels all its
+   * calls: not an attack).
+   */
+  interceptor(): grpc.ServerInterceptor {
+    return (_method, call) => {
+      let answered = false;
+      return new grpc.ServerInterceptingCall(call, {
+        start: (next) => next({ onCancel: () => !answered && this.cancelled(call) }),
+        sendStatus: (status, next) => {
+          answered = true;
+          next(status);
+        },
+      });
+    };
+  }
+
+  private cancelled(call: grpc.ServerInterceptingCallInterface): void {
+    if (deadlinePassed(call.getDeadline())) return;
+    const { remoteAddress, remotePort } = call.getConnectionInfo();
+    if (this.sockets.get(`${remoteAddress}:${remotePort}`)?.destroyed !== false) return;
+    const address = peerOf(remoteAddress);
+    if (this.gate.reset(address)) {
+      this.log.warn({ peer: address }, "closed every connection of a peer that cancelled too many calls (--max-resets); refusing it for a while");
+    }
+  }
+
+  /** Takes a new TCP connection: hands it to grpc-js, or closes it at once when the gate refuses. */
+  accept(socket: net.Socket, inject: (socket: net.Socket) => void): void {
+    const address = peerOf(socket.remoteAddress);
+    const refusal = this.gate.admit(address, socket);
+    if (refusal !== undefined) {
+      this.log.debug({ peer: address, reason: refusal }, "connection refused");
+      socket.destroy();
+      return;
+    }
+    socket.on("error", () => {}); // HTTP/2 (or TLS) reports and closes; never an uncaught error
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.sockets.set(key, socket);
+    socket.once("close", () => {
+      this.sockets.delete(key);
+      this.gate.leave(address, socket);
+    });
+    inject(socket);
+  }
+}
+
+function listenOn(server: net.Server, address: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: address, port }, () => {
+      server.off("error", reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/**
+ * Listens on every address `host` resolves to (an IP literal such as `::` or `0.0.0.0` is used
+ * as is), one port for all of them, and passes each connection through `guard` to `inject`.
+ * Throws BindError naming the host, port and reason.
+ */
+export async function listen(host: string, port: number, guard: ConnectionGuard, inject: (socket: net.Socket) => void): Promise<Listening> {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  let addresses: string[];
+  try {
+    addresses = net.isIP(host) ? [host] : [...new Set((await lookup(host, { all: true })).map((a) => a.address))];
+  } catch (err) {
+    throw new BindError(`cannot listen on ${where}: host not found (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const servers: net.Server[] = [];
+  let bound = port;
+  try {
+    for (const address of addresses) {
+      const server = net.createServer((socket) => guard.accept(socket, inject));
+      servers.push(server);
+      bound = await listenOn(server, address, bound);
+    }
+  } catch (err) {
+    for (const server of servers) server.close();
+    throw new BindError(`cannot listen on ${where}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return { port: bound, close: () => servers.forEach((server) => server.close()) };
+}
