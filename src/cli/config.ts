@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
 import { MAX_GENERATE, POOL_NAME_RULE, isPoolName } from "../pool/rules.js";
 import type { ServerLimits } from "../server/limits.js";
@@ -54,12 +55,21 @@ class FlagValueError extends ConfigError {
 export const MAX_MAX_KEYS = 100_000_000;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
+/** Longest TTL or interval a flag takes: 365 days (deadlines stay exact in float64 ms and dates). */
+export const MAX_DURATION_MS = 365 * 24 * 3_600_000;
+
 function duration(flag: Flag, text: string): number {
   const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) {
-    throw new FlagValueError(flag, text, "expected a positive duration like 60s, 5m or 1500ms");
+  if (ms === undefined || ms <= 0 || ms > MAX_DURATION_MS) {
+    throw new FlagValueError(flag, text, "expected a positive duration like 60s, 5m or 1500ms, at most 8760h (365 days)");
   }
   return ms;
+}
+
+/** An IP address or a host name (RFC 1123 labels); resolved and bound at start. */
+function host(text: string): string {
+  if (isIP(text) || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(text)) return text;
+  throw new FlagValueError("host", text, "expected an IP address (0.0.0.0, ::, 127.0.0.1) or a host name");
 }
 
 function integer(flag: Flag, text: string, min: number, max: number): number {
@@ -147,7 +157,7 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfi
   if (dataDir && store === "redis") throw new ConfigError("--data-dir applies to the embedded store only; drop it or use --store memory");
   const metricsPort = get("metrics-port");
   return {
-    host: get("host"),
+    host: host(get("host")),
     port: integer("port", get("port"), 0, 65_535),
     blockTtlMs: duration("block-ttl", get("block-ttl")),
     keepaliveTtlMs: duration("keepalive-ttl", get("keepalive-ttl")),

@@ -73,9 +73,9 @@ async function listening<T>(what: string, flag: string, host: string, port: numb
   try {
     return await bind();
   } catch (err) {
-    const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec((err as Error).message)?.[1];
+    const code = /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL|ENOTFOUND)\b/.exec((err as Error).message)?.[1];
     if (!code) throw err;
-    const why = { EADDRINUSE: "is already in use", EACCES: "needs privileges this process lacks", EADDRNOTAVAIL: "is not an address of this host" }[code]!;
+    const why = { EADDRINUSE: "is already in use", EACCES: "needs privileges this process lacks", EADDRNOTAVAIL: "is not an address of this host", ENOTFOUND: "does not resolve" }[code]!;
     log.fatal({ code, host, port }, `cannot listen for ${what} on ${hostPort(host, port)}: the address ${why}; choose another ${flag} (or --host)`);
     throw new StartupFailed();
   }

@@ -1,4 +1,5 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import type { Duration } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError, messages } from "../pool/index.js";
@@ -26,6 +27,14 @@ export interface KeyServiceDeps {
 // Only admins see other holders' lease ids: a reader or a worker who learnt one could release
 // a key it does not hold (the holder has its lease id from AcquireKey).
 const seesLeaseIds = (context: CallContext): boolean => context.metadata.get(ROLE_METADATA)[0] === "admin";
+
+/** A wait Duration in ms; out-of-range nanos (a Duration's are 0-999,999,999 here) are refused. */
+function waitMs(wait: Duration): number {
+  if (!Number.isInteger(wait.nanos) || wait.nanos < 0 || wait.nanos > 999_999_999) {
+    throw new KeyPoolError("invalid-argument", `wait.nanos must be from 0 to 999999999 (got ${wait.nanos}); put whole seconds in wait.seconds`);
+  }
+  return durationMs(wait);
+}
 
 /**
  * How long before its call's deadline a waiting AcquireKey stops waiting: a key handed over
@@ -58,7 +67,7 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
     },
     acquireKey: async ({ wait }, context) => {
       try {
-        const key = await waiters.acquire(waitWithin(wait ? durationMs(wait) : 0, context.timeLeftMs()), context.signal);
+        const key = await waiters.acquire(waitWithin(wait ? waitMs(wait) : 0, context.timeLeftMs()), context.signal);
         if (context.signal.aborted) {
           // Nobody will receive this answer: the key goes back under its own lease (or its block ends).
           await store.release(key.key, key.leaseId).catch(() => {});

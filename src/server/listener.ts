@@ -37,22 +37,29 @@ export class ConnectionGuard {
   }
 
   /**
-   * A grpc-js interceptor (register it first, innermost, so it sees every status sent) that
-   * charges a call to its address when the client cancelled it before any status was sent and
-   * before its deadline, while its connection is still up (a dropped connection cancels all its
-   * calls: not an attack).
+   * A grpc-js interceptor (register it first, innermost) that charges a call to its address when
+   * it ended before its request message arrived (HEADERS then RST_STREAM: the rapid-reset
+   * pattern; grpc-js reports every end as a cancel), unless its deadline passed or its
+   * connection is already gone (a dropped connection ends all its calls: not an attack). A
+   * client that sends whole requests and then resets is served like any other; nghttp2's own
+   * limit (1,000 resets per connection) and the connection limits bound it.
    */
   interceptor(): grpc.ServerInterceptor {
-    return (_method, call) => {
-      let answered = false;
-      return new grpc.ServerInterceptingCall(call, {
-        start: (next) => next({ onCancel: () => !answered && this.cancelled(call) }),
-        sendStatus: (status, next) => {
-          answered = true;
-          next(status);
+    return (_method, call) =>
+      new grpc.ServerInterceptingCall(call, {
+        start: (next) => {
+          let gotMessage = false;
+          next({
+            onReceiveMessage: (message, proceed) => {
+              gotMessage = true;
+              proceed(message);
+            },
+            onCancel: () => {
+              if (!gotMessage) this.cancelled(call);
+            },
+          });
         },
       });
-    };
   }
 
   private cancelled(call: grpc.ServerInterceptingCallInterface): void {

@@ -45,6 +45,8 @@ const invalid = [
   { name: "zero capacity", argv: ["--max-keys", "0"], error: /invalid --max-keys "0"/ },
   { name: "an unknown store", argv: ["--store", "mongo"], error: /invalid --store "mongo"/ },
   { name: "an unknown flag", argv: ["--colour", "red"], error: /--colour/ },
+  { name: "a TTL over 365 days", argv: ["--keepalive-ttl", "8761h"], error: /invalid --keepalive-ttl "8761h": expected a positive duration like 60s, 5m or 1500ms, at most 8760h/ },
+  { name: "a host that is neither an address nor a name", argv: ["--host", "local host"], error: /invalid --host "local host": expected an IP address/ },
   { name: "a bad value from the environment", argv: [], env: { KEYPOOL_BLOCK_TTL: "forever" }, error: /^invalid KEYPOOL_BLOCK_TTL="forever": expected a positive duration/ },
 ] satisfies ConfigCase[];
 
@@ -53,6 +55,10 @@ describe("serve configuration", () => {
     expect(parseServeConfig([], {})).toMatchObject({
       host: "0.0.0.0", port: 50051, blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 1_000_000, store: "memory",
     });
+  });
+
+  it.each(["::", "0.0.0.0", "::1", "127.0.0.1", "localhost", "keypool.internal"])("takes --host %s", (host) => {
+    expect(parseServeConfig(["--host", host], {}).host).toBe(host);
   });
 
   it("flags win over KEYPOOL_* variables, which win over defaults", () => {

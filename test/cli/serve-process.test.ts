@@ -63,15 +63,28 @@ describe("keypool serve", () => {
     }
   });
 
-  it("fails at start with a one-line error and exit code 2 on invalid config", async () => {
-    const child = serve(["--keepalive-ttl", "soon"]);
+  it.each([
+    { args: ["--keepalive-ttl", "soon"], error: 'keypool: invalid --keepalive-ttl "soon": expected a positive duration like 60s, 5m or 1500ms, at most 8760h (365 days)' },
+    { args: ["--block-ttl", "9999999999999h"], error: 'keypool: invalid --block-ttl "9999999999999h": expected a positive duration like 60s, 5m or 1500ms, at most 8760h (365 days)' },
+  ])("fails at start with a one-line error and exit code 2 on invalid config: $args", async ({ args, error }) => {
+    const child = serve(args);
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const [code] = await once(child, "exit");
+    expect(stderr.trim().split("\n")).toEqual([error]);
     expect(code).toBe(2);
-    expect(stderr.trim().split("\n")).toEqual([
-      'keypool: invalid --keepalive-ttl "soon": expected a positive duration like 60s, 5m or 1500ms',
-    ]);
+  });
+
+  it.each([
+    { host: "no-such-host.invalid", why: "does not resolve" },
+    { host: "192.0.2.1", why: "is not an address of this host" },
+  ])("a --host it cannot listen on ($host): one log line saying why, exit 2", async ({ host, why }) => {
+    const child = serve(["--host", host, "--port", "0"]);
+    let stdout = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    const [code] = await once(child, "exit");
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout.trim()).msg).toMatch(new RegExp(`cannot listen for gRPC on ${host.replace(/\./g, "\\.")}:0: the address ${why}`));
   });
 
   it("reloads --auth-file on SIGHUP: new tokens work, removed ones stop working", async () => {

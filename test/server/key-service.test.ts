@@ -125,4 +125,10 @@ describe("KeyService over gRPC", () => {
     }
     expect((await t.client.getPoolStats({})).total).toBe(0n);
   });
+
+  it.each([-1, 1_000_000_000, 2 ** 31 - 1])("refuses a wait with nanos %d: INVALID_ARGUMENT naming the field", async (nanos) => {
+    await expect(t.client.acquireKey({ wait: { seconds: 1n, nanos } })).rejects.toMatchObject({
+      code: grpc.status.INVALID_ARGUMENT, details: expect.stringMatching(/wait.nanos must be from 0 to 999999999/),
+    });
+  });
 });
