@@ -33,7 +33,7 @@ const notPem = join(dir, "cert.pem");
 writeFileSync(notPem, "hello\n");
 
 const cases = [
-  { name: "a negative duration", args: ["--keepalive-ttl", "-1s"], stderr: 'keypool: invalid --keepalive-ttl "-1s": expected a positive duration like 60s, 5m or 1500ms\n' },
+  { name: "a negative duration", args: ["--keepalive-ttl", "-1s"], stderr: 'keypool: invalid --keepalive-ttl "-1s": expected a positive duration like 60s, 5m or 1500ms, at most 8760h (365 days)\n' },
   { name: "a bad value in the environment", args: [], env: { KEYPOOL_PORT: "abc" }, stderr: 'keypool: invalid KEYPOOL_PORT="abc": expected a whole number from 0 to 65535\n' },
   { name: "a flag with its value forgotten", args: ["--data-dir", "--port", "0"], stderr: "keypool: --data-dir needs a value (to pass one that starts with a dash, write --data-dir=VALUE)\n" },
   { name: "a certificate file that is not PEM", args: ["--tls-cert", notPem, "--tls-key", notPem], stderr: `keypool: --tls-cert ${notPem} is not a PEM certificate: no start line\n` },
