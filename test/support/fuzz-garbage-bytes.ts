@@ -116,7 +116,8 @@ export function expectForBytes(method: MethodName, bytes: Uint8Array, maxBytes: 
     case "AcquireKey": {
       const wait = m.wait as { seconds: bigint; nanos: number } | undefined;
       const ms = wait ? waitMs(wait.seconds, wait.nanos) : 0;
-      return !Number.isFinite(ms) || ms < 0 || ms > MAX_WAIT_MS ? [S.INVALID_ARGUMENT] : [S.OK];
+      const badNanos = wait !== undefined && (wait.nanos < 0 || wait.nanos > 999_999_999);
+      return badNanos || !Number.isFinite(ms) || ms < 0 || ms > MAX_WAIT_MS ? [S.INVALID_ARGUMENT] : [S.OK];
     }
     case "ReleaseKey": {
       const lease = m.leaseId as string;
