@@ -6,6 +6,7 @@ import type { LoadResult } from "./grpc-load.js";
 import { GRPC_WORKLOADS, loadPlan } from "./grpc-section.js";
 import type { BenchPlan } from "./plan.js";
 import type { Table } from "./report.js";
+import { ShardedRedisStore } from "../src/store/sharded-redis-store.js";
 import { round } from "./stats.js";
 
 /** One measured cluster configuration. */
@@ -21,6 +22,10 @@ export interface ClusterRow {
   readonly masterCpu?: number[] | undefined;
   /** Redis CPU per AcquireKey+ReleaseKey pair, all masters (and replicas), in µs. */
   readonly redisCpuUsPerPair?: number | undefined;
+  /** The same pairs driven in this process straight through the store (no gRPC): pairs/s. */
+  readonly directPairsPerSec?: number | undefined;
+  /** Redis CPU per pair in the direct run, all nodes, in µs. */
+  readonly directRedisCpuUsPerPair?: number | undefined;
   readonly notMeasured?: string | undefined;
 }
 
@@ -68,13 +73,56 @@ async function measure(plan: BenchPlan, config: Config): Promise<ClusterRow> {
     const measuredS = (plan.storeRounds * plan.grpcDurationMs) / 1000;
     const pairs = result!.opsPerSec * measuredS;
     const redisCpuUsPerPair = round((used.reduce((s, x) => s + x, 0) * 1e6 * (measuredS / wallS)) / Math.max(1, pairs), 1);
-    return { ...base, result, masterCpu, redisCpuUsPerPair };
+    await stopAll(clients);
+    await server.stop();
+    clients = [];
+    server = undefined;
+    const direct = await measureDirect(plan, rig, config);
+    return { ...base, result, masterCpu, redisCpuUsPerPair, ...direct };
   } catch (err) {
     return { ...base, notMeasured: (err instanceof Error ? err.message : String(err)).split("\n")[0]! };
   } finally {
     await stopAll(clients);
     await server?.stop();
     await rig?.dispose();
+  }
+}
+
+/** Concurrent acquire+release loops of the direct (in-process) run. */
+const DIRECT_LOOPS = 64;
+
+/**
+ * AcquireKey+ReleaseKey pairs driven straight through a ShardedRedisStore in this process, on the
+ * pool the bench server preloaded: what Redis and the store's client side do without gRPC.
+ */
+async function measureDirect(plan: BenchPlan, rig: RedisClusterRig, config: Config): Promise<Partial<ClusterRow>> {
+  const nodes = rig.nodes.map((n) => ({ host: "127.0.0.1", port: n.port }));
+  const waitReplicas = config.wait > 0 ? { replicas: config.wait, timeoutMs: 1_000 } : undefined;
+  const store = new ShardedRedisStore({
+    endpoint: { kind: "cluster", nodes }, shards: config.masters, pool: "bench", waitReplicas,
+    blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: plan.grpcPoolKeys + 1_000_000, updateSettings: true,
+  });
+  try {
+    await store.ready(10_000);
+    await store.checkSettings();
+    const before = await Promise.all(rig.nodes.map(redisCpuS));
+    const started = Date.now();
+    let pairs = 0;
+    await Promise.all(
+      Array.from({ length: DIRECT_LOOPS }, async () => {
+        while (Date.now() - started < plan.grpcDurationMs) {
+          const got = await store.acquire();
+          await store.release(got.key, got.leaseId);
+          pairs++;
+        }
+      }),
+    );
+    const wallS = (Date.now() - started) / 1000;
+    const after = await Promise.all(rig.nodes.map(redisCpuS));
+    const used = after.reduce((sum, x, i) => sum + x - before[i]!, 0);
+    return { directPairsPerSec: Math.round(pairs / wallS), directRedisCpuUsPerPair: round((used * 1e6) / Math.max(1, pairs), 1) };
+  } finally {
+    await store.close();
   }
 }
 
@@ -106,7 +154,8 @@ export async function clusterSection(plan: BenchPlan): Promise<ClusterResult> {
       `one bench server (bench/bench-server.ts, --store redis-cluster) over a RedisClusterRig (test/support), ` +
       `${plan.grpcPoolKeys.toLocaleString("en-US")} keys, pool-shards = masters, ${plan.grpcClients} grpc-js load clients x 32 closed loops ` +
       `of AcquireKey+ReleaseKey, ${plan.grpcWarmupMs} ms warm-up + ${plan.grpcDurationMs} ms window, ${plan.storeRounds} round(s), median; ` +
-      `Redis CPU from INFO cpu over the whole measurement`,
+      `Redis CPU from INFO cpu over the whole measurement; then ${DIRECT_LOOPS} acquire+release loops in the bench process straight ` +
+      `through the store for ${plan.grpcDurationMs} ms ("direct")`,
     rows,
   };
 }
@@ -116,14 +165,18 @@ export function clusterTable(r: ClusterResult): Table {
   return {
     title: "7. Redis Cluster: AcquireKey+ReleaseKey pairs/s by masters (pool-shards = masters) and --redis-wait-replicas",
     method: r.method,
-    headers: ["masters", "replicas each", "wait replicas", "pairs/s", "ratio", "p99 ms", "server CPU µs/pair", "Redis CPU µs/pair", "master CPU (cores)", "errors"],
+    headers: [
+      "masters", "replicas each", "wait replicas", "pairs/s", "ratio", "p99 ms", "server CPU µs/pair", "Redis CPU µs/pair",
+      "master CPU (cores)", "direct pairs/s", "direct Redis CPU µs/pair", "errors",
+    ],
     rows: r.rows.map((row) =>
       row.result
         ? [
             row.masters, row.replicasPerMaster, row.waitReplicas, row.result.opsPerSec, `x${row.ratio ?? "-"}`, row.result.p99Ms,
-            row.result.serverCpuUsPerOp ?? "-", row.redisCpuUsPerPair ?? "-", (row.masterCpu ?? []).join(" / "), JSON.stringify(row.result.errors),
+            row.result.serverCpuUsPerOp ?? "-", row.redisCpuUsPerPair ?? "-", (row.masterCpu ?? []).join(" / "),
+            row.directPairsPerSec ?? "-", row.directRedisCpuUsPerPair ?? "-", JSON.stringify(row.result.errors),
           ]
-        : [row.masters, row.replicasPerMaster, row.waitReplicas, `not measured: ${row.notMeasured}`, "", "", "", "", "", ""],
+        : [row.masters, row.replicasPerMaster, row.waitReplicas, `not measured: ${row.notMeasured}`, "", "", "", "", "", "", "", ""],
     ),
   };
 }
