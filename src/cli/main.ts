@@ -3,8 +3,8 @@ import { clientCommand, helpOf, runClientCommand } from "./commands/index.js";
 import type { CliIo } from "./commands/index.js";
 import { completionScript } from "./completion.js";
 import { ConfigError } from "./config.js";
-import { serve, StartupFailed } from "./serve.js";
 import { onStopSignals, signalExitCode } from "./shutdown-signals.js";
+import { StartupFailed } from "./startup-failed.js";
 import { packageVersion } from "./version.js";
 
 /** The process's streams and environment; SIGINT/SIGTERM abort the signal, a second one exits at once. */
@@ -18,6 +18,11 @@ function processIo(): CliIo {
   // A client command prints one line per error; library deprecation notices are not for its user.
   process.noDeprecation = true;
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+}
+
+/** `keypool serve`, loaded only when asked for: the stores, metrics and logging cost a client command ~1 s to load. */
+async function serve(argv: readonly string[]): Promise<void> {
+  return (await import("./serve.js")).serve(argv);
 }
 
 async function main(argv: readonly string[]): Promise<void> {

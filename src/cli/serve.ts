@@ -11,6 +11,7 @@ import { LogDestination } from "./log-destination.js";
 import { openStore } from "./open-store.js";
 import { readPemFile } from "./pem.js";
 import { onStopSignals, signalExitCode } from "./shutdown-signals.js";
+import { StartupFailed } from "./startup-failed.js";
 import { serveUsage } from "./usage.js";
 
 function tlsOf(config: ServeConfig): TlsOptions | undefined {
@@ -79,11 +80,6 @@ async function listening<T>(what: string, flag: string, host: string, port: numb
     log.fatal({ code, host, port }, `cannot listen for ${what} on ${hostPort(host, port)}: the address ${why}; choose another ${flag} (or --host)`);
     throw new StartupFailed();
   }
-}
-
-/** Start-up already logged why it failed: exit 2 without another line. */
-export class StartupFailed extends Error {
-  override readonly name = "StartupFailed";
 }
 
 /** grpc-js's own log lines go to the JSON log at debug level: its errors reach us through its API. */

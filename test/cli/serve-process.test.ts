@@ -1,7 +1,4 @@
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
 import * as grpc from "@grpc/grpc-js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,28 +8,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { hashToken } from "../../src/server/auth.js";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { createTypedClient } from "../../src/grpc/typed-client.js";
+import { killAll, logLine, spawnKeypool } from "../support/serve-process.js";
 
-const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
-});
+afterEach(killAll);
 
 /** Runs `keypool serve` as users do, in its own process. */
-function serve(args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, "serve", ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  return child;
-}
-
+const serve = (args: string[], env: Record<string, string> = {}) => spawnKeypool(["serve", ...args], { env }).child;
 /** The first log line, parsed: the start-up line. */
-async function startupLine(child: ChildProcess): Promise<Record<string, unknown>> {
-  for await (const line of createInterface({ input: child.stdout! })) return JSON.parse(line) as Record<string, unknown>;
-  throw new Error("the server printed nothing");
-}
+const startupLine = logLine;
 
 describe("keypool serve", () => {
   it("starts with one log line, serves, and on SIGTERM ends streams and exits 0 within 5 s", async () => {
