@@ -54,6 +54,8 @@ export class ShardedRedisStore implements KeyStore {
   private readonly random: Random;
   private readonly tokens: TokenSource;
   private readonly pool: string;
+  /** AcquireKey calls answered NOT_FOUND (after every shard was asked). */
+  private acquireMisses = 0;
   /** The GenerateKeys in progress: the next one starts after it. */
   private generating: Promise<unknown> = Promise.resolve();
 
@@ -138,6 +140,7 @@ export class ShardedRedisStore implements KeyStore {
         if (!(err instanceof KeyPoolError && err.code === "not-found")) throw err;
       }
     }
+    this.acquireMisses++;
     throw new KeyPoolError(
       "not-found",
       `no free key in any of the pool's ${this.shards.length} shards: all keys are blocked or the pool is empty; release keys or generate more`,
@@ -186,14 +189,17 @@ export class ShardedRedisStore implements KeyStore {
     return { total: sum("total"), free: sum("free"), blocked: sum("blocked"), ...this.settings };
   }
 
-  /** What this store's calls did, summed over its shards. O(shards). */
+  /**
+   * What this store's calls did, summed over its shards; acquire misses are this store's own
+   * (one per AcquireKey answered NOT_FOUND, however many shards it asked). O(shards).
+   */
   counters(): PoolCounters {
     const sum = this.shards[0]!.counters();
     for (const shard of this.shards.slice(1)) {
       const c = shard.counters();
       for (const name of Object.keys(sum) as (keyof PoolCounters)[]) sum[name] += c[name];
     }
-    return sum;
+    return { ...sum, acquireMisses: this.acquireMisses };
   }
 
   /** The pool's free keys as the shards' latest replies said (unknown shards count 0). O(shards). */
