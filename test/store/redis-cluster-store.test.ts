@@ -158,10 +158,10 @@ if (!hasRedisServer()) {
         const owner = await rig.masterOf(slot);
         const others = (await rig.nodesInfo()).filter((n) => n.role === "master" && n.id !== owner.id);
         const before = acquired;
-        // One Redis key per MIGRATE, 50 ms apart: the load runs into the slot's MIGRATING state (ASK, TRYAGAIN).
-        await rig.migrateSlot(slot, others[i % others.length]!.address, { batch: 1, pauseMs: 50 });
+        // One Redis key per MIGRATE, 100 ms apart: the load runs into the slot's MIGRATING state (ASK, TRYAGAIN).
+        await rig.migrateSlot(slot, others[i % others.length]!.address, { batch: 1, pauseMs: 100 });
         duringMigration += acquired - before;
-        for (let until = Date.now() + 5_000; acquired < before + 50 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+        for (let until = Date.now() + 20_000; acquired < before + 60 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
       }
       running = false;
       await Promise.all(workers);
