@@ -68,10 +68,11 @@ export class ShardedRedisStore implements KeyStore {
     const refs = Array.from({ length: count }, (_, index) => ({ index, count }));
     const timeoutMs = (options.commandTimeoutMs ?? 2_000) + (options.waitReplicas?.timeoutMs ?? 0);
     this.link = new RedisLink(options.endpoint, timeoutMs, refs.map((ref) => shardChannel(this.pool, ref)));
+    const { endpoint: _endpoint, shards: _shards, ...shared } = options;
     this.shards = refs.map(
       (shard) =>
         new RedisStore({
-          ...options,
+          ...shared,
           pool: this.pool,
           link: this.link,
           shard,
