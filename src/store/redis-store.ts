@@ -102,7 +102,7 @@ export class RedisStore implements KeyStore {
     this.gate = new SettingsGate(this.link.connection, this.runner, { pool, settings: this.wanted, update: updateSettings === true });
     const interval = options.sweepIntervalMs ?? 1_000;
     if (interval > 0) {
-      this.sweeper = new RedisSweeper((budget) => this.sweepOnce(budget), interval);
+      this.sweeper = new RedisSweeper((budget) => this.sweepOnce(budget), interval, options.scheduler);
       this.sweeper.start();
       this.gate.onRefused(() => this.sweeper?.close());
     }

@@ -4,6 +4,7 @@ import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, Poo
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
+import type { Scheduler } from "../scheduler.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
 import type { RedisEndpoint } from "./redis/endpoint.js";
 import { RedisLink } from "./redis/redis-link.js";
@@ -32,6 +33,8 @@ export interface ShardedRedisStoreOptions {
   readonly random?: Random;
   readonly commandTimeoutMs?: number;
   readonly sweepIntervalMs?: number;
+  /** The background sweepers' timers (default: real, unref'd timers). */
+  readonly scheduler?: Scheduler;
   readonly waitReplicas?: ReplicaWait;
   /** Overwrite the pool's settings (every shard's) with these instead of refusing (`--redis-update-settings`). */
   readonly updateSettings?: boolean;

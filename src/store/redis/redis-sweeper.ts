@@ -1,3 +1,6 @@
+import { backgroundScheduler } from "../../scheduler.js";
+import type { Scheduler, TimerHandle } from "../../scheduler.js";
+
 /** What one sweep step reports: work done, the time it judged by, the next deadline (-1: none). */
 export interface SweepStep {
   readonly work: number;
@@ -20,12 +23,14 @@ const MIN_DELAY_MS = 10;
  * Failures (Redis down) are ignored: the next wake tries again.
  */
 export class RedisSweeper {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private closed = false;
 
   constructor(
     private readonly step: (budget: number) => Promise<SweepStep>,
     private readonly maxIntervalMs: number,
+    /** Its wakes (default: real, unref'd timers). */
+    private readonly scheduler: Scheduler = backgroundScheduler,
   ) {}
 
   /** Schedules the first wake. O(1). */
@@ -36,13 +41,13 @@ export class RedisSweeper {
   /** Stops the timer; a step in flight finishes but schedules nothing. Idempotent. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private schedule(delayMs: number): void {
     if (this.closed) return;
-    this.timer = setTimeout(() => void this.wake(), delayMs).unref();
+    this.timer = this.scheduler.setTimeout(() => void this.wake(), delayMs);
   }
 
   private async wake(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Clock } from "../../clock.js";
 import type { Random } from "../../random.js";
+import type { Scheduler } from "../../scheduler.js";
 import type { RedisLink } from "./redis-link.js";
 import type { ReplicaWait } from "./replica-wait.js";
 import type { ShardRef } from "./shard-keys.js";
@@ -44,4 +45,6 @@ export interface RedisStoreOptions {
   readonly readyTimeoutMs?: number;
   /** The longest pause of the background sweeper (default 1000); 0 turns it off. */
   readonly sweepIntervalMs?: number;
+  /** The background sweeper's timers (default: real, unref'd timers); tests may pass a ManualScheduler. */
+  readonly scheduler?: Scheduler;
 }
