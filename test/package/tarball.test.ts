@@ -72,9 +72,11 @@ describe("npm pack: the tarball", () => {
     expect(await npx.exited).toBe(0);
   });
 
-  it("the installed command, node_modules/.bin/keypool serve, drains on SIGTERM and exits 0", async () => {
-    const server = spawnKeypool(["serve", "--host", "127.0.0.1", "--port", "0"], { command: [join(app, "node_modules", ".bin", "keypool")], cwd: app });
-    await logLine(server.child, (line) => typeof line.port === "number");
+  it("the installed command, node_modules/.bin/keypool serve, runs the durable store and drains on SIGTERM with exit 0", async () => {
+    const dataDir = join(scratch, "data");
+    const server = spawnKeypool(["serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", dataDir], { command: [join(app, "node_modules", ".bin", "keypool")], cwd: app });
+    const { config } = await logLine(server.child, (line) => typeof line.port === "number");
+    expect(config).toMatchObject({ store: "durable", dataDir }); // lmdb and fs-ext (native) load from the installed package
     const stopped = logLine(server.child, (line) => line.msg === "stopped");
     server.child.kill("SIGTERM");
     await stopped;
