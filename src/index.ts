@@ -3,7 +3,7 @@
  */
 export { createKeyPoolClient, KeyPoolClient } from "./client/key-pool-client.js";
 export type { KeyPoolClientEvents } from "./client/key-pool-client.js";
-export { KeyHold } from "./client/key-hold.js";
+export { KeepAliveHold, LeaseHold } from "./client/key-hold.js";
 export type { KeyHoldEvents } from "./client/key-hold.js";
 export { KeyPoolClientError } from "./client/errors.js";
 export type { StatusName } from "./client/errors.js";
@@ -17,8 +17,10 @@ export type {
   CallOptions,
   KeepAliveOutcome,
   KeyState,
+  LeasedKey,
   LostReason,
   PoolKey,
+  UnfencedRelease,
   PoolStats,
 } from "./client/types.js";
 export { isKey, redactKey } from "./pool/key-format.js";

@@ -2,7 +2,7 @@ import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
 import type { GetPoolStatsResponse, KeepAliveResult, KeyInfo } from "../../gen/keypool/v1/keypool_pb.js";
 import { KeyPoolClientError } from "./errors.js";
-import type { KeepAliveOutcome, PoolKey, PoolStats } from "./types.js";
+import type { KeepAliveOutcome, LeasedKey, PoolKey, PoolStats } from "./types.js";
 
 /** A wire KeyInfo as a PoolKey; a response without its key is a server bug (INTERNAL). O(1). */
 export function poolKey(info: KeyInfo | undefined, method: string): PoolKey {
@@ -15,7 +15,17 @@ export function poolKey(info: KeyInfo | undefined, method: string): PoolKey {
     blockedUntil: blocked && info.blockedUntil ? timestampMs(info.blockedUntil) : undefined,
     expiresAt: info.expiresAt ? timestampMs(info.expiresAt) : 0,
     createdAt: info.createdAt ? timestampMs(info.createdAt) : 0,
+    fencingToken: Number(info.fencingToken),
+    acquiredAt: blocked && info.acquiredAt ? timestampMs(info.acquiredAt) : undefined,
   };
+}
+
+/** A PoolKey that carries a lease (as AcquireKey and RenewLease answer), or INTERNAL. O(1). */
+export function leasedKey(key: PoolKey, method: string): LeasedKey {
+  if (key.state !== "blocked" || !key.leaseId || key.blockedUntil === undefined || key.acquiredAt === undefined) {
+    throw new KeyPoolClientError("INTERNAL", method, "the response carries no lease");
+  }
+  return key as LeasedKey;
 }
 
 /** One wire keepalive result as a KeepAliveOutcome. O(1). */

@@ -1,14 +1,15 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
-import type { KeepAliveRequestSchema, KeepAliveResponse } from "../../gen/keypool/v1/keypool_pb.js";
+import type { KeepAliveRequestSchema, KeepAliveResponse, LeaseResult } from "../../gen/keypool/v1/keypool_pb.js";
 import { MAX_GENERATE } from "../pool/rules.js";
 import { keepAliveOutcome } from "./convert.js";
 import { KeyPoolClientError } from "./errors.js";
-import type { KeyHold } from "./key-hold.js";
+import type { KeepAliveHold, LeaseHold } from "./key-hold.js";
+import { leaseDeadline, lostReasonOf, renewedLease } from "./lease-timing.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import type { LostReason } from "./types.js";
 
-/** Most keys in one KeepAliveRequest (the server's limit). */
+/** Most keys plus leases in one KeepAliveRequest (the server's limit). */
 export const KEYS_PER_KEEPALIVE = MAX_GENERATE;
 
 type Stream = grpc.ClientDuplexStream<MessageInitShape<typeof KeepAliveRequestSchema>, KeepAliveResponse>;
@@ -16,7 +17,7 @@ type Stream = grpc.ClientDuplexStream<MessageInitShape<typeof KeepAliveRequestSc
 /** What the keeper needs from its client. */
 export interface KeeperDeps {
   openStream(): Stream;
-  /** The pool's keepalive TTL (GetPoolStats), asked once. */
+  /** The pool's keepalive TTL (GetPoolStats), asked once, and only when a key is held without a lease. */
   fetchTtlMs(anyHeldKey: string): Promise<number>;
   readonly scheduler: Scheduler;
   /** The wait before reconnect attempt n (1-based). */
@@ -27,16 +28,21 @@ export interface KeeperDeps {
 }
 
 interface Held {
-  readonly hold: KeyHold;
-  /** Local time a confirmed keepalive was sent (or the hold began): the key lives a TTL past it. */
+  readonly hold: KeepAliveHold;
+  /** Set for a LeaseHold: the lease renewed, its block TTL, and the TTL its deadline is judged by. */
+  readonly lease: { readonly hold: LeaseHold; readonly blockTtlMs: number; ttlMs: number } | undefined;
+  /** Client time a confirmed keepalive or renewal was sent (or the lease's AcquireKey was sent). */
   confirmedAt: number;
 }
 
 /**
- * Keeps every held key of one client alive over ONE KeepAlive stream: sends all keys every third
- * of the keepalive TTL, reconnects with backoff when the stream breaks, and gives a key up as
- * `lost` when the server answers `found: false` or no keepalive was confirmed for a whole TTL.
- * The stream is open only while some key is held. Cost: O(k) per tick for k held keys.
+ * Keeps every held key of one client alive, and every held lease renewed, over ONE KeepAlive
+ * stream: sends everything every third of the shortest TTL involved (keepalive TTL for keys held
+ * without a lease, block TTL for leases), reconnects with backoff when the stream breaks, and
+ * gives a hold up as `lost` when the server refuses it (`found: false`, a refused renewal) or
+ * when its deadline on the client's clock passes: for a key, a keepalive TTL after the last
+ * confirmed send; for a lease, a little before a block TTL after it (see lease-timing.ts). The
+ * stream is open only while something is held. Cost: O(k) per tick for k holds.
  */
 export class KeepAliveKeeper {
   private readonly held = new Map<string, Held>();
@@ -53,9 +59,11 @@ export class KeepAliveKeeper {
 
   constructor(private readonly deps: KeeperDeps) {}
 
-  /** Interval between keepalives once the TTL is known: a third of it. */
+  /** Interval between sends: a third of the shortest TTL of what is held (or of the keepalive TTL); undefined before known. */
   get intervalMs(): number | undefined {
-    return this.ttlMs === undefined ? undefined : Math.max(1, Math.floor(this.ttlMs / 3));
+    let ttl = this.ttlMs ?? Infinity;
+    for (const h of this.held.values()) if (h.lease) ttl = Math.min(ttl, h.lease.ttlMs);
+    return ttl === Infinity ? undefined : Math.max(1, Math.floor(ttl / 3));
   }
 
   /** Whether `key` is held. */
@@ -64,11 +72,16 @@ export class KeepAliveKeeper {
   }
 
   /** Starts keeping `hold.key` alive; sends it at once when the stream is up. O(1). */
-  add(hold: KeyHold): void {
-    this.held.set(hold.key, { hold, confirmedAt: this.deps.scheduler.now() });
-    if (this.stream) this.send([hold.key]);
-    else if (this.reconnectTimer === undefined) this.connect();
-    this.scheduleWake();
+  add(hold: KeepAliveHold): void {
+    this.track({ hold, lease: undefined, confirmedAt: this.deps.scheduler.now() });
+  }
+
+  /**
+   * Starts renewing `hold`'s lease, whose AcquireKey (or last renewal) was sent at `sentAt`
+   * (client clock) and whose block lasts `blockTtlMs`. O(1).
+   */
+  addLease(hold: LeaseHold, sentAt: number, blockTtlMs: number): void {
+    this.track({ hold, lease: { hold, blockTtlMs, ttlMs: blockTtlMs }, confirmedAt: sentAt });
   }
 
   /** Stops keeping `key` alive; closes the stream when nothing is left. O(1). */
@@ -77,15 +90,29 @@ export class KeepAliveKeeper {
     if (this.held.size === 0) this.idle();
   }
 
+  /** Gives up `key` now because its deadline passed (a hold noticed it before the timer). */
+  expire(key: string): void {
+    this.lose(key, "stream-down");
+  }
+
   /** Stops everything without `lost` events. */
   close(): void {
     this.held.clear();
     this.idle();
   }
 
+  private track(held: Held): void {
+    this.held.set(held.hold.key, held);
+    this.setDeadline(held);
+    if (this.stream) this.send([held]);
+    else if (this.reconnectTimer === undefined) this.connect();
+    this.scheduleWake();
+  }
+
   private connect(): void {
     if (this.stream || this.held.size === 0) return;
-    if (this.ttlMs === undefined) return this.learnTtl();
+    const keyOnly = [...this.held.values()].find((h) => !h.lease);
+    if (keyOnly && this.ttlMs === undefined) return this.learnTtl(keyOnly.hold.key);
     const stream = this.deps.openStream();
     this.stream = stream;
     this.answered = false;
@@ -93,17 +120,18 @@ export class KeepAliveKeeper {
     stream.on("data", (response: KeepAliveResponse) => this.onResponse(stream, response));
     stream.on("error", () => {}); // the status below carries the same news
     stream.on("status", (status: grpc.StatusObject) => this.onEnded(stream, status));
-    this.send([...this.held.keys()]);
+    this.send([...this.held.values()]);
     this.scheduleWake();
   }
 
-  private learnTtl(): void {
+  private learnTtl(key: string): void {
     if (this.learning) return;
     this.learning = true;
-    this.deps.fetchTtlMs(this.held.keys().next().value!).then(
+    this.deps.fetchTtlMs(key).then(
       (ttl) => {
         this.learning = false;
         this.ttlMs = ttl;
+        for (const h of this.held.values()) this.setDeadline(h);
         this.connect();
       },
       (err: unknown) => {
@@ -115,18 +143,21 @@ export class KeepAliveKeeper {
     );
   }
 
-  private send(keys: string[]): void {
+  private send(holds: Held[]): void {
     const now = this.deps.scheduler.now();
-    for (let i = 0; i < keys.length; i += KEYS_PER_KEEPALIVE) {
-      this.stream!.write({ keys: keys.slice(i, i + KEYS_PER_KEEPALIVE) });
+    for (let i = 0; i < holds.length; i += KEYS_PER_KEEPALIVE) {
+      const part = holds.slice(i, i + KEYS_PER_KEEPALIVE);
+      const keys = part.flatMap((h) => (h.lease ? [] : [h.hold.key]));
+      const leases = part.flatMap((h) => (h.lease ? [{ key: h.hold.key, leaseId: h.lease.hold.leaseId }] : []));
+      this.stream!.write({ keys, leases });
       this.inFlight.push({ sentAt: now });
     }
-    if (keys.length === this.held.size) this.nextSendAt = now + (this.intervalMs ?? 0);
+    if (holds.length === this.held.size) this.nextSendAt = now + (this.intervalMs ?? 0);
   }
 
   private onResponse(stream: Stream, response: KeepAliveResponse): void {
     if (stream !== this.stream) return;
-    const request = this.inFlight.shift();
+    const sentAt = this.inFlight.shift()?.sentAt ?? 0;
     if (!this.answered) {
       this.answered = true;
       this.failures = 0;
@@ -134,13 +165,34 @@ export class KeepAliveKeeper {
     }
     for (const outcome of response.results.map(keepAliveOutcome)) {
       const held = this.held.get(outcome.key);
-      if (!held) continue;
+      if (!held || held.lease) continue;
       if (!outcome.found) this.lose(outcome.key, "not-found");
-      else {
-        held.confirmedAt = Math.max(held.confirmedAt, request?.sentAt ?? 0);
-        held.hold.emit("renewed", outcome.expiresAt!);
-      }
+      else this.confirm(held, sentAt, outcome.expiresAt!);
     }
+    for (const result of response.leaseResults) this.onLeaseResult(result, sentAt);
+    this.scheduleWake();
+  }
+
+  private onLeaseResult(result: LeaseResult, sentAt: number): void {
+    const held = this.held.get(result.key);
+    if (!held?.lease || held.lease.hold.leaseId !== result.leaseId) return;
+    if (!result.renewed) return this.lose(result.key, lostReasonOf(result.reason));
+    const renewed = renewedLease(result, held.lease.blockTtlMs);
+    held.lease.hold.blockedUntil = renewed.blockedUntil;
+    held.lease.ttlMs = renewed.ttlMs;
+    this.confirm(held, sentAt, renewed.expiresAt);
+  }
+
+  private confirm(held: Held, sentAt: number, expiresAt: number): void {
+    held.confirmedAt = Math.max(held.confirmedAt, sentAt);
+    this.setDeadline(held);
+    held.hold.emit("renewed", expiresAt);
+  }
+
+  private setDeadline(held: Held): void {
+    held.hold.deadline = held.lease
+      ? leaseDeadline(held.confirmedAt, held.lease.ttlMs)
+      : held.confirmedAt + (this.ttlMs ?? Infinity);
   }
 
   private onEnded(stream: Stream, status: grpc.StatusObject): void {
@@ -162,21 +214,22 @@ export class KeepAliveKeeper {
     }, wait);
   }
 
-  /** Gives up keys unconfirmed for a TTL; sends everything when due; sleeps until the next of both. */
+  /** Gives up holds past their deadline; sends everything when due; sleeps until the next of both. */
   private wake(): void {
     this.wakeTimer = undefined;
     const now = this.deps.scheduler.now();
-    for (const [key, held] of this.held) if (now - held.confirmedAt >= this.ttlMs!) this.lose(key, "stream-down");
-    if (this.stream && now >= this.nextSendAt && this.held.size > 0) this.send([...this.held.keys()]);
+    for (const [key, held] of this.held) if (now >= held.hold.deadline) this.lose(key, "stream-down");
+    if (this.stream && now >= this.nextSendAt && this.held.size > 0) this.send([...this.held.values()]);
     this.scheduleWake();
   }
 
   private scheduleWake(): void {
     if (this.wakeTimer !== undefined) this.deps.scheduler.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
-    if (this.held.size === 0 || this.ttlMs === undefined) return;
-    let at = this.stream ? this.nextSendAt : Infinity;
-    for (const held of this.held.values()) at = Math.min(at, held.confirmedAt + this.ttlMs);
+    if (this.held.size === 0) return;
+    let at = this.stream && this.intervalMs !== undefined ? this.nextSendAt : Infinity;
+    for (const held of this.held.values()) at = Math.min(at, held.hold.deadline);
+    if (at === Infinity) return;
     this.wakeTimer = this.deps.scheduler.setTimeout(() => this.wake(), Math.max(0, at - this.deps.scheduler.now()));
   }
 

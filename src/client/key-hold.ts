@@ -1,49 +1,69 @@
 import { EventEmitter } from "node:events";
 import { redactKey } from "../pool/key-format.js";
 import { KeyPoolClientError } from "./errors.js";
-import type { CallOptions, LostReason, PoolKey } from "./types.js";
+import type { StatusName } from "./errors.js";
+import type { CallOptions, LeasedKey, LostReason, PoolKey } from "./types.js";
 
-/** Events of a KeyHold. */
+/** Events of a hold. */
 export interface KeyHoldEvents {
-  /** The server confirmed a keepalive; the key's new life deadline (epoch ms, server clock). */
+  /**
+   * The server confirmed a keepalive (or, for a LeaseHold, a renewal); the key's new life
+   * deadline (epoch ms, server clock).
+   */
   renewed: [expiresAt: number];
-  /** The hold gave the key up; `signal` is aborted too. Emitted at most once. */
+  /** The hold gave the key up; `signal` is aborted too. Emitted at most once, with one argument. */
   lost: [reason: LostReason];
 }
 
 /** What a hold needs from its client. */
 export interface HoldOwner {
-  /** Stops keeping `key` alive. */
+  /** Stops keeping `key` alive (or renewing its lease). */
   drop(key: string): void;
-  release(key: string, leaseId: string | undefined, options?: CallOptions): Promise<PoolKey>;
+  /** The client's monotonic clock (ms). */
+  now(): number;
+  /** A hold found past its deadline (by `active`): the keeper gives it up now. */
+  expired(key: string): void;
+  release(key: string, leaseId: string, options?: CallOptions): Promise<PoolKey>;
 }
 
+const DETAILS: Readonly<Record<LostReason, [StatusName, string]>> = {
+  "not-found": ["NOT_FOUND", "is gone from the pool (deleted or dead)"],
+  "lease-ended": ["FAILED_PRECONDITION", "is no longer held under this lease (released, ran out, or acquired again)"],
+  "max-lease": ["FAILED_PRECONDITION", "reached the server's --max-lease: release it and acquire a key again"],
+  "stream-down": ["UNAVAILABLE", "had no keepalive or renewal confirmed in time, so it may be gone"],
+};
+
 /**
- * One key kept alive by `client.hold(key)` over the client's shared KeepAlive stream, until
- * `stop()`, `release()`, `client.close()` or the key is lost. Keepalives never extend the key's
- * block: a lease still ends at `blockedUntil`.
+ * A key kept ALIVE (life only) by `client.hold(keyString)` over the client's shared KeepAlive
+ * stream, until `stop()`, `client.close()` or the key is lost. It holds no lease: the key's block
+ * is never extended and nobody is stopped from acquiring it. There is no `release()`: releasing
+ * without a lease must be spelled out (`client.releaseKey(key, { unfenced: true })`).
  */
-export class KeyHold extends EventEmitter<KeyHoldEvents> {
+export class KeepAliveHold extends EventEmitter<KeyHoldEvents> {
   private readonly controller = new AbortController();
   private lostBecause: LostReason | undefined;
+  /** The client-clock instant (monotonic ms) the hold must be given up by; kept by the keeper. */
+  deadline = Infinity;
 
   constructor(
     /** The key held. */
     readonly key: string,
-    /** The lease `release()` releases under, when the key was held as an acquired PoolKey. */
-    readonly leaseId: string | undefined,
-    private readonly owner: HoldOwner,
+    protected readonly owner: HoldOwner,
   ) {
     super();
   }
 
-  /** Aborted when the hold ends (lost, stopped or released): hand it to the work using the key. */
+  /** Aborted when the hold ends (lost or stopped): hand it to the work using the key. */
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  /** True until the hold ends. */
+  /**
+   * True until the hold ends. Checked against the deadline on the client's clock each time it is
+   * read, so it turns false at the deadline even if the timer that would end the hold runs late.
+   */
   get active(): boolean {
+    if (!this.controller.signal.aborted && this.owner.now() >= this.deadline) this.owner.expired(this.key);
     return !this.controller.signal.aborted;
   }
 
@@ -54,30 +74,62 @@ export class KeyHold extends EventEmitter<KeyHoldEvents> {
 
   /** Stops keeping the key alive; it lives out its current TTL. Idempotent, O(1). */
   stop(): void {
-    if (!this.active) return;
+    if (this.controller.signal.aborted) return;
     this.owner.drop(this.key);
     this.controller.abort(new DOMException("the hold was stopped", "AbortError"));
   }
 
+  /** Called by the keeper when it gives the key up: aborts `signal`, emits `lost(reason)`. */
+  markLost(reason: LostReason): void {
+    if (this.controller.signal.aborted) return;
+    this.lostBecause = reason;
+    const [code, why] = DETAILS[reason];
+    this.controller.abort(new KeyPoolClientError(code, "KeepAlive", `${redactKey(this.key)} ${why}`));
+    this.emit("lost", reason);
+  }
+}
+
+/**
+ * An acquired key held by `client.hold(acquiredKey)`: its LEASE (block) and its life are renewed
+ * over the client's shared KeepAlive stream, so nobody else can acquire it while the hold is
+ * active. The hold ends itself (`lost`, `signal` aborted) before the server could consider the
+ * lease ended, judged on this client's clock from when it sent the last renewal the server
+ * confirmed; a refused renewal ends it at once. `release()` releases under the lease.
+ */
+export class LeaseHold extends KeepAliveHold {
+  /** The lease renewed. */
+  readonly leaseId: string;
+  /** The lease's fencing token (renewals keep it): send it with every use of the key. */
+  readonly fencingToken: number;
+  /** When the lease began (server clock). */
+  readonly acquiredAt: number;
+  /** The latest block deadline the server confirmed (epoch ms, server clock). */
+  blockedUntil: number;
+
+  constructor(leased: LeasedKey, owner: HoldOwner) {
+    super(leased.key, owner);
+    this.leaseId = leased.leaseId;
+    this.fencingToken = leased.fencingToken;
+    this.acquiredAt = leased.acquiredAt;
+    this.blockedUntil = leased.blockedUntil;
+  }
+
   /**
-   * Stops the hold and releases the key (under `leaseId` when known, so a lease that ran out
-   * never frees someone else's). Resolves undefined without a call when the server already said
-   * the key is gone; otherwise rejects as `client.releaseKey` does.
+   * Stops the hold and releases the key under its lease (a lease that ended never frees someone
+   * else's key). Resolves undefined when there is no lease left to release: the server said so
+   * (`not-found`, `lease-ended`), or the release found it ended. A hold lost to `max-lease` or
+   * `stream-down` may still hold its lease on the server, so it is released then too. Other
+   * failures reject as `client.releaseKey` does.
    */
   async release(options?: CallOptions): Promise<PoolKey | undefined> {
     this.stop();
-    if (this.lostBecause === "not-found") return undefined;
-    return this.owner.release(this.key, this.leaseId, options);
-  }
-
-  /** Called by the keeper when it gives the key up: aborts `signal`, emits `lost`. */
-  markLost(reason: LostReason): void {
-    if (!this.active) return;
-    this.lostBecause = reason;
-    const details = reason === "not-found"
-      ? `${redactKey(this.key)} is gone from the pool (deleted or dead)`
-      : `no keepalive of ${redactKey(this.key)} was confirmed for a whole keepalive TTL`;
-    this.controller.abort(new KeyPoolClientError(reason === "not-found" ? "NOT_FOUND" : "UNAVAILABLE", "KeepAlive", details));
-    this.emit("lost", reason);
+    if (this.lostReason === "not-found" || this.lostReason === "lease-ended") return undefined;
+    try {
+      return await this.owner.release(this.key, this.leaseId, options);
+    } catch (err) {
+      const code = (err as KeyPoolClientError).code;
+      if (this.lostReason !== undefined && (code === "FAILED_PRECONDITION" || code === "NOT_FOUND")) return undefined;
+      throw err;
+    }
   }
 }

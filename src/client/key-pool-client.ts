@@ -5,15 +5,17 @@ import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { createTypedClient } from "../grpc/typed-client.js";
 import type { ClientCallOptions, TypedClient } from "../grpc/typed-client.js";
 import { redactKey } from "../pool/key-format.js";
-import { poolKey, poolStats } from "./convert.js";
+import { leasedKey, poolKey, poolStats } from "./convert.js";
 import { KeyPoolClientError } from "./errors.js";
 import { assertKeys, keepAliveOnce } from "./keepalive-once.js";
 import { KeepAliveKeeper } from "./keeper.js";
-import { KeyHold } from "./key-hold.js";
+import { KeepAliveHold, LeaseHold } from "./key-hold.js";
+import type { HoldOwner } from "./key-hold.js";
+import { blockTtlOf } from "./lease-timing.js";
 import { resolveOptions } from "./options.js";
 import type { KeyPoolClientOptions, ResolvedOptions } from "./options.js";
 import { backoffMs, withRetries } from "./retry.js";
-import type { AcquireOptions, CallOptions, KeepAliveOutcome, LostReason, PoolKey, PoolStats } from "./types.js";
+import type { AcquireOptions, CallOptions, KeepAliveOutcome, LeasedKey, LostReason, PoolKey, PoolStats, UnfencedRelease } from "./types.js";
 
 /** Events of a KeyPoolClient, all about the shared keepalive stream behind `hold()`. */
 export interface KeyPoolClientEvents {
@@ -38,6 +40,9 @@ export class KeyPoolClient extends EventEmitter<KeyPoolClientEvents> {
   private readonly stub: TypedClient<typeof KeyService>;
   private readonly options: ResolvedOptions;
   private readonly keeper: KeepAliveKeeper;
+  /** When (client clock) the call that returned each leased key was sent: where its hold's deadline starts. */
+  private readonly sentAt = new WeakMap<PoolKey, number>();
+  private readonly holdOwner: HoldOwner;
   private closed = false;
 
   constructor(
@@ -57,6 +62,12 @@ export class KeyPoolClient extends EventEmitter<KeyPoolClientEvents> {
       disconnected: (error) => this.emit("disconnected", error),
       connected: () => this.emit("connected"),
     });
+    this.holdOwner = {
+      drop: (k) => this.keeper.remove(k),
+      now: () => this.options.scheduler.now(),
+      expired: (k) => this.keeper.expire(k),
+      release: (k, lease, o) => this.releaseKey(k, lease, o),
+    };
   }
 
   /** How often `hold()` sends keepalives (a third of the keepalive TTL) once known; undefined before. */
@@ -75,22 +86,45 @@ export class KeyPoolClient extends EventEmitter<KeyPoolClientEvents> {
    * (after `waitMs`, if set). Not retried: a lost response would leave a key blocked for a block
    * TTL with nobody using it, so retry yourself only if that is acceptable.
    */
-  async acquireKey(options: AcquireOptions = {}): Promise<PoolKey> {
+  async acquireKey(options: AcquireOptions = {}): Promise<LeasedKey> {
     const waitMs = options.waitMs ?? 0;
     const timeoutMs = options.timeoutMs ?? waitMs + this.options.defaultTimeoutMs;
     const request = waitMs > 0 ? { wait: durationFromMs(waitMs) } : {};
+    const sentAt = this.options.scheduler.now();
     const response = await this.call("AcquireKey", false, { ...options, timeoutMs }, (o) => this.stub.acquireKey(request, o));
-    return poolKey(response.key, "AcquireKey");
+    return this.leased(leasedKey(poolKey(response.key, "AcquireKey"), "AcquireKey"), sentAt);
   }
 
   /**
-   * Unblocks `key`. With `leaseId`, only if it is still the key's lease (FAILED_PRECONDITION
-   * otherwise), and retried, since repeating it is harmless; without, never retried, since a
-   * repeat could free a key someone else acquired in between.
+   * Renews the key's current lease: block = now + block TTL and life = now + keepalive TTL on
+   * the server, same lease id and fencing token. FAILED_PRECONDITION when `leaseId` is not the
+   * current lease (it ended) or the renewal would pass the server's `--max-lease`; NOT_FOUND for
+   * a deleted or dead key. Retried: a repeat only renews again. `hold()` does this for you.
    */
-  async releaseKey(key: string, leaseId?: string, options?: CallOptions): Promise<PoolKey> {
-    const request = { key, leaseId: leaseId ?? "" };
-    const response = await this.call("ReleaseKey", leaseId !== undefined, options, (o) => this.stub.releaseKey(request, o));
+  async renewLease(key: string, leaseId: string, options?: CallOptions): Promise<LeasedKey> {
+    const sentAt = this.options.scheduler.now();
+    const response = await this.call("RenewLease", true, options, (o) => this.stub.renewLease({ key, leaseId }, o));
+    return this.leased(leasedKey(poolKey(response.key, "RenewLease"), "RenewLease"), sentAt);
+  }
+
+  /**
+   * Unblocks `key` under `leaseId`: only if it is still the key's lease (FAILED_PRECONDITION
+   * otherwise, the key untouched). Retried, since repeating it is harmless.
+   */
+  releaseKey(key: string, leaseId: string, options?: CallOptions): Promise<PoolKey>;
+  /**
+   * Unblocks `key` whoever holds it: `{ unfenced: true }` says so out loud, because it may free
+   * a key someone else acquired after your lease ended. Never retried: a repeat could do exactly that.
+   */
+  releaseKey(key: string, options: UnfencedRelease): Promise<PoolKey>;
+  async releaseKey(key: string, leaseOrOptions: string | UnfencedRelease, options?: CallOptions): Promise<PoolKey> {
+    const fenced = typeof leaseOrOptions === "string";
+    if (!fenced && leaseOrOptions?.unfenced !== true) {
+      throw new KeyPoolClientError("INVALID_ARGUMENT", "ReleaseKey", "pass the lease id, or { unfenced: true } to release whoever holds the key");
+    }
+    const request = { key, leaseId: fenced ? leaseOrOptions : "" };
+    const callOptions = fenced ? options : leaseOrOptions;
+    const response = await this.call("ReleaseKey", fenced, callOptions, (o) => this.stub.releaseKey(request, o));
     return poolKey(response.key, "ReleaseKey");
   }
 
@@ -137,25 +171,46 @@ export class KeyPoolClient extends EventEmitter<KeyPoolClientEvents> {
   }
 
   /**
-   * Keeps `key` alive until the returned hold is stopped or released, over the client's ONE
-   * shared KeepAlive stream: sends every third of the keepalive TTL (learned once from
-   * GetPoolStats), reconnects with backoff, and emits `lost` when the server says the key is gone
-   * or no keepalive was confirmed for a whole TTL. Pass the PoolKey from `acquireKey` so
-   * `release()` uses its lease. Throws INVALID_ARGUMENT for a malformed key, ALREADY_EXISTS when
-   * the key is held already. O(1); each tick costs O(k) for k held keys.
+   * Holds an acquired key (the PoolKey `acquireKey` returned) until the hold is released or
+   * stopped: renews its LEASE and its life over the client's ONE shared KeepAlive stream every
+   * third of the block TTL, so nobody else can acquire it meanwhile. The hold aborts `signal` and
+   * emits `lost` BEFORE the server could consider the lease ended, judged on this client's
+   * monotonic clock from when it sent the last renewal the server confirmed (never by comparing
+   * clocks); a refused renewal ends it at once (`lease-ended`, `max-lease`, `not-found`).
+   * `release()` releases under the lease. Throws INVALID_ARGUMENT for a key without a lease or
+   * not returned by this client (its send time starts the deadline), ALREADY_EXISTS when the key
+   * is held already. O(1); each tick costs O(k) for k holds.
    */
-  hold(key: string | PoolKey): KeyHold {
-    const [name, leaseId] = typeof key === "string" ? [key, undefined] : [key.key, key.leaseId];
+  hold(key: LeasedKey): LeaseHold;
+  /**
+   * Keeps a key ALIVE (life only) by its string: no lease, so its block is never extended and
+   * another worker may acquire it; the hold has no `release()`. Sends every third of the
+   * keepalive TTL (learned once from GetPoolStats) and emits `lost` when the server says the key
+   * is gone or no keepalive was confirmed for a whole TTL.
+   */
+  hold(key: string): KeepAliveHold;
+  hold(key: string | LeasedKey): KeepAliveHold {
+    const name = typeof key === "string" ? key : key.key;
     if (this.closed) throw new KeyPoolClientError("CANCELLED", "hold", "the client is closed");
     assertKeys([name], "hold");
     if (this.keeper.has(name)) {
       throw new KeyPoolClientError("ALREADY_EXISTS", "hold", `${redactKey(name)} is held already; stop that hold first`);
     }
-    const hold = new KeyHold(name, leaseId, {
-      drop: (k) => this.keeper.remove(k),
-      release: (k, lease, o) => this.releaseKey(k, lease, o),
-    });
-    this.keeper.add(hold);
+    if (typeof key === "string") {
+      const hold = new KeepAliveHold(name, this.holdOwner);
+      this.keeper.add(hold);
+      return hold;
+    }
+    if (key.state !== "blocked" || !key.leaseId || key.blockedUntil === undefined || key.acquiredAt === undefined) {
+      throw new KeyPoolClientError("INVALID_ARGUMENT", "hold", `${redactKey(name)} carries no lease: hold a key from acquireKey, or hold the key string to keep it alive only`);
+    }
+    const sentAt = this.sentAt.get(key);
+    if (sentAt === undefined) {
+      // Without the send time of the call that returned it, nothing says when its lease may end.
+      throw new KeyPoolClientError("INVALID_ARGUMENT", "hold", `hold the very object this client's acquireKey or renewLease returned for ${redactKey(name)} (not a copy); or call renewLease and hold its result`);
+    }
+    const hold = new LeaseHold(key, this.holdOwner);
+    this.keeper.addLease(hold, sentAt, blockTtlOf(key));
     return hold;
   }
 
@@ -181,6 +236,12 @@ export class KeyPoolClient extends EventEmitter<KeyPoolClientEvents> {
       if (!response.keepaliveTtl) throw new KeyPoolClientError("UNIMPLEMENTED", "KeepAliveKey", "the server does not report its keepalive TTL; pass the client option keepaliveTtlMs");
       return durationMs(response.keepaliveTtl);
     }
+  }
+
+  /** Remembers when the call that returned `key` was sent (for `hold()`), and returns it. */
+  private leased(key: LeasedKey, sentAt: number): LeasedKey {
+    this.sentAt.set(key, sentAt);
+    return key;
   }
 
   /** One call with a deadline spanning its attempts; retried on UNAVAILABLE when `retry`. */

@@ -16,6 +16,28 @@ export interface PoolKey {
   /** When the key dies unless kept alive before. */
   readonly expiresAt: number;
   readonly createdAt: number;
+  /**
+   * The fencing token of the key's latest lease (its current one when blocked): every acquire of
+   * the key gets a greater one, a renewal keeps it. Send it with every use of the key, so the
+   * service the key is for can refuse a holder whose lease already ended (see the client guide).
+   */
+  readonly fencingToken: number;
+  /** When the current lease began (its AcquireKey); undefined when free. */
+  readonly acquiredAt: number | undefined;
+}
+
+/** A PoolKey under a lease, as `acquireKey` and `renewLease` return it: what `hold()` renews. */
+export interface LeasedKey extends PoolKey {
+  readonly state: "blocked";
+  readonly leaseId: string;
+  readonly blockedUntil: number;
+  readonly acquiredAt: number;
+}
+
+/** The options of a release without a lease id: it frees the key whoever holds it now. */
+export interface UnfencedRelease extends CallOptions {
+  /** Required: says out loud that this release may free a key someone else acquired since. */
+  readonly unfenced: true;
 }
 
 /** The pool's live counts and TTLs. */
@@ -39,10 +61,12 @@ export interface KeepAliveOutcome {
 
 /**
  * Why `hold()` gave a key up: `not-found` when the server said the key is gone (deleted or
- * dead); `stream-down` when no keepalive was confirmed for a whole keepalive TTL, so the key may
- * have died.
+ * dead); `lease-ended` when the server refused a renewal because the lease is no longer the
+ * key's current one; `max-lease` when a renewal would pass the server's `--max-lease`;
+ * `stream-down` when no keepalive or renewal was confirmed in time, so the lease (or the key)
+ * may have ended.
  */
-export type LostReason = "not-found" | "stream-down";
+export type LostReason = "not-found" | "lease-ended" | "max-lease" | "stream-down";
 
 /** Options of one call. */
 export interface CallOptions {

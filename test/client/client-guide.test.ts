@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeCerts } from "../support/certs.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
+import { PACKAGE_ENTRY, typeErrors } from "../support/typecheck.js";
 
 /** Every code block of docs/client-guide.md runs here, as written, against a real server. */
 const DOC = readFileSync(new URL("../../docs/client-guide.md", import.meta.url), "utf8");
@@ -96,6 +97,15 @@ describe("docs/client-guide.md", () => {
     expect(ALL.filter((b) => b.lang === "sh" && !b.tls)).toHaveLength(4);
     expect(ALL.filter((b) => b.tls).map((b) => b.lang)).toEqual(["ts", "sh"]);
   });
+
+  it("every TypeScript example compiles under tsc (strict), importing the package as a user would", () => {
+    const files = ALL.filter((b) => b.lang === "ts").map((b) => {
+      const file = join(dir, `typed-line-${b.line}.mts`);
+      writeFileSync(file, b.code.replaceAll('from "keypool"', `from ${JSON.stringify(PACKAGE_ENTRY)}`));
+      return file;
+    });
+    expect(typeErrors(files)).toEqual([]);
+  }, 120_000); // a few seconds of CPU: a whole tsc program
 
   it.each(ALL.filter((b) => b.lang === "ts").map((b) => [b.line, b] as const))(
     "the TypeScript example at line %i runs",

@@ -35,7 +35,7 @@ describe("KeyPoolClient methods", () => {
     const keys = await client.generateKeys(3);
     expect(keys).toHaveLength(3);
     for (const k of keys) {
-      expect(k).toEqual({ key: k.key, state: "free", leaseId: undefined, blockedUntil: undefined, expiresAt: now + 300_000, createdAt: now });
+      expect(k).toEqual({ key: k.key, state: "free", leaseId: undefined, blockedUntil: undefined, expiresAt: now + 300_000, createdAt: now, fencingToken: 0, acquiredAt: undefined });
       expect(k.key).toMatch(/^kp_[A-Za-z0-9_-]{24}$/);
     }
     expect(await client.generateKeys()).toHaveLength(1);
@@ -65,7 +65,7 @@ describe("KeyPoolClient methods", () => {
     const err = await failure(client.releaseKey(first.key, first.leaseId));
     expect(err.code).toBe("FAILED_PRECONDITION");
     expect((await client.getKey(second.key)).state).toBe("blocked");
-    expect((await client.releaseKey(second.key)).state).toBe("free");
+    expect((await client.releaseKey(second.key, { unfenced: true })).state).toBe("free");
   });
 
   it("deleteKey purges a key; deleting it again is NOT_FOUND", async () => {

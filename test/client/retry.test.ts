@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backoffMs } from "../../src/client/retry.js";
 import { createKeyPoolClient, DEFAULT_RETRY_POLICY, KeyPoolClientError } from "../../src/index.js";
-import type { KeyPoolClient, KeyPoolClientOptions, PoolKey } from "../../src/index.js";
+import type { KeyPoolClient, KeyPoolClientOptions, LeasedKey, PoolKey } from "../../src/index.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 import { flakyInterceptor } from "./support/flaky.js";
@@ -37,7 +37,7 @@ async function outcome(call: Promise<unknown>): Promise<string> {
 interface Case {
   readonly method: string;
   readonly retried: boolean;
-  readonly call: (client: KeyPoolClient, free: PoolKey, leased: PoolKey) => Promise<unknown>;
+  readonly call: (client: KeyPoolClient, free: PoolKey, leased: LeasedKey) => Promise<unknown>;
 }
 
 const CASES = [
@@ -46,8 +46,9 @@ const CASES = [
   { method: "KeepAliveKey", retried: true, call: (c, free) => c.keepAliveKey(free.key) },
   { method: "KeepAlive", retried: true, call: (c, free) => c.keepAliveKeys([free.key]) },
   { method: "ReleaseKey", retried: true, call: (c, _, leased) => c.releaseKey(leased.key, leased.leaseId) },
+  { method: "RenewLease", retried: true, call: (c, _, leased) => c.renewLease(leased.key, leased.leaseId) },
   { method: "DeleteKey", retried: true, call: (c, free) => c.deleteKey(free.key) },
-  { method: "ReleaseKey", retried: false, call: (c, _, leased) => c.releaseKey(leased.key) },
+  { method: "ReleaseKey", retried: false, call: (c, _, leased) => c.releaseKey(leased.key, { unfenced: true }) },
   { method: "AcquireKey", retried: false, call: (c) => c.acquireKey() },
   { method: "GenerateKeys", retried: false, call: (c) => c.generateKeys(1) },
 ] satisfies Case[];
@@ -65,7 +66,7 @@ describe("retries", () => {
       expect({ method, retried, result, calls: calls[method] }).toEqual({
         method, retried, result: retried ? "OK" : "UNAVAILABLE", calls: retried ? 3 : 1,
       });
-      await setup.releaseKey(leased.key);
+      await setup.releaseKey(leased.key, { unfenced: true });
     }
   });
 

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
+import { PACKAGE_ENTRY, typeErrors } from "../support/typecheck.js";
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
 const SRC_INDEX = pathToFileURL(new URL("../../src/index.ts", import.meta.url).pathname).href;
@@ -26,6 +27,15 @@ afterAll(async () => {
 
 describe("README examples", () => {
   it("has TypeScript examples", () => expect(tsBlocks.length).toBeGreaterThan(0));
+
+  it("every TypeScript example compiles under tsc (strict), importing the package as a user would", () => {
+    const files = tsBlocks.map((code, i) => {
+      const file = join(dir, `typed-${i}.mts`);
+      writeFileSync(file, code.replace('from "keypool"', `from ${JSON.stringify(PACKAGE_ENTRY)}`));
+      return file;
+    });
+    expect(typeErrors(files)).toEqual([]);
+  }, 120_000); // a few seconds of CPU: a whole tsc program
 
   it.each(tsBlocks.map((code, i) => [i, code] as const))("TypeScript example %i runs as written against a server", async (i, code) => {
     await t.client.generateKeys({ count: 3 });

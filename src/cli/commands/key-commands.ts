@@ -21,7 +21,11 @@ export const release: Command = {
   jsonShape: KEY_JSON,
   run: async ({ values, positionals, client, json, io }) => {
     const lease = values.lease === undefined ? undefined : leaseArg(String(values.lease));
-    const key = await client.releaseKey(keyArg(positionals[0]!), lease, { signal: io.signal });
+    const name = keyArg(positionals[0]!);
+    // Without --lease the command says so in its help: the CLI's spelling of an unfenced release.
+    const key = lease === undefined
+      ? await client.releaseKey(name, { unfenced: true, signal: io.signal })
+      : await client.releaseKey(name, lease, { signal: io.signal });
     if (json) writeJson(io.stdout, keyJson(key));
     else io.stdout.write(keyTable([key]));
     return 0;
