@@ -23,32 +23,37 @@ type Counts = Record<string, number>;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Health Watch with unique service names, every other one 30 KB long, opened and cancelled
- * without end over 20 connections, each of 100 workers holding its last 15 open (1,500 wanted:
- * more than the limit allows).
+ * Health Watch: first 1,200 streams at once with unique names (more than the limit admits), then
+ * until the end 100 workers over 20 connections replace held streams with new ones (unique
+ * names, every other one 30 KB long), so the server sees streams come and go all along.
  */
 async function watchFlood(address: string, until: number): Promise<Counts> {
   const counts: Counts = { opened: 0, cancelled: 0 };
   const clients = Array.from({ length: 20 }, () => healthClient(address));
   let serial = 0;
-  const worker = async (w: number): Promise<void> => {
-    const held: WatchCall[] = [];
-    while (Date.now() < until) {
-      const name = `flood-${process.pid}-${serial++}-`;
-      const watch = clients[w % clients.length]!.watch(serial % 2 ? name.padEnd(30_000, "x") : name);
-      const first = await Promise.race([watch.next(1).then(() => "data"), watch.ended.then((s) => grpc.status[s.code]!)]);
-      if (first === "data") {
-        counts.opened!++;
-        held.push(watch);
-      } else counts[first] = (counts[first] ?? 0) + 1;
-      while (held.length > 15) {
-        held.shift()!.call.cancel();
-        counts.cancelled!++;
-      }
-    }
-    for (const watch of held) watch.call.cancel();
+  const held: WatchCall[] = [];
+  const openOne = async (long: boolean): Promise<void> => {
+    const name = `flood-${process.pid}-${serial++}-`;
+    const watch = clients[serial % clients.length]!.watch(long ? name.padEnd(30_000, "x") : name);
+    // A refused stream never sees data: its wait for one must not outlive the race.
+    const data = watch.next(1).then(() => "data", () => "no data");
+    const first = await Promise.race([data, watch.ended.then((s) => (s.code === grpc.status.INTERNAL ? `INTERNAL: ${s.details}` : grpc.status[s.code]!))]);
+    if (first === "data") {
+      counts.opened!++;
+      held.push(watch);
+    } else counts[first] = (counts[first] ?? 0) + 1;
   };
-  await Promise.all(Array.from({ length: 100 }, (_, w) => worker(w)));
+  await Promise.all(Array.from({ length: 1_200 }, () => openOne(false)));
+  const worker = async (): Promise<void> => {
+    while (Date.now() < until) {
+      const old = held.shift();
+      old?.call.cancel();
+      if (old) counts.cancelled!++;
+      await openOne(serial % 2 === 1);
+    }
+  };
+  await Promise.all(Array.from({ length: 100 }, worker));
+  for (const watch of held) watch.call.cancel();
   for (const client of clients) client.close();
   return counts;
 }
