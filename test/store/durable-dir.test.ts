@@ -85,6 +85,12 @@ describe("durable store: a data dir it cannot trust fails open, loudly", () => {
     }
   });
 
+  test("a path where no directory can be made (/proc/x) is refused at once, naming it", async () => {
+    const err = await fx.reopen({ dataDir: "/proc/keypool-x" }).then(() => undefined, (e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(DataDirError);
+    expect(err!.message).toMatch(/data dir \/proc\/keypool-x: cannot be used \(ENOENT\).*pick another path/);
+  });
+
   test("one dir, one server: a second open is refused while the first runs", async () => {
     const first = await fx.reopen();
     await expect(fx.reopen()).rejects.toThrow(/already open in this process/);

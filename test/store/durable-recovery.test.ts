@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { ManualClock } from "../../src/clock.js";
+import { ManualScheduler } from "../../src/scheduler.js";
 import { DataDirFixture, DURABLE_DEFAULTS, makeTempDir } from "../support/durable-dirs.js";
 import { expectCode } from "./conformance/context.js";
 
@@ -163,5 +165,29 @@ describe("durable store: a restart loses nothing", () => {
     await store.close();
     await expect(fx.reopen({ maxKeys: 5 })).rejects.toThrow(/--max-keys \(5\).*raise --max-keys/);
     expect((await fx.reopen()).dataDir?.recovery).toMatchObject({ keys: 10 });
+  });
+
+  test("a watermark from a clock a year ahead is ignored on restart, and the start-up report says so", async () => {
+    const YEAR = 365 * 24 * 3_600_000;
+    const ahead = new ManualScheduler(new ManualClock(fx.clock.now() + YEAR));
+    const store = await fx.reopen({ scheduler: ahead });
+    const [held, free] = await store.generate(2);
+    const lease = await store.acquire();
+    await store.close();
+
+    // Back at the right time: blocks end within a block TTL, keys die after a keepalive TTL.
+    const again = await fx.reopen();
+    const restart = fx.clock.now();
+    expect(again.dataDir?.recovery.warning).toMatch(/watermark .* lies ahead of this clock .* ignored/);
+    expect(again.dataDir?.recovery.restartedAt).toBe(restart);
+    expect(await again.get(lease.key)).toMatchObject({ state: "blocked", leaseId: lease.leaseId, blockedUntil: restart + BLOCK });
+    expect((await again.get(held!.key === lease.key ? free!.key : held!.key)).expiresAt).toBe(restart + LIFE);
+    fx.clock.advance(LIFE);
+    expect(await again.stats()).toMatchObject({ total: 0 });
+    await again.close();
+    // The fix was persisted: the next restart neither warns nor brings the keys back.
+    const third = await fx.reopen();
+    expect(third.dataDir?.recovery.warning).toBeUndefined();
+    expect(third.dataDir?.recovery).toMatchObject({ keys: 0 });
   });
 });

@@ -36,11 +36,27 @@ describe("durable records", () => {
   it("refuse records of a wrong size or version, or with a token that is not a whole number", () => {
     const good = encodeRecord({ key: KEY, state: "free", expiresAt: T + 300_000, createdAt: T, fencingToken: 1 });
     expect(decodeRecord(KEY, good.subarray(0, 60))).toBeUndefined();
-    expect(decodeRecord(KEY, Buffer.concat([Buffer.from([3]), good.subarray(1)]))).toBeUndefined();
+    expect(decodeRecord(KEY, Buffer.concat([Buffer.from([9]), good.subarray(1)]))).toBeUndefined();
     const v1Sized = Buffer.from(good.subarray(0, 49));
-    expect(decodeRecord(KEY, v1Sized), "a version 2 header on a version 1 size").toBeUndefined();
+    expect(decodeRecord(KEY, v1Sized), "a version 3 header on a version 1 size").toBeUndefined();
     const badToken = Buffer.from(good);
     badToken.writeDoubleLE(1.5, 49);
     expect(decodeRecord(KEY, badToken)).toBeUndefined();
+  });
+
+  it("refuse a record whose checksum does not match: any flipped bit, or a record read under another key", () => {
+    const good = encodeRecord({ key: KEY, state: "blocked", leaseId: LEASE, blockedUntil: T + 60_000, expiresAt: T + 300_000, createdAt: T, fencingToken: 7, acquiredAt: T });
+    for (let bit = 0; bit < good.length * 8; bit += 5) {
+      const flipped = Buffer.from(good);
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      expect(decodeRecord(KEY, flipped), `bit ${bit}`).toBeUndefined();
+    }
+    expect(decodeRecord(`kp_${"B".repeat(23)}a`, good)).toBeUndefined();
+  });
+
+  it("still read version 2 records (written before the checksum)", () => {
+    const v2 = Buffer.from(encodeRecord({ key: KEY, state: "free", expiresAt: T + 300_000, createdAt: T, fencingToken: 5 }).subarray(0, 65));
+    v2[0] = 2;
+    expect(decodeRecord(KEY, v2)).toMatchObject({ expiresAt: T + 300_000, fencingToken: 5, leaseId: undefined });
   });
 });

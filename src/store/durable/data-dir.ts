@@ -1,5 +1,5 @@
 import { access, constants, mkdir, open, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /** The file that marks a directory as a keypool data dir, and names its format. */
 export const MARKER_FILE = "keypool.json";
@@ -41,7 +41,7 @@ export async function inspectDataDir(dir: string): Promise<DirState> {
     if (err.code === "ENOENT") return undefined;
     throw ioError(dir, err);
   });
-  if (!info) await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => { throw ioError(dir, err); });
+  if (!info) await makeDir(dir).catch((err: NodeJS.ErrnoException) => { throw ioError(dir, err); });
   else if (!info.isDirectory()) {
     throw new DataDirError(dir, "is not a directory", "point --data-dir at a directory (it is created if missing)");
   }
@@ -93,11 +93,36 @@ async function readMarker(dir: string): Promise<DirState["marker"]> {
   return marker.ready ? "ready" : "new";
 }
 
+/**
+ * Creates `dir` and any missing parents. Unlike `mkdir({ recursive: true })`, which loops forever
+ * where a parent exists but refuses new entries with ENOENT (`/proc/x`), it gives up there.
+ */
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    const parent = dirname(dir);
+    if (code !== "ENOENT" || parent === dir || (await exists(parent))) throw err;
+    await makeDir(parent);
+    await mkdir(dir).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== "EEXIST") throw again;
+    });
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, (err: NodeJS.ErrnoException) => {
     if (err.code === "ENOENT") return false;
     throw err;
   });
+}
+
+/** The error for a data file that cannot be trusted: names the dir, the damage and the way out. */
+export function damagedData(dir: string, damage: string, cause?: unknown): DataDirError {
+  return new DataDirError(dir, `${DATA_FILE} is damaged: ${damage}`,
+    "restore the dir from a backup, or point --data-dir at an empty directory to start over (every key is lost then)", { cause });
 }
 
 /** Turns a file-system error on the data dir into a message that names the path and the fix. */
@@ -108,6 +133,7 @@ export function ioError(dir: string, err: NodeJS.ErrnoException): DataDirError {
     ENOTDIR: "a part of the path is a file, not a directory: pick another path",
     EROFS: "the file system is read-only: pick a writable path",
     ENOSPC: "the disk is full: free space",
+    ENOENT: "the directory cannot be created there (its parent takes no new entries, as in /proc): pick another path",
   };
   const fix = fixes[err.code ?? ""] ?? "check the path and its permissions";
   return new DataDirError(dir, `cannot be used (${err.code ?? err.message})`, fix, { cause: err });

@@ -3,7 +3,7 @@ import { open } from "lmdb";
 import type { Database, RootDatabase } from "lmdb";
 import { KeyPoolError } from "../../pool/index.js";
 import type { KeyInfo } from "../../pool/index.js";
-import { DATA_FILE, DataDirError, FORMAT, ioError } from "./data-dir.js";
+import { DATA_FILE, DataDirError, FORMAT, damagedData as damaged, ioError } from "./data-dir.js";
 import type { DirState } from "./data-dir.js";
 import { readLmdbHeader } from "./lmdb-header.js";
 import { probeReadable } from "./read-probe.js";
@@ -179,20 +179,16 @@ export class Journal {
   }
 }
 
-/** Refuses a data file that would crash the engine; a suspect one is read in a child first. */
+/**
+ * Refuses a data file that would crash the engine: the header is read here, then the whole file
+ * is read (and written once) in a child process, whose crash becomes a one-line refusal.
+ */
 async function checkDataFile(dir: string): Promise<void> {
   const header = await readLmdbHeader(join(dir, DATA_FILE)).catch((err: NodeJS.ErrnoException) => {
     if (err.code === "EACCES" || err.code === "EPERM") throw ioError(dir, err);
     throw damaged(dir, `it cannot be read (${err.code ?? err.message})`, err);
   });
   if (header.damage) throw damaged(dir, header.damage);
-  if (!header.shortTail) return;
   const damage = await probeReadable(dir);
-  if (damage) throw damaged(dir, `it is shorter than its pages need and ${damage}`);
-}
-
-function damaged(dir: string, damage: string, cause?: unknown): DataDirError {
-  return new DataDirError(dir, `${DATA_FILE} is damaged: ${damage}`,
-    "restore the dir from a backup, or point --data-dir at an empty directory to start over (every key is lost then)",
-    { cause });
+  if (damage) throw damaged(dir, header.shortTail ? `it is shorter than its pages need and ${damage}` : damage);
 }

@@ -1,10 +1,20 @@
+import { crc32 } from "node:zlib";
 import { isKey, isLeaseId } from "../../pool/index.js";
 import type { KeyInfo } from "../../pool/index.js";
 
-/** The layout version written in byte 0 of every record (1: before fencing tokens, still read). */
-export const RECORD_VERSION = 2;
-/** Bytes of one encoded record: version, three float64 times, a 24-byte lease id, fencing token, acquiredAt. */
-export const RECORD_BYTES = 65;
+/**
+ * The layout version written in byte 0 of every record (1: before fencing tokens, 2: before the
+ * checksum; both still read). A new field goes before the checksum, with a new version.
+ */
+export const RECORD_VERSION = 3;
+/**
+ * Bytes of one encoded record: version, three float64 times, a 24-byte lease id, fencing token,
+ * acquiredAt, and a CRC-32 of the key and everything before it.
+ */
+export const RECORD_BYTES = 69;
+/** Bytes of a version 2 record: no checksum. */
+const V2_BYTES = 65;
+const CHECKSUM_AT = 65;
 /** Bytes of a version 1 record: no fencing token, no acquiredAt. */
 const V1_BYTES = 49;
 const LEASE_AT = 25;
@@ -26,7 +36,8 @@ export interface StoredRecord {
 }
 
 /**
- * Encodes a key's state as a fixed 65-byte record (the key itself is the database key).
+ * Encodes a key's state as a fixed 69-byte record (the key itself is the database key, and is
+ * covered by the checksum, so a record moved under another key is caught too).
  * A fresh buffer every call: the engine may hold it until the write commits. O(1).
  */
 export function encodeRecord(info: KeyInfo): Buffer {
@@ -39,16 +50,19 @@ export function encodeRecord(info: KeyInfo): Buffer {
   if (blocked) buf.write(info.leaseId!, LEASE_AT, LEASE_CHARS, "latin1");
   buf.writeDoubleLE(info.fencingToken ?? 0, FENCING_AT);
   buf.writeDoubleLE(blocked ? (info.acquiredAt ?? 0) : 0, ACQUIRED_AT);
+  buf.writeUInt32LE(checksum(info.key, buf), CHECKSUM_AT);
   return buf;
 }
 
 /**
- * Decodes a record stored under `key` (version 2, or 1 as older servers wrote it); undefined when
- * the bytes are not a well-formed record (wrong size or version, non-finite times or token,
- * malformed key or lease id). O(1).
+ * Decodes a record stored under `key` (version 3, or 2 or 1 as older servers wrote them);
+ * undefined when the bytes are not a well-formed record (wrong size or version, a checksum that
+ * does not match, non-finite times or token, malformed key or lease id). O(1).
  */
 export function decodeRecord(key: string, buf: Buffer): StoredRecord | undefined {
-  const v2 = buf.length === RECORD_BYTES && buf[0] === RECORD_VERSION;
+  const v3 = buf.length === RECORD_BYTES && buf[0] === RECORD_VERSION;
+  if (v3 && buf.readUInt32LE(CHECKSUM_AT) !== checksum(key, buf)) return undefined;
+  const v2 = v3 || (buf.length === V2_BYTES && buf[0] === 2);
   if (!isKey(key) || !(v2 || (buf.length === V1_BYTES && buf[0] === 1))) return undefined;
   const createdAt = buf.readDoubleLE(1);
   const expiresAt = buf.readDoubleLE(9);
@@ -63,4 +77,9 @@ export function decodeRecord(key: string, buf: Buffer): StoredRecord | undefined
   if (blockedUntil === 0) return { ...common, leaseId: undefined, acquiredAt: undefined };
   const leaseId = buf.toString("latin1", LEASE_AT, LEASE_AT + LEASE_CHARS);
   return isLeaseId(leaseId) ? { ...common, leaseId, acquiredAt: acquired > 0 ? acquired : undefined } : undefined;
+}
+
+/** CRC-32 of the key and the record's bytes before the checksum. O(1). */
+function checksum(key: string, buf: Buffer): number {
+  return crc32(buf.subarray(0, CHECKSUM_AT), crc32(key));
 }

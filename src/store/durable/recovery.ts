@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { redactKey } from "../../pool/index.js";
 import type { KeyPool, PoolOptions } from "../../pool/index.js";
-import { DATA_FILE, DataDirError } from "./data-dir.js";
+import { DataDirError, damagedData as damaged } from "./data-dir.js";
 import type { Journal } from "./journal.js";
 import { decodeRecord } from "./record-codec.js";
 import type { StoredRecord } from "./record-codec.js";
@@ -18,7 +18,20 @@ export interface RecoveryReport {
   readonly restartedAt: number;
   /** How long recovery took, in ms. */
   readonly ms: number;
+  /**
+   * Set when the data dir remembered a watermark later than this clock allows (a run with a
+   * clock set ahead): it was ignored, and the line says so. Undefined normally.
+   */
+  readonly warning?: string;
 }
+
+/**
+ * How far the remembered watermark may lie ahead of the clock and still be trusted: clocks of two
+ * hosts sharing a volume, or one clock before and after an NTP correction, differ by that much.
+ * A watermark further ahead came from a clock that was wrong; trusting it would keep every block
+ * running and every key alive until that clock's time comes.
+ */
+export const WATERMARK_SLACK_MS = 60_000;
 
 /**
  * Loads every record of `journal` into the empty `pool` and makes the outcome durable before
@@ -32,35 +45,60 @@ export interface RecoveryReport {
  * - A block whose deadline passed comes back free; a block that is still running keeps its lease
  *   and deadline (cut to restart + block TTL if the block TTL was lowered).
  *
- * Throws DataDirError for an undecodable record or more live keys than `maxKeys`.
+ * - A watermark more than WATERMARK_SLACK_MS ahead of the clock is ignored (and reported), and
+ *   records with deadlines past what this restart could promise are rewritten as restored.
+ *
+ * Recovery proves it read everything: every record carries a checksum, and the records read must
+ * number what the engine counts. Throws DataDirError (naming the dir) for an undecodable record, a
+ * count that does not match, an engine error while reading, or more live keys than `maxKeys`.
  * Cost: O(n) reads and restores, plus O(b log b) to order the b keys still blocked.
  */
 export async function recover(journal: Journal, pool: KeyPool, options: PoolOptions, clockNow: number): Promise<RecoveryReport> {
   const start = performance.now();
-  const { watermark, floor } = journal.readMeta();
+  const remembered = journal.readMeta();
+  const fromFuture = remembered.watermark > clockNow + WATERMARK_SLACK_MS;
+  const watermark = fromFuture ? clockNow : remembered.watermark;
   // Never judge deadlines by a time before one already seen (a clock set back while down).
   const now = Math.max(clockNow, watermark);
   const life = now + options.keepaliveTtlMs;
+  const latestBlock = now + options.blockTtlMs;
+  const floor = Math.min(remembered.floor, life);
   const blocked: StoredRecord[] = [];
   const dead: string[] = [];
+  const rewrite: string[] = [];
   let keys = 0;
-  for (const { key, value } of journal.keys.getRange()) {
-    const record = decodeRecord(key, value);
-    if (!record) throw damagedRecord(journal.dir, key);
-    if (Math.max(record.expiresAt, floor) <= watermark) {
-      dead.push(key);
-      continue;
+  let read = 0;
+  try {
+    for (const { key, value } of journal.keys.getRange()) {
+      read++;
+      const record = decodeRecord(key, value);
+      if (!record) throw damagedRecord(journal.dir, key);
+      if (Math.max(record.expiresAt, floor) <= watermark) {
+        dead.push(key);
+        continue;
+      }
+      if (++keys > options.maxKeys) throw overCapacity(journal.dir, options.maxKeys);
+      if (record.expiresAt > life || record.blockedUntil > latestBlock) rewrite.push(key);
+      if (record.blockedUntil > now && record.leaseId) blocked.push(record);
+      else pool.restore({ key, state: "free", expiresAt: life, createdAt: record.createdAt, fencingToken: record.fencingToken }, now);
     }
-    if (++keys > options.maxKeys) throw overCapacity(journal.dir, options.maxKeys);
-    if (record.blockedUntil > now && record.leaseId) blocked.push(record);
-    else pool.restore({ key, state: "free", expiresAt: life, createdAt: record.createdAt, fencingToken: record.fencingToken }, now);
+    const counted = journal.keys.getCount();
+    if (read !== counted) throw damaged(journal.dir, `it counts ${counted} records but ${read} could be read`);
+  } catch (err) {
+    throw err instanceof DataDirError ? err : damaged(journal.dir, `reading it failed (${(err as Error).message})`, err);
   }
-  restoreBlocked(pool, blocked, now, life, now + options.blockTtlMs);
+  restoreBlocked(pool, blocked, now, life, latestBlock);
   for (const key of dead) journal.remove(key, now);
+  // A record from a clock that ran ahead would outlive this restart's promises at the next one.
+  for (const key of rewrite) journal.put(pool.get(key, now), now);
   journal.setFloor(life);
   journal.mark(now);
   await journal.barrier();
-  return { keys, blocked: blocked.length, dropped: dead.length, restartedAt: now, ms: Math.round(performance.now() - start) };
+  const report = { keys, blocked: blocked.length, dropped: dead.length, restartedAt: now, ms: Math.round(performance.now() - start) };
+  if (!fromFuture) return report;
+  return { ...report, warning: `the data dir's watermark ${new Date(remembered.watermark).toISOString()} lies ahead of this clock ` +
+    `(${new Date(clockNow).toISOString()}) by more than ${WATERMARK_SLACK_MS / 1000} s: a clock set ahead wrote it; it was ignored ` +
+    `and ${rewrite.length} records with deadlines past this restart's were rewritten` };
 }
 
 /** Restores blocked keys in block-deadline order, which the pool's block list requires. */
@@ -81,8 +119,7 @@ function restoreBlocked(pool: KeyPool, blocked: StoredRecord[], now: number, lif
 }
 
 function damagedRecord(dir: string, key: string): DataDirError {
-  return new DataDirError(dir, `${DATA_FILE} is damaged: the record of key ${redactKey(key)} cannot be read`,
-    "restore the dir from a backup, or point --data-dir at an empty directory to start over (every key is lost then)");
+  return damaged(dir, `the record of key ${redactKey(key)} cannot be read`);
 }
 
 function overCapacity(dir: string, maxKeys: number): DataDirError {
