@@ -94,7 +94,10 @@ async function refusedFlood(address: string, until: number): Promise<Counts> {
   const clients = Array.from({ length: 8 }, () => createTypedClient(KeyService, address));
   const worker = async (w: number): Promise<void> => {
     while (Date.now() < until) {
-      const code = await clients[w % clients.length]!.getPoolStats({}, { timeoutMs: 5_000 }).then(() => "OK", (e: grpc.ServiceError) => grpc.status[e.code]!);
+      const code = await clients[w % clients.length]!.getPoolStats({}, { timeoutMs: 5_000 }).then(
+        () => "OK",
+        (e: grpc.ServiceError) => (e.code === grpc.status.UNAUTHENTICATED ? "UNAUTHENTICATED" : `${grpc.status[e.code]}: ${e.details.slice(0, 120)}`),
+      );
       counts[code] = (counts[code] ?? 0) + 1;
     }
   };

@@ -3,7 +3,8 @@
  * before (health Watch with unique 30 KB names, reflection streams that never read, refused calls
  * that each wrote a log line) and asserts that its RSS grows by less than a fixed cap, and by
  * less than a smaller cap in the flood's second half (a leak grows all along; a bound levels
- * off), while a probe client's p99 latency stays within a stated factor of its idle p99. One fresh server per
+ * off), while a probe client (with a token, from the same loopback address) is answered every
+ * time with a p99 latency within a stated factor of its idle p99. One fresh server per
  * attack; bounded in time; kills every process it started. Prints one JSON line per attack;
  * exits 1 when a cap is broken.
  *
@@ -43,20 +44,25 @@ function p99(samples: number[]): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN;
 }
 
-/** Calls GetPoolStats (with the admin token) every 20 ms until `stop`; returns the latencies in ms. */
-async function probe(address: string, stop: () => boolean): Promise<number[]> {
+/** Calls GetPoolStats (with the admin token) every 20 ms until `stop`; returns the latencies in ms and the failures. */
+async function probe(address: string, stop: () => boolean): Promise<{ latencies: number[]; failures: Record<string, number> }> {
   const client = createTypedClient(KeyService, address);
   const metadata = new grpc.Metadata();
   metadata.set("authorization", `Bearer ${TOKEN}`);
   const latencies: number[] = [];
+  const failures: Record<string, number> = {};
   while (!stop()) {
     const start = performance.now();
-    await client.getPoolStats({}, { metadata, timeoutMs: 10_000 }).catch(() => {});
-    latencies.push(performance.now() - start);
+    const failed = await client.getPoolStats({}, { metadata, timeoutMs: 10_000 }).then(
+      () => undefined,
+      (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details.slice(0, 80)}`,
+    );
+    if (failed) failures[failed] = (failures[failed] ?? 0) + 1;
+    else latencies.push(performance.now() - start);
     await new Promise((r) => setTimeout(r, 20));
   }
   client.close();
-  return latencies;
+  return { latencies, failures };
 }
 
 async function runAttack(attack: Attack, durationMs: number, authFile: string): Promise<Record<string, unknown>> {
@@ -70,7 +76,7 @@ async function runAttack(attack: Attack, durationMs: number, authFile: string): 
   const idle = probe(server.address, () => stopIdle);
   await new Promise((r) => setTimeout(r, 3_000));
   stopIdle = true;
-  const idleP99 = p99(await idle);
+  const idleP99 = p99((await idle).latencies);
   const baseline = rssMb(server.pid);
   const linesBefore = server.log.lines;
   const attacker = fork(ATTACKER, [attack, server.address, String(durationMs)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
@@ -92,7 +98,8 @@ async function runAttack(attack: Attack, durationMs: number, authFile: string): 
   const done = await counts;
   attacking = false;
   await sampler;
-  const attackP99 = p99(await underAttack);
+  const probed = await underAttack;
+  const attackP99 = p99(probed.latencies);
   const lines = server.log.lines - linesBefore;
   const after = rssMb(server.pid);
   const exit = await server.stop();
@@ -103,6 +110,7 @@ async function runAttack(attack: Attack, durationMs: number, authFile: string): 
       growth: Math.round(peak - baseline), secondHalfGrowth: Math.round(peak - halfway), after: Math.round(after),
     },
     probeP99Ms: { idle: Number(idleP99.toFixed(2)), underAttack: Number(attackP99.toFixed(2)) },
+    probe: { answered: probed.latencies.length, failures: probed.failures },
     heapLimitMb: HEAP_MB, logLines: lines, serverErrors: server.errors.length, exit,
   };
 }
@@ -127,7 +135,8 @@ async function main(): Promise<number> {
       const { growth, secondHalfGrowth } = result.rssMb as { growth: number; secondHalfGrowth: number };
       const { idle, underAttack } = result.probeP99Ms as { idle: number; underAttack: number };
       // An idle p99 of a fraction of a millisecond is noise: compare against at least 5 ms.
-      const verdict = growth < capMb && secondHalfGrowth < halfCapMb && underAttack <= factor * Math.max(idle, 5) && result.exit === 0 ? "PASS" : "FAIL";
+      const probeFailed = Object.keys((result.probe as { failures: object }).failures).length > 0;
+      const verdict = !probeFailed && growth < capMb && secondHalfGrowth < halfCapMb && underAttack <= factor * Math.max(idle, 5) && result.exit === 0 ? "PASS" : "FAIL";
       if (verdict === "FAIL") failed++;
       console.log(JSON.stringify({ ...result, capMb, secondHalfCapMb: halfCapMb, p99Factor: factor, verdict }));
     }
