@@ -48,7 +48,7 @@ export function iso(ms: number | undefined): string | undefined {
 }
 
 /** A key for --json: timestamps as ISO 8601 strings, absent fields as null. */
-export function keyJson(k: PoolKey): Record<string, string | null> {
+export function keyJson(k: PoolKey): Record<string, string | number | null> {
   return {
     key: k.key,
     state: k.state,
@@ -56,6 +56,8 @@ export function keyJson(k: PoolKey): Record<string, string | null> {
     blockedUntil: iso(k.blockedUntil) ?? null,
     expiresAt: iso(k.expiresAt)!,
     createdAt: iso(k.createdAt)!,
+    fencingToken: k.fencingToken,
+    acquiredAt: iso(k.acquiredAt) ?? null,
   };
 }
 

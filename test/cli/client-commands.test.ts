@@ -122,7 +122,7 @@ describe("client commands: output", () => {
     for (const line of lines.slice(1)) expect(line).toMatch(/^kp_[A-Za-z0-9_-]{24}  \d{4}-\d\d-\d\dT/);
     const json = JSON.parse((await cli(["generate", "--json"])).stdout);
     expect(json).toEqual({
-      keys: [{ key: expect.stringMatching(/^kp_/), state: "free", leaseId: null, blockedUntil: null, expiresAt: new Date(t.clock.now() + 300_000).toISOString(), createdAt: new Date(t.clock.now()).toISOString() }],
+      keys: [{ key: expect.stringMatching(/^kp_/), state: "free", leaseId: null, blockedUntil: null, expiresAt: new Date(t.clock.now() + 300_000).toISOString(), createdAt: new Date(t.clock.now()).toISOString(), fencingToken: 0, acquiredAt: null }],
     });
   });
 
@@ -138,7 +138,7 @@ describe("client commands: output", () => {
 
   it("acquire, get, release, delete, keepalive and stats print the documented --json shapes", async () => {
     const key = await freshKey();
-    const keyShape = { key: expect.any(String), state: expect.any(String), leaseId: expect.anything(), blockedUntil: expect.anything(), expiresAt: expect.any(String), createdAt: expect.any(String) };
+    const keyShape = { key: expect.any(String), state: expect.any(String), leaseId: expect.anything(), blockedUntil: expect.anything(), expiresAt: expect.any(String), createdAt: expect.any(String), fencingToken: expect.any(Number), acquiredAt: expect.anything() };
     const leased = JSON.parse((await cli(["acquire", "--json"])).stdout);
     expect(leased).toEqual({ ...keyShape, state: "blocked", leaseId: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/) });
     expect(JSON.parse((await cli(["get", leased.key, "--json"])).stdout)).toEqual(leased);

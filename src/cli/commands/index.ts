@@ -4,13 +4,13 @@ import { COMMON_FLAGS, commandUsage, flagRows } from "./command.js";
 import type { CliIo, Command } from "./command.js";
 import { generate } from "./generate.js";
 import { keepalive } from "./keepalive.js";
-import { get, release, remove, stats } from "./key-commands.js";
+import { get, release, remove, renew, stats } from "./key-commands.js";
 import { runCommand } from "./run.js";
 
 export type { CliIo } from "./command.js";
 
 /** The client subcommands, in the order `keypool --help` lists them. */
-export const CLIENT_COMMANDS: readonly Command[] = [generate, acquire, release, remove, keepalive, get, stats];
+export const CLIENT_COMMANDS: readonly Command[] = [generate, acquire, renew, release, remove, keepalive, get, stats];
 
 /** The client command called `name`, if any. */
 export function clientCommand(name: string): Command | undefined {

@@ -1,9 +1,9 @@
 import { redactKey } from "../../pool/key-format.js";
-import { keyJson, keyTable, statsJson, statsTable, writeJson } from "../output.js";
+import { UsageError, keyJson, keyTable, statsJson, statsTable, writeJson } from "../output.js";
 import { keyArg, leaseArg } from "./args.js";
 import type { Command } from "./command.js";
 
-const KEY_JSON = '{"key", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt"} (timestamps in ISO 8601)';
+const KEY_JSON = '{"key", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt", "fencingToken", "acquiredAt"} (timestamps in ISO 8601)';
 
 /** `keypool release KEY [--lease ID]`. */
 export const release: Command = {
@@ -26,6 +26,30 @@ export const release: Command = {
     const key = lease === undefined
       ? await client.releaseKey(name, { unfenced: true, signal: io.signal })
       : await client.releaseKey(name, lease, { signal: io.signal });
+    if (json) writeJson(io.stdout, keyJson(key));
+    else io.stdout.write(keyTable([key]));
+    return 0;
+  },
+};
+
+/** `keypool renew KEY --lease ID`. */
+export const renew: Command = {
+  name: "renew",
+  synopsis: "KEY --lease ID",
+  summary: "Renew a lease once: block and life from now, same lease id and fencing token.",
+  description: [
+    "Extends the key's current lease: it stays blocked for another block TTL and alive for another keepalive " +
+      "TTL from now. When the lease is not the key's current one (it was released or ran out, also at exactly " +
+      "BLOCKED UNTIL, or someone else acquired the key), or the renewal would pass the server's --max-lease, " +
+      'nothing changes and the exit code is 4; an unknown or dead key exits 3. To keep renewing, use "keypool ' +
+      'acquire --hold". Retried on UNAVAILABLE (a repeat only renews again).',
+  ],
+  flags: { lease: { type: "string", value: "ID", help: "the lease id from acquire (required)" } },
+  positionals: { min: 1, max: 1 },
+  jsonShape: KEY_JSON,
+  run: async ({ values, positionals, client, json, io }) => {
+    if (values.lease === undefined) throw new UsageError("renew needs --lease ID: the lease id acquire printed");
+    const key = await client.renewLease(keyArg(positionals[0]!), leaseArg(String(values.lease)), { signal: io.signal });
     if (json) writeJson(io.stdout, keyJson(key));
     else io.stdout.write(keyTable([key]));
     return 0;
