@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { healthClient } from "../support/health-client.js";
 import { killAll, logLine, spawnKeypool } from "../support/serve-process.js";
@@ -57,10 +57,13 @@ describe("the production start: the built server, nothing compiled at start", ()
 
   it("node dist/src/cli/main.js serve reaches SERVING and exits 0 on SIGTERM", async () => {
     const spawnedAt = Date.now();
+    const built = statSync("dist/src/cli/main.js").mtimeMs;
     const p = spawnKeypool(["serve", ...LOOPBACK], { command: [process.execPath, "dist/src/cli/main.js"] });
     const { ms } = await serving(p, spawnedAt);
+    // How fast is a figure (about a second on a quiet machine), not a pass mark: a busy machine
+    // stretches it. What the test proves is that starting compiles nothing.
     console.log(`node dist/src/cli/main.js serve: SERVING ${ms} ms after spawn`);
-    expect(ms).toBeLessThan(5_000); // about a second on a quiet machine; compiling first took several
+    expect(statSync("dist/src/cli/main.js").mtimeMs).toBe(built);
     const signalledAt = Date.now();
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(0);
