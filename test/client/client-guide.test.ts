@@ -93,7 +93,7 @@ async function runSh(group: Block[]): Promise<Run> {
 
 describe("docs/client-guide.md", () => {
   it("has the examples this test expects", () => {
-    expect(ALL.filter((b) => b.lang === "ts")).toHaveLength(4);
+    expect(ALL.filter((b) => b.lang === "ts")).toHaveLength(5);
     expect(ALL.filter((b) => b.lang === "sh" && !b.tls)).toHaveLength(4);
     expect(ALL.filter((b) => b.tls).map((b) => b.lang)).toEqual(["ts", "sh"]);
   });
