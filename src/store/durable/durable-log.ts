@@ -29,6 +29,8 @@ export class DurableLog implements PoolLog {
   private closing: Promise<void> | undefined;
   /** `pool.counters.expired` when the last death watermark was queued. */
   private deathsMarked = 0;
+  private checking: Promise<void> | undefined;
+  private nextCheck: Promise<void> | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -91,8 +93,33 @@ export class DurableLog implements PoolLog {
     this.journal.mark(now);
   }
 
-  barrier(): Promise<void> {
-    return this.journal.barrier();
+  /**
+   * Resolves once every write queued so far is on disk AND the dir is still the one opened: an
+   * `rm -rf` or a replaced dir is noticed before the next answer, so nothing is acknowledged as
+   * durable into a deleted file. One `stat` per round of concurrent requests, off the event loop.
+   */
+  async barrier(): Promise<void> {
+    await this.journal.barrier();
+    await this.dirChecked();
+  }
+
+  /** A dir check that starts after now; calls arriving while one runs share the next one. */
+  private dirChecked(): Promise<void> {
+    if (!this.checking) {
+      this.checking = this.checkDir().finally(() => (this.checking = undefined));
+      return this.checking;
+    }
+    this.nextCheck ??= this.checking.then(() => {
+      this.nextCheck = undefined;
+      return this.dirChecked();
+    });
+    return this.nextCheck;
+  }
+
+  private async checkDir(): Promise<void> {
+    const problem = await this.lock.check();
+    if (problem) this.journal.fail(new Error(problem));
+    await this.journal.barrier();
   }
 
   onFailure(listener: () => void): void {
@@ -118,6 +145,8 @@ export class DurableLog implements PoolLog {
    */
   runUpkeep(): void {
     if (this.closing || this.journal.failed) return;
+    // An idle server notices a deleted dir too, and reports NOT_SERVING.
+    this.dirChecked().catch(() => undefined);
     try {
       const now = this.scheduler.now();
       const floor = this.recovery.restartedAt + this.pool.options.keepaliveTtlMs;

@@ -144,8 +144,19 @@ export class Journal {
     this.lastCommit = write;
     this.durable = Promise.all([write, write.flushed]).then(
       () => undefined,
-      (err: unknown) => this.fail(err),
+      (err: unknown) => this.fail(Journal.handled(err)),
     );
+  }
+
+  /**
+   * lmdb-js rejects a failed commit's writes with an error whose `commitError` is a second
+   * promise, rejected with the engine's error (ENOSPC, EIO) and handled by nobody: handled here,
+   * so a full disk is this journal's failure, never an unhandled rejection that ends the process.
+   */
+  private static handled(err: unknown): unknown {
+    const inner = (err as { commitError?: unknown } | undefined)?.commitError;
+    if (inner instanceof Promise) inner.catch(() => undefined);
+    return err;
   }
 
   /** Marks the journal failed for good (first cause wins) and tells the listener. O(1). */
@@ -153,8 +164,8 @@ export class Journal {
     if (this.failure) return;
     this.failure = new KeyPoolError(
       "unavailable",
-      `the data dir failed a write and keypool stopped serving to keep it the source of truth; ` +
-        `fix the disk (${this.dir}) and restart keypool`,
+      `the data dir ${this.dir} failed (${reasonOf(cause)}) and keypool stopped serving to keep it the source of truth; ` +
+        "fix the disk and restart keypool",
       { cause },
     );
     this.failListener?.(this.failure);
@@ -177,6 +188,12 @@ export class Journal {
     this.track(this.meta.put("format", FORMAT));
     await this.barrier();
   }
+}
+
+/** One line of what went wrong, short enough for a status message. */
+function reasonOf(cause: unknown): string {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return (text.split("\n")[0] ?? "").slice(0, 160);
 }
 
 /**
