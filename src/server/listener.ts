@@ -45,8 +45,10 @@ export class ConnectionGuard {
    * limit (1,000 resets per connection) and the connection limits bound it.
    */
   interceptor(): grpc.ServerInterceptor {
-    return (_method, call) =>
-      new grpc.ServerInterceptingCall(call, {
+    return (_method, call) => {
+      let answered = false;
+      let requestEnded = false;
+      return new grpc.ServerInterceptingCall(call, {
         start: (next) => {
           let gotMessage = false;
           next({
@@ -54,12 +56,26 @@ export class ConnectionGuard {
               gotMessage = true;
               proceed(message);
             },
+            onReceiveHalfClose: (proceed) => {
+              requestEnded = true;
+              proceed();
+            },
             onCancel: () => {
-              if (!gotMessage) this.cancelled(call);
+              if (!gotMessage && !answered) this.cancelled(call);
             },
           });
         },
+        // A call the server answered while its request was still coming (refused for a missing
+        // token, over a limit...) was not reset by its client, though grpc-js reports its end as
+        // a cancel too. A reset stream ends its request first (grpc-js then answers "no request
+        // message" itself), so only statuses sent before the request ended count as answers.
+        // Registered first, this interceptor sees every status, also the outer interceptors'.
+        sendStatus: (status, next) => {
+          if (!requestEnded) answered = true;
+          next(status);
+        },
       });
+    };
   }
 
   private cancelled(call: grpc.ServerInterceptingCallInterface): void {

@@ -2,7 +2,11 @@ import { once } from "node:events";
 import * as http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ManualClock } from "../../src/clock.js";
+import { TokenRegistry, hashToken } from "../../src/server/auth.js";
 import { pathOf } from "../support/fuzz-calls.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
@@ -95,6 +99,16 @@ describe("connection limits", () => {
     expect(await serves(bystander)).toBe(true);
     clock.advance(10_000);
     expect(await serves(connect())).toBe(true);
+  });
+
+  it("calls the server refuses (here: no token) are answered, never charged as resets", async () => {
+    const authFile = join(mkdtempSync(join(tmpdir(), "keypool-resets-")), "auth.json");
+    writeFileSync(authFile, JSON.stringify({ tokens: [{ name: "w", role: "worker", sha256: hashToken("secret") }] }));
+    const access = { tokens: new TokenRegistry(authFile), allowInsecureRemote: false, reflection: "authenticated" as const };
+    t = await startTestServer({ server: { access, limits: { maxResets: 5 } } });
+    const codes = new Set<number>();
+    for (let i = 0; i < 60; i++) codes.add(await t.client.getPoolStats({}).then(() => 0, (e: grpc.ServiceError) => e.code));
+    expect(codes).toEqual(new Set([grpc.status.UNAUTHENTICATED]));
   });
 
   it("calls that end at their deadline or with their connection are not charged as resets", async () => {
