@@ -90,6 +90,7 @@ export class ConnectionGuard {
 
   /** Takes a new TCP connection: hands it to grpc-js, or closes it at once when the gate refuses. */
   accept(socket: net.Socket, inject: (socket: net.Socket) => void): void {
+    socket.on("error", () => {}); // HTTP/2 (or TLS) reports and closes; never an uncaught error
     const address = peerOf(socket.remoteAddress);
     const refusal = this.gate.admit(address, socket);
     if (refusal !== undefined) {
@@ -97,7 +98,6 @@ export class ConnectionGuard {
       socket.destroy();
       return;
     }
-    socket.on("error", () => {}); // HTTP/2 (or TLS) reports and closes; never an uncaught error
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     this.sockets.set(key, socket);
     socket.once("close", () => {

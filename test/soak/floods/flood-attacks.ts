@@ -13,9 +13,10 @@ import { createTypedClient } from "../../../src/grpc/typed-client.js";
 import { grpcFrame } from "../../support/fuzz-raw-http2.js";
 import { healthClient } from "../../support/health-client.js";
 import type { WatchCall } from "../../support/health-client.js";
+import { neverReadFlood } from "./transport-attacks.js";
 
 /** The floods, by name. */
-export const ATTACKS = ["watch", "reflection", "refused"] as const;
+export const ATTACKS = ["watch", "reflection", "refused", "keepalive-never-read"] as const;
 /** A flood's name. */
 export type Attack = (typeof ATTACKS)[number];
 type Counts = Record<string, number>;
@@ -108,6 +109,7 @@ async function refusedFlood(address: string, until: number): Promise<Counts> {
 
 const FLOODS: Record<Attack, (address: string, until: number) => Promise<Counts>> = {
   watch: watchFlood, reflection: reflectionFlood, refused: refusedFlood,
+  "keepalive-never-read": neverReadFlood,
 };
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {

@@ -1,14 +1,14 @@
 /**
  * `npm run soak:floods`: floods a real keypool server with the attacks that grew its memory
  * before (health Watch with unique 30 KB names, reflection streams that never read, refused calls
- * that each wrote a log line) and asserts that its RSS grows by less than a fixed cap, and by
+ * that each wrote a log line, KeepAlive streams that never read) and asserts that its RSS grows by less than a fixed cap, and by
  * less than a smaller cap in the flood's second half (a leak grows all along; a bound levels
  * off), while a probe client (with a token, from the same loopback address) is answered every
  * time with a p99 latency within a stated factor of its idle p99. One fresh server per
  * attack; bounded in time; kills every process it started. Prints one JSON line per attack;
  * exits 1 when a cap is broken.
  *
- *   npm run soak:floods -- [--attack watch|reflection|refused|all] [--duration 20s] [--cap-mb 128]
+ *   npm run soak:floods -- [--attack watch|reflection|refused|keepalive-never-read|all] [--duration 20s] [--cap-mb 128]
  *                          [--second-half-cap-mb 48] [--p99-factor 20]
  */
 import { fork } from "node:child_process";
@@ -26,9 +26,10 @@ import { startSoakServer } from "../soak-server.js";
 import type { SoakServer } from "../soak-server.js";
 import { ATTACKS } from "./flood-attacks.js";
 import type { Attack } from "./flood-attacks.js";
+import { FLOOD_TOKEN } from "./transport-attacks.js";
 
 const ATTACKER = new URL("./flood-attacks.ts", import.meta.url);
-const TOKEN = "flood-probe-token";
+const TOKEN = FLOOD_TOKEN;
 /** The server's V8 old-space limit during a flood. */
 const HEAP_MB = 96;
 const live: { server?: SoakServer; attacker?: ChildProcess } = {};
