@@ -129,7 +129,10 @@ export class Journal {
       this.track(this.meta.put("watermark", this.marked));
       await this.durable;
     }
-    await this.root.close();
+    // After a failed commit lmdb-js's close waits for a flush that never comes: let it finish on
+    // its own (the process is to be restarted anyway) rather than hang the shutdown.
+    if (this.failure) void this.root.close().catch(() => undefined);
+    else await this.root.close();
   }
 
   /** Closes the database without writing anything more (after a failed open). */
