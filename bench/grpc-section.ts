@@ -15,10 +15,16 @@ export interface GrpcResult {
   readonly keepaliveVsEcho: number;
   /** Keys/s through KeepAlive streams over KeepAliveKey RPCs/s. */
   readonly streamVsUnary: number;
+  /** RenewLease RPCs/s over KeepAliveKey RPCs/s (same run). */
+  readonly renewVsKeepalive: number;
+  /** Leases/s renewed through KeepAlive streams over keys/s kept alive through them (same run). */
+  readonly renewStreamVsKeepaliveStream: number;
 }
 
 /** The four workloads of section 4, in the order they are interleaved. */
-export const GRPC_WORKLOADS: readonly WorkloadSpec[] = ["echo", "acquire-release", "keepalive-unary", "keepalive-stream"].map(
+export const GRPC_WORKLOADS: readonly WorkloadSpec[] = [
+  "echo", "acquire-release", "keepalive-unary", "keepalive-stream", "renew-unary", "renew-stream",
+].map(
   (name) => ({ ...SHAPE, name }),
 );
 
@@ -55,6 +61,8 @@ export async function grpcSection(plan: BenchPlan): Promise<GrpcResult> {
       unaryPairVsEcho: round((2 * by("acquire-release").opsPerSec) / echo, 2),
       keepaliveVsEcho: round(by("keepalive-unary").opsPerSec / echo, 2),
       streamVsUnary: round(by("keepalive-stream").itemsPerSec / by("keepalive-unary").opsPerSec, 1),
+      renewVsKeepalive: round(by("renew-unary").opsPerSec / by("keepalive-unary").opsPerSec, 2),
+      renewStreamVsKeepaliveStream: round(by("renew-stream").itemsPerSec / by("keepalive-stream").itemsPerSec, 2),
     };
   } finally {
     await stopAll(clients);
@@ -94,6 +102,20 @@ export function grpcGoals(r: GrpcResult): GoalRow[] {
       goal: ">= 5",
       measured: `${r.streamVsUnary} (${by("keepalive-stream").itemsPerSec} vs ${by("keepalive-unary").opsPerSec})`,
       status: verdict(r.streamVsUnary >= 5),
+    },
+    {
+      section: "4 gRPC",
+      what: "RenewLease RPCs/s vs KeepAliveKey RPCs/s (grpc-js clients)",
+      goal: ">= 0.9",
+      measured: `${r.renewVsKeepalive} (${by("renew-unary").opsPerSec} vs ${by("keepalive-unary").opsPerSec} RPC/s)`,
+      status: verdict(r.renewVsKeepalive >= 0.9),
+    },
+    {
+      section: "4 gRPC",
+      what: "leases/s renewed through KeepAlive streams vs keys/s kept alive through them",
+      goal: ">= 0.9",
+      measured: `${r.renewStreamVsKeepaliveStream} (${by("renew-stream").itemsPerSec} vs ${by("keepalive-stream").itemsPerSec})`,
+      status: verdict(r.renewStreamVsKeepaliveStream >= 0.9),
     },
   ];
 }

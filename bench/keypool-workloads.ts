@@ -28,7 +28,19 @@ export interface Workload {
 }
 
 /** Keypool workloads by name; the etcd peer lives in etcd-workload.ts. */
-export const KEYPOOL_WORKLOADS = ["echo", "acquire-release", "keepalive-unary", "keepalive-stream", "get", "mixed"] as const;
+export const KEYPOOL_WORKLOADS = [
+  "echo", "acquire-release", "keepalive-unary", "keepalive-stream", "renew-unary", "renew-stream", "get", "mixed",
+] as const;
+
+/** Leases of `count` keys acquired from the pool, for the renewal workloads to renew. */
+async function ownLeases(client: TypedClient<typeof KeyService>, count: number): Promise<{ key: string; leaseId: string }[]> {
+  const leases: { key: string; leaseId: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const { key } = await client.acquireKey({});
+    leases.push({ key: key!.key, leaseId: key!.leaseId });
+  }
+  return leases;
+}
 
 async function ownKeys(client: TypedClient<typeof KeyService>, count: number): Promise<string[]> {
   const keys: string[] = [];
@@ -42,7 +54,12 @@ async function ownKeys(client: TypedClient<typeof KeyService>, count: number): P
 /** Connects to a keypool server at `address` and prepares `spec` (generating its keys). */
 export async function keypoolWorkload(address: string, spec: WorkloadSpec): Promise<Workload> {
   const client = createTypedClient(KeyService, address);
+  const renews = spec.name.startsWith("renew-");
+  // Renewals need leases: generate the keys, then acquire them (the pool's other keys stay free).
   const keys = spec.keys > 0 ? await ownKeys(client, spec.keys) : ["kp_AAAAAAAAAAAAAAAAAAAAAAAA"];
+  const leases = renews ? await ownLeases(client, Math.min(spec.keys, keys.length)) : [];
+  let leaseCursor = 0;
+  const nextLease = (): { key: string; leaseId: string } => leases[(leaseCursor = (leaseCursor + 1) % leases.length)]!;
   let cursor = 0;
   let turn = 0;
   const nextKey = (): string => keys[(cursor = (cursor + 1) % keys.length)]!;
@@ -55,18 +72,19 @@ export async function keypoolWorkload(address: string, spec: WorkloadSpec): Prom
     echo: async () => (await callEcho(client.grpc, { key: nextKey() } as GetKeyRequest), 1),
     "acquire-release": acquireRelease,
     "keepalive-unary": async () => (await client.keepAliveKey({ key: nextKey() }), 1),
+    "renew-unary": async () => (await client.renewLease(nextLease()), 1),
     get: async () => (await client.getKey({ key: nextKey() }), 1),
     // The storm's client: lookups and acquire/release pairs, alternating.
     mixed: async () => (turn++ % 2 === 0 ? acquireRelease() : client.getKey({ key: nextKey() }).then(() => 1)),
   };
   const run = async (rec: Recorder): Promise<void> => {
-    if (spec.name === "keepalive-stream") {
+    if (spec.name === "keepalive-stream" || spec.name === "renew-stream") {
+      const message = spec.name === "renew-stream"
+        ? () => ({ leases: Array.from({ length: spec.batch }, nextLease) })
+        : () => ({ keys: Array.from({ length: spec.batch }, nextKey) });
       await Promise.all(
         Array.from({ length: spec.streams }, () =>
-          pipelinedStream(client.keepAlive(), rec, spec.window, () => ({
-            message: { keys: Array.from({ length: spec.batch }, nextKey) },
-            items: spec.batch,
-          })),
+          pipelinedStream(client.keepAlive(), rec, spec.window, () => ({ message: message(), items: spec.batch })),
         ),
       );
       return;

@@ -134,7 +134,7 @@ export class KeyPool {
     if (leaseId) assertLeaseId(leaseId);
     const slot = this.find(key, now);
     if (this.blockedUntil.get(slot) !== 0) {
-      if (leaseId && leaseId !== this.slots.leaseId(slot)) {
+      if (leaseId && !this.slots.hasLease(slot, leaseId)) {
         throw new KeyPoolError("failed-precondition", messages.notCurrentLease());
       }
       this.unblock(slot);
@@ -158,7 +158,7 @@ export class KeyPool {
     const slot = this.live(key, now);
     if (slot < 0) return { renewed: false, refusal: slot === DEAD ? REFUSALS.expired : REFUSALS.notFound };
     if (this.blockedUntil.get(slot) === 0) return { renewed: false, refusal: REFUSALS.ended };
-    if (leaseId !== this.slots.leaseId(slot)) return { renewed: false, refusal: REFUSALS.taken };
+    if (!this.slots.hasLease(slot, leaseId)) return { renewed: false, refusal: REFUSALS.taken };
     const until = now + this.options.blockTtlMs;
     if (until > this.slots.acquiredAt.get(slot) + this.maxLeaseMs) return { renewed: false, refusal: this.maxLease };
     this.blockedUntil.set(slot, until);

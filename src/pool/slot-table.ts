@@ -65,6 +65,20 @@ export class SlotTable {
     decodeToken(leaseId, this.leases.page(slot), this.leases.offset(slot));
   }
 
+  /**
+   * Whether `leaseId` (well-formed) is the lease stored in `slot`: its bytes are compared, so no
+   * string is made. O(1).
+   */
+  hasLease(slot: number, leaseId: string): boolean {
+    decodeToken(leaseId, this.scratch, 0);
+    const page = this.leases.page(slot);
+    const at = this.leases.offset(slot);
+    for (let i = 0; i < TOKEN_BYTES; i++) if (page[at + i] !== this.scratch[i]) return false;
+    return true;
+  }
+
+  private readonly scratch = new Uint8Array(TOKEN_BYTES);
+
   /** The lease id of a blocked slot, as text. */
   leaseId(slot: number): string {
     return encodeToken(this.leases.page(slot), this.leases.offset(slot));
