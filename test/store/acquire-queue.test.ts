@@ -52,6 +52,13 @@ function controlled(store: KeyStore): KeyStore & { failing: boolean; quiet: bool
 const settled = <T>(p: Promise<T>): Promise<{ value?: T; error?: KeyPoolError }> =>
   p.then((value) => ({ value }), (error: KeyPoolError) => ({ error }));
 
+/**
+ * Waits until `n` callers wait in `queue`. Every caller tries the store first, and on the durable
+ * store that attempt waits for a disk write, so how long it takes is I/O, not domain time.
+ */
+const queued = (queue: AcquireQueue, n: number): Promise<void> =>
+  eventually(() => queue.size === n, `${n} callers waiting`);
+
 let made: Made | undefined;
 afterEach(async () => {
   await made?.cleanup();
@@ -67,8 +74,7 @@ describe.each(Object.keys(factories))("waiting acquire on the %s store", (kind) 
     const queue = new AcquireQueue(store, { maxWaiters: 10, pollMs: 60_000, scheduler });
     const first = queue.acquire(30_000, never);
     const second = queue.acquire(30_000, never);
-    await new Promise((r) => setImmediate(r));
-    expect(queue.size).toBe(2);
+    await queued(queue, 2);
     const [a] = await store.generate(1);
     expect((await first).key).toBe(a!.key);
     expect(queue.size).toBe(1);
@@ -82,6 +88,7 @@ describe.each(Object.keys(factories))("waiting acquire on the %s store", (kind) 
     const queue = new AcquireQueue(made.store, { maxWaiters: 1, pollMs: 60_000, scheduler: made.scheduler });
     const controller = new AbortController();
     const waiting = queue.acquire(30_000, controller.signal).catch(() => "gave up");
+    await queued(queue, 1);
     await expect(queue.acquire(30_000, controller.signal)).rejects.toMatchObject({ code: "resource-exhausted" });
     controller.abort();
     expect(await waiting).toBe("gave up");
@@ -93,7 +100,7 @@ describe.each(Object.keys(factories))("waiting acquire on the %s store", (kind) 
     made = await factories[kind]!();
     const queue = new AcquireQueue(made.store, { maxWaiters: 10, pollMs: 60_000, scheduler: made.scheduler });
     const outcome = settled(queue.acquire(1_000, never));
-    await new Promise((r) => setImmediate(r));
+    await queued(queue, 1);
     made.scheduler.advance(999);
     expect(queue.size).toBe(1);
     made.scheduler.advance(1);
@@ -106,7 +113,7 @@ describe.each(Object.keys(factories))("waiting acquire on the %s store", (kind) 
     const controller = new AbortController();
     const gone = settled(queue.acquire(30_000, controller.signal));
     const next = queue.acquire(30_000, never);
-    await new Promise((r) => setImmediate(r));
+    await queued(queue, 2);
     controller.abort();
     expect((await gone).error).toMatchObject({ code: "cancelled" });
     const [key] = await made.store.generate(1);
@@ -118,7 +125,7 @@ describe.each(Object.keys(factories))("waiting acquire on the %s store", (kind) 
     const store = controlled(made.store);
     const queue = new AcquireQueue(store, { maxWaiters: 10, pollMs: 100, scheduler: made.scheduler });
     const waits = [settled(queue.acquire(30_000, never)), settled(queue.acquire(30_000, never))];
-    await new Promise((r) => setImmediate(r));
+    await queued(queue, 2);
     store.failing = true;
     made.scheduler.advance(100); // the next poll meets the outage
     for (const outcome of await Promise.all(waits)) expect(outcome.error).toMatchObject({ code: "unavailable" });
@@ -132,7 +139,7 @@ describe.each(Object.keys(factories))("waiting acquire on the %s store", (kind) 
     const queue = new AcquireQueue(store, { maxWaiters: 10, pollMs: 60_000, scheduler: made.scheduler });
     const got: string[] = [];
     const waiters = [1, 2].map((i) => queue.acquire(30_000, never).then(() => got.push(`waiter ${i}`)));
-    await new Promise((r) => setImmediate(r));
+    await queued(queue, 2);
     store.quiet = true; // a key freed where this server cannot hear of it yet
     const [elsewhere] = await store.generate(1);
     expect((await queue.acquire(30_000, never)).key).toBe(elsewhere!.key);
@@ -150,7 +157,7 @@ describe.each(Object.keys(factories))("waiting acquire on the %s store", (kind) 
     await store.generate(1);
     const held = await store.acquire();
     const outcome = settled(queue.acquire(1_000, never));
-    await new Promise((r) => setImmediate(r));
+    await queued(queue, 1);
     scheduler.advance(1_000 - early);
     const release = store.release(held.key, held.leaseId); // the waiter is served while this settles
     scheduler.advance(early); // ... and its deadline passes meanwhile
