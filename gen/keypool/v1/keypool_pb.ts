@@ -756,12 +756,17 @@ export const KeyService: GenService<{
    * AcquireKey hands out a uniformly random free key and blocks it for one block TTL under a
    * fresh lease id (E2). A blocked key is never handed out again while blocked.
    *
-   * With `wait` set and no key free, the call waits up to `wait` (and the call's deadline) and
-   * waiters are served first come, first served.
+   * With `wait` set and no key free, the call waits up to `wait` and waiters are served first
+   * come, first served (a caller that finds a key free on arrival takes it at once). A wait ends
+   * 100 ms before the call's deadline, so its answer still reaches the caller; a key acquired for
+   * a call that was cancelled or timed out meanwhile goes to the next waiter or back to the pool,
+   * never to nobody.
    *
    * Errors: NOT_FOUND when no key is free (after the wait, if any); INVALID_ARGUMENT for a wait
-   * over 5 minutes. UNAVAILABLE (retry) only in the moments after a mass expiry of keys, while
-   * the background reclaimer catches up. Cost: O(1).
+   * over 5 minutes or with nanos outside 0-999,999,999; CANCELLED when the caller cancels a wait;
+   * UNAVAILABLE (retry) when the store is unreachable or failed (also during a wait: it ends at
+   * once) and in the moments after a mass expiry of keys, while the background reclaimer catches
+   * up. Cost: O(1).
    *
    * @generated from rpc keypool.v1.KeyService.AcquireKey
    */
