@@ -61,6 +61,16 @@ export function keyJson(k: PoolKey): Record<string, string | number | null> {
   };
 }
 
+/** What `keyJson` prints, for the commands' --help. */
+export const KEY_JSON_SHAPE =
+  '{"key", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt", "fencingToken", "acquiredAt"} (timestamps in ISO 8601)';
+
+/** Prints one key: one JSON document under --json, else a one-row table. */
+export function writeKey(out: Sink, json: boolean, key: PoolKey): void {
+  if (json) writeJson(out, keyJson(key));
+  else out.write(keyTable([key]));
+}
+
 /** A keepalive outcome for --json. */
 export function outcomeJson(o: KeepAliveOutcome): Record<string, string | boolean | null> {
   return { key: o.key, found: o.found, expiresAt: iso(o.expiresAt) ?? null };

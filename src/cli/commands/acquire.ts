@@ -1,4 +1,4 @@
-import { keyJson, keyTable, writeJson } from "../output.js";
+import { KEY_JSON_SHAPE, writeKey } from "../output.js";
 import { holdLease } from "./acquire-hold.js";
 import { durationArg } from "./args.js";
 import type { Command } from "./command.js";
@@ -26,13 +26,12 @@ export const acquire: Command = {
     hold: { type: "boolean", help: "keep the lease, renewing it, until Ctrl-C or SIGTERM; then release it" },
   },
   positionals: { min: 0, max: 0 },
-  jsonShape: '{"key", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt", "fencingToken", "acquiredAt"} (timestamps in ISO 8601); with --hold, one such line per event, with "event"',
+  jsonShape: `${KEY_JSON_SHAPE}; with --hold, one such line per event, with "event"`,
   run: async ({ values, client, json, io }) => {
     const waitMs = values.wait === undefined ? 0 : durationArg("--wait", String(values.wait));
     const key = await client.acquireKey({ waitMs, signal: io.signal });
     if (values.hold === true) return holdLease(client, key, io, json);
-    if (json) writeJson(io.stdout, keyJson(key));
-    else io.stdout.write(keyTable([key]));
+    writeKey(io.stdout, json, key);
     return 0;
   },
 };

@@ -1,9 +1,7 @@
 import { redactKey } from "../../pool/key-format.js";
-import { UsageError, keyJson, keyTable, statsJson, statsTable, writeJson } from "../output.js";
+import { KEY_JSON_SHAPE, UsageError, statsJson, statsTable, writeJson, writeKey } from "../output.js";
 import { keyArg, leaseArg } from "./args.js";
 import type { Command } from "./command.js";
-
-const KEY_JSON = '{"key", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt", "fencingToken", "acquiredAt"} (timestamps in ISO 8601)';
 
 /** `keypool release KEY [--lease ID]`. */
 export const release: Command = {
@@ -18,7 +16,7 @@ export const release: Command = {
   ],
   flags: { lease: { type: "string", value: "ID", help: "the lease id from acquire; release only under this lease" } },
   positionals: { min: 1, max: 1 },
-  jsonShape: KEY_JSON,
+  jsonShape: KEY_JSON_SHAPE,
   run: async ({ values, positionals, client, json, io }) => {
     const lease = values.lease === undefined ? undefined : leaseArg(String(values.lease));
     const name = keyArg(positionals[0]!);
@@ -26,8 +24,7 @@ export const release: Command = {
     const key = lease === undefined
       ? await client.releaseKey(name, { unfenced: true, signal: io.signal })
       : await client.releaseKey(name, lease, { signal: io.signal });
-    if (json) writeJson(io.stdout, keyJson(key));
-    else io.stdout.write(keyTable([key]));
+    writeKey(io.stdout, json, key);
     return 0;
   },
 };
@@ -46,12 +43,11 @@ export const renew: Command = {
   ],
   flags: { lease: { type: "string", value: "ID", help: "the lease id from acquire (required)" } },
   positionals: { min: 1, max: 1 },
-  jsonShape: KEY_JSON,
+  jsonShape: KEY_JSON_SHAPE,
   run: async ({ values, positionals, client, json, io }) => {
     if (values.lease === undefined) throw new UsageError("renew needs --lease ID: the lease id acquire printed");
     const key = await client.renewLease(keyArg(positionals[0]!), leaseArg(String(values.lease)), { signal: io.signal });
-    if (json) writeJson(io.stdout, keyJson(key));
-    else io.stdout.write(keyTable([key]));
+    writeKey(io.stdout, json, key);
     return 0;
   },
 };
@@ -85,11 +81,10 @@ export const get: Command = {
   description: ["Prints the key's state, lease, block end and life end. An unknown or dead key exits 3."],
   flags: {},
   positionals: { min: 1, max: 1 },
-  jsonShape: KEY_JSON,
+  jsonShape: KEY_JSON_SHAPE,
   run: async ({ positionals, client, json, io }) => {
     const key = await client.getKey(keyArg(positionals[0]!), { signal: io.signal });
-    if (json) writeJson(io.stdout, keyJson(key));
-    else io.stdout.write(keyTable([key]));
+    writeKey(io.stdout, json, key);
     return 0;
   },
 };
