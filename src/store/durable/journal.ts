@@ -57,6 +57,7 @@ export class Journal {
       const keys = root.openDB<Buffer, string>({ name: "keys", encoding: "binary", compression: false, cache: false });
       const meta = root.openDB<number, string>({ name: "meta", encoding: "msgpack", cache: false });
       journal = new Journal(dir, root, keys, meta);
+      Journal.handleBatchStarts(root);
     } catch (err) {
       throw damaged(dir, `the engine cannot open it (${(err as Error).message})`, err);
     }
@@ -160,6 +161,19 @@ export class Journal {
     const inner = (err as { commitError?: unknown } | undefined)?.commitError;
     if (inner instanceof Promise) inner.catch(() => undefined);
     return err;
+  }
+
+  /**
+   * lmdb-js begins each event turn's batch of writes with an instruction of its own whose promise
+   * (a second "Commit failed" rejection when the commit fails) it keeps to itself, as the current
+   * commit promise, until the next write. `beforecommit` runs in that task just before the
+   * instruction is issued; the microtask queued there runs right after the task, before any
+   * continuation that could write again, and handles that promise (`committed` is the current
+   * one). The writes' own rejections still reach `track`. One microtask per committed batch.
+   */
+  private static handleBatchStarts(root: RootDatabase): void {
+    const handle = (): void => void root.committed.then(undefined, (err: unknown) => Journal.handled(err));
+    root.on("beforecommit", () => queueMicrotask(handle));
   }
 
   /** Marks the journal failed for good (first cause wins) and tells the listener. O(1). */
