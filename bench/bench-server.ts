@@ -11,6 +11,7 @@ import type { KeyStore } from "../src/store/key-store.js";
 import { reply, serveParent } from "./child.js";
 import { addEchoService } from "./echo-service.js";
 import { openBenchStore } from "./stores.js";
+import { singlePoolSet } from "../src/store/pool-set.js";
 
 async function preload(store: KeyStore, keys: number): Promise<void> {
   for (let left = keys; left > 0; left -= 1000) await store.generate(Math.min(1000, left));
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   server = await startServer({
     host: "127.0.0.1",
     port: 0,
-    store,
+    pools: singlePoolSet(store),
     log: pino({ level: "silent" }),
     shutdownGraceMs: 1_000,
     configure: addEchoService,

@@ -17,6 +17,7 @@ import { EmbeddedStore } from "../src/store/embedded-store.js";
 import { reply, serveParent } from "./child.js";
 import { wallMs } from "./recorder.js";
 import { StallProbe } from "./stall-probe.js";
+import { singlePoolSet } from "../src/store/pool-set.js";
 
 const TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
 /** How long to wait for the sweep to finish before giving up (bounded). */
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
       await server?.shutdown();
     },
   );
-  server = await startServer({ host: "127.0.0.1", port: 0, store, log: pino({ level: "silent" }), shutdownGraceMs: 1_000 });
+  server = await startServer({ host: "127.0.0.1", port: 0, pools: singlePoolSet(store), log: pino({ level: "silent" }), shutdownGraceMs: 1_000 });
   reply({ type: "ready", port: server.port });
 }
 

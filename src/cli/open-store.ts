@@ -1,7 +1,8 @@
 import { systemRandom } from "../random.js";
 import { backgroundScheduler } from "../scheduler.js";
 import { EmbeddedStore } from "../store/embedded-store.js";
-import type { KeyStore } from "../store/key-store.js";
+import { singlePoolSet } from "../store/pool-set.js";
+import type { PoolSet } from "../store/pool-set.js";
 import type { RedisPoolSettings } from "../store/redis/pool-keys.js";
 import { PoolSettingsMismatch } from "../store/redis/settings-gate.js";
 import { ShardedRedisStore } from "../store/sharded-redis-store.js";
@@ -34,7 +35,7 @@ function refusalOf(err: unknown): string | undefined {
 }
 
 /**
- * Opens the store the configuration names: Redis (`--store redis`: one node, a cluster or
+ * Opens the pools of the store the configuration names (`--pool` names the default pool): Redis (`--store redis`: one node, a cluster or
  * sentinels, the pool in `--pool-shards` shards), the durable embedded store
  * (`--data-dir`), or the in-memory default. A data dir that cannot be used fails start-up with
  * a one-line error naming it; it is never replaced by an empty pool.
@@ -44,7 +45,7 @@ function refusalOf(err: unknown): string | undefined {
  * NOT_SERVING) and checks once Redis answers; a mismatch found then goes to `onRefused`, as the
  * same one line, and the store never serves.
  */
-export async function openStore(config: ServeConfig, onRefused: (message: string) => void = () => {}): Promise<KeyStore> {
+export async function openStore(config: ServeConfig, onRefused: (message: string) => void = () => {}): Promise<PoolSet> {
   const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys, maxLeaseMs: config.maxLeaseMs };
   if (config.store === "redis") {
     const { endpoint, shards, waitReplicas } = config.redis;
@@ -60,10 +61,11 @@ export async function openStore(config: ServeConfig, onRefused: (message: string
       throw new ConfigError(refusal);
     }
     store.onRefused((mismatch) => onRefused(mismatchMessage(mismatch)));
-    return store;
+    return singlePoolSet(store, config.pool);
   }
   try {
-    return await EmbeddedStore.open({ ...settings, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom });
+    const store = await EmbeddedStore.open({ ...settings, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom });
+    return singlePoolSet(store, config.pool);
   } catch (err) {
     throw new ConfigError((err as Error).message.split("\n")[0]!);
   }

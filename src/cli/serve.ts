@@ -126,13 +126,13 @@ export async function serve(argv: readonly string[]): Promise<void> {
   const tls = tlsOf(config);
   const tokens = tokensOf(config, log);
   // A Redis pool found to have other settings only after a late connection: the start-up refusal, late.
-  const store = await openStore(config, (message) => {
+  const pools = await openStore(config, (message) => {
     log.fatal(message);
     process.stderr.write(`keypool: ${message}\n`);
     process.exit(2);
   });
   const server = await listening("gRPC", "--port", config.host, config.port, log, () => startServer({
-    host: config.host, port: config.port, store, log, tls, limits: config.limits,
+    host: config.host, port: config.port, pools, log, tls, limits: config.limits,
     access: { tokens, allowInsecureRemote: config.allowInsecureRemote, reflection: config.reflection === "open" ? "open" : "authenticated" },
     reflection: config.reflection !== "off",
   }));
@@ -146,6 +146,6 @@ export async function serve(argv: readonly string[]): Promise<void> {
   const m = config.metrics;
   metrics = m ? await listening("metrics", "--metrics-port", m.host, m.port, log, () => serveMetrics(server.metrics, probes, m.host, m.port)) : undefined;
   log.info({ port: server.port, metricsPort: metrics?.port, config: configFields(config) }, describeConfig(config, server.port));
-  const about = store.describe();
+  const about = pools.describe();
   log.info({ store: about.store, ...about.details }, about.summary);
 }

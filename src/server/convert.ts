@@ -16,21 +16,23 @@ function timestamp(ms: number): Timestamp {
 }
 
 /**
- * A pool key as its wire message. O(1). Built as a literal rather than with `create()`: this runs
- * on every RPC, and the reflective copy showed in the server's profile.
+ * A key of pool `pool` (its full name) as its wire message. O(1). Built as a literal rather than
+ * with `create()`: this runs on every RPC, and the reflective copy showed in the server's profile.
  */
-export function keyInfoMessage(info: KeyInfo): KeyInfoMessage {
+export function keyInfoMessage(info: KeyInfo, pool: string): KeyInfoMessage {
   const blocked = info.state === "blocked";
   return {
     $typeName: "keypool.v1.KeyInfo",
     key: info.key,
-    state: blocked ? KeyState.BLOCKED : KeyState.FREE,
+    state: blocked ? KeyState.BLOCKED : info.state === "free" ? KeyState.FREE : KeyState.COOLING,
     leaseId: info.leaseId ?? "",
     blockedUntil: blocked && info.blockedUntil !== undefined ? timestamp(info.blockedUntil) : undefined,
     expiresAt: timestamp(info.expiresAt),
     createdAt: timestamp(info.createdAt),
     fencingToken: BigInt(info.fencingToken ?? 0),
     acquiredAt: blocked && info.acquiredAt !== undefined ? timestamp(info.acquiredAt) : undefined,
+    pool,
+    cooldownUntil: undefined,
   };
 }
 

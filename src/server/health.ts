@@ -4,6 +4,9 @@ import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/g
 import type { HealthCheckRequest } from "../../gen/grpc/health/v1/health_pb.js";
 import { MalformedMessage, serviceDefinition } from "../grpc/service-definition.js";
 import type { KeyStore } from "../store/key-store.js";
+
+/** What health watches: whether the pools (or one store) can serve. */
+export type ServingSource = Pick<KeyStore, "isServing" | "onServingChange" | "describe">;
 import { HealthWatch } from "./health-watch.js";
 
 /** The services health answers for: the server as a whole ("") and the KeyService. */
@@ -45,7 +48,7 @@ export class HealthReporter {
   private readonly unsubscribe: () => void;
 
   constructor(
-    private readonly store: KeyStore,
+    private readonly store: ServingSource,
     private readonly options: HealthOptions,
   ) {
     this.status = this.current();

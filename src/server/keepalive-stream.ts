@@ -4,7 +4,7 @@ import type { KeepAliveRequest, KeepAliveResponseSchema } from "../../gen/keypoo
 import type { CallContext } from "../grpc/typed-server.js";
 import { MalformedMessage } from "../grpc/service-definition.js";
 import { KeyPoolError, assertKey, assertLeaseId } from "../pool/index.js";
-import type { KeyStore } from "../store/key-store.js";
+import type { PoolSet } from "../store/pool-set.js";
 import { keepAliveResultMessage, leaseResultMessage } from "./convert.js";
 import type { ServerLimits } from "./limits.js";
 import { limitReadAhead, readOne, writeFlushed } from "./stream-io.js";
@@ -15,7 +15,7 @@ type Call = grpc.ServerDuplexStream<KeepAliveRequest | MalformedMessage, Respons
 
 /** What a KeepAlive stream works with. */
 export interface KeepAliveDeps {
-  readonly store: KeyStore;
+  readonly pools: PoolSet;
   readonly streams: StreamRegistry;
   readonly limits: ServerLimits;
   /** Is this call still allowed (asked again after an auth reload)? undefined: yes; else why not. */
@@ -29,9 +29,10 @@ const shuttingDown = (): KeyPoolError =>
  * The answer to one request: one result per key and one per lease, each in order. Every entry is
  * checked before anything changes. O(k) for k entries.
  */
-async function answer(store: KeyStore, limits: ServerLimits, request: KeepAliveRequest | MalformedMessage): Promise<Response> {
+async function answer(pools: PoolSet, limits: ServerLimits, request: KeepAliveRequest | MalformedMessage): Promise<Response> {
   if (request instanceof MalformedMessage) throw request;
   const { keys, leases } = request;
+  const store = pools.pool(request.pool, false);
   if (keys.length + leases.length > limits.maxKeepAliveKeys) {
     throw new KeyPoolError(
       "invalid-argument",
@@ -61,7 +62,7 @@ async function answer(store: KeyStore, limits: ServerLimits, request: KeepAliveR
  * (about 0.3 MB with 1,000-key messages; see docs/operations.md). O(k) per request of k keys.
  */
 export async function keepAliveStream(deps: KeepAliveDeps, call: Call, context: CallContext): Promise<void> {
-  const { store, streams, limits } = deps;
+  const { pools, streams, limits } = deps;
   if (streams.size >= limits.maxStreams) {
     throw new KeyPoolError("resource-exhausted", `${streams.size} KeepAlive streams are open (limit --max-streams); reuse one stream per worker`);
   }
@@ -70,7 +71,7 @@ export async function keepAliveStream(deps: KeepAliveDeps, call: Call, context: 
   const signal = AbortSignal.any([context.signal, streams.shutdown, open.revoked]);
   try {
     for (let request = await readOne(call, signal); request; request = await readOne(call, signal)) {
-      await writeFlushed(call, await answer(store, limits, request), signal);
+      await writeFlushed(call, await answer(pools, limits, request), signal);
     }
     if (context.signal.aborted) return;
     if (open.revoked.aborted) throw open.revoked.reason;

@@ -4,8 +4,10 @@ import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError, messages } from "../pool/index.js";
 import type { AcquireQueue } from "../store/acquire-queue.js";
-import type { KeyStore } from "../store/key-store.js";
-import { ROLE_METADATA } from "./access.js";
+import { resolvePoolName } from "../store/pool-set.js";
+import type { PoolSet } from "../store/pool-set.js";
+import { status } from "@grpc/grpc-js";
+import { CallRefused, ROLE_METADATA } from "./access.js";
 import { keyInfoMessage, statsMessage } from "./convert.js";
 import { keepAliveStream } from "./keepalive-stream.js";
 import type { KeepAliveDeps } from "./keepalive-stream.js";
@@ -15,7 +17,7 @@ import type { StreamRegistry } from "./stream-registry.js";
 
 /** What the handlers work with. */
 export interface KeyServiceDeps {
-  readonly store: KeyStore;
+  readonly pools: PoolSet;
   readonly waiters: AcquireQueue;
   readonly streams: StreamRegistry;
   readonly limits: ServerLimits;
@@ -53,19 +55,31 @@ function waitWithin(requestedMs: number, timeLeftMs: number): number {
  * semantics live in the store; errors are mapped to statuses by the adapter.
  */
 export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
-  const { store, waiters, streams, limits, metrics, recheck } = deps;
-  // The TTL is the pool's, fixed while the store is open: KeepAliveKey never asks the store again.
-  const keepaliveTtl = durationFromMs(store.settings.keepaliveTtlMs);
+  const { pools, waiters, streams, limits, metrics, recheck } = deps;
+  /** The full name of a request's pool and its store (made when `create`). O(1). */
+  const route = (pool: string, create = false) => {
+    const name = resolvePoolName(pool, pools.defaultPool);
+    return { name, store: pools.pool(name, create) };
+  };
   return {
-    generateKeys: async ({ count }) => {
+    generateKeys: async ({ count, pool }) => {
       if (count > limits.maxGenerate) {
         throw new KeyPoolError("invalid-argument", messages.countOverLimit(count, limits.maxGenerate));
       }
+      const { name, store } = route(pool, true);
       const keys = await store.generate(count);
       metrics.count("generated", keys.length);
-      return { keys: keys.map(keyInfoMessage) };
+      return { keys: keys.map((k) => keyInfoMessage(k, name)) };
     },
-    acquireKey: async ({ wait }, context) => {
+    // Not yet: the stores gain import and list in this change (issue 13).
+    importKeys: async () => {
+      throw new CallRefused(status.UNIMPLEMENTED, "ImportKeys is not yet served by this server");
+    },
+    listKeys: async () => {
+      throw new CallRefused(status.UNIMPLEMENTED, "ListKeys is not yet served by this server");
+    },
+    acquireKey: async ({ wait, pool }, context) => {
+      const { name, store } = route(pool);
       try {
         const key = await waiters.acquire(waitWithin(wait ? waitMs(wait) : 0, context.timeLeftMs()), context.signal);
         if (context.signal.aborted) {
@@ -74,33 +88,39 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
           throw new KeyPoolError("cancelled", "the call ended before its key could be sent; the key was released");
         }
         metrics.count("acquired");
-        return { key: keyInfoMessage(key) };
+        return { key: keyInfoMessage(key, name) };
       } catch (err) {
         if (err instanceof KeyPoolError && err.code === "not-found") metrics.count("acquire_misses");
         throw err;
       }
     },
-    releaseKey: async ({ key, leaseId }) => {
+    releaseKey: async ({ key, leaseId, pool }) => {
+      const { name, store } = route(pool);
       const info = await store.release(key, leaseId || undefined);
       metrics.count("released");
-      return { key: keyInfoMessage(info) };
+      return { key: keyInfoMessage(info, name) };
     },
-    deleteKey: async ({ key }) => {
-      await store.delete(key);
+    deleteKey: async ({ key, pool }) => {
+      await route(pool).store.delete(key);
       metrics.count("deleted");
       return {};
     },
-    renewLease: async ({ key, leaseId }) => ({ key: keyInfoMessage(await store.renew(key, leaseId)) }),
-    keepAliveKey: async ({ key }) => {
+    renewLease: async ({ key, leaseId, pool }) => {
+      const { name, store } = route(pool);
+      return { key: keyInfoMessage(await store.renew(key, leaseId), name) };
+    },
+    keepAliveKey: async ({ key, pool }) => {
+      const { name, store } = route(pool);
       const info = await store.keepAlive(key);
-      return { key: keyInfoMessage(info), keepaliveTtl };
+      return { key: keyInfoMessage(info, name), keepaliveTtl: durationFromMs(store.settings.keepaliveTtlMs) };
     },
-    keepAlive: (call, context) => keepAliveStream({ store, streams, limits, recheck }, call, context),
-    getKey: async ({ key }, context) => {
+    keepAlive: (call, context) => keepAliveStream({ pools, streams, limits, recheck }, call, context),
+    getKey: async ({ key, pool }, context) => {
+      const { name, store } = route(pool);
       const info = await store.get(key);
-      return { key: keyInfoMessage(seesLeaseIds(context) ? info : { ...info, leaseId: undefined }) };
+      return { key: keyInfoMessage(seesLeaseIds(context) ? info : { ...info, leaseId: undefined }, name) };
     },
-    getPoolStats: async () => statsMessage(await store.stats()),
+    getPoolStats: async ({ pool }) => statsMessage(await route(pool).store.stats()),
   };
 }
 

@@ -5,7 +5,7 @@ import type { CallContext } from "../grpc/typed-server.js";
 import { backgroundScheduler } from "../scheduler.js";
 import type { Scheduler } from "../scheduler.js";
 import { AcquireQueue } from "../store/acquire-queue.js";
-import type { KeyStore } from "../store/key-store.js";
+import type { PoolSet } from "../store/pool-set.js";
 import { accessInterceptor, recheck } from "./access.js";
 import type { AccessPolicy } from "./access.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
@@ -36,7 +36,8 @@ export interface ServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  readonly store: KeyStore;
+  /** The pools served; shutdown closes them. */
+  readonly pools: PoolSet;
   readonly log: Logger;
   /** Who may call what; default: no tokens, loopback clients only, open reflection. */
   readonly access?: AccessPolicy;
@@ -85,7 +86,8 @@ function credentials(tls: TlsOptions | undefined): grpc.ServerCredentials {
 
 /** Starts the KeyService with reflection, health, access control and metrics on `host:port`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { store, log } = options;
+  const { pools, log } = options;
+  const store = pools.pool(pools.defaultPool, false);
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const access = options.access ?? DEFAULT_ACCESS;
   const streams = new StreamRegistry();
@@ -102,11 +104,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     interceptors: [guard.interceptor(), telemetryInterceptor(metrics, lines), accessInterceptor(access, limits.maxMetadataBytes)],
   });
   const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters, scheduler: options.scheduler ?? backgroundScheduler });
-  const health = new HealthReporter(store, { maxWatches: limits.maxHealthWatches, log });
+  const health = new HealthReporter(pools, { maxWatches: limits.maxHealthWatches, log });
   metrics.gauge("keypool_open_health_watches", "Open health Watch streams.", () => health.openWatches);
   const recheckCall = (context: CallContext): Error | undefined =>
     recheck(access, context.method, context.metadata, context.peer.slice(0, context.peer.lastIndexOf(":")));
-  const impl = keyServiceImpl({ store, waiters, streams, limits, metrics, recheck: recheckCall });
+  const impl = keyServiceImpl({ pools, waiters, streams, limits, metrics, recheck: recheckCall });
   addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log));
   health.addToServer(server);
   const reflection = options.reflection ?? true ? new Reflection([KeyService.typeName, Health.typeName], recheckCall) : undefined;
@@ -138,7 +140,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
       });
       lines.flush();
-      await store.close();
+      await pools.close();
     })());
   return { port, streams, waiters, metrics, health, shutdown };
 }

@@ -11,6 +11,7 @@ import { Metrics } from "../../src/server/metrics.js";
 import { StreamRegistry } from "../../src/server/stream-registry.js";
 import { AcquireQueue } from "../../src/store/acquire-queue.js";
 import { EmbeddedStore } from "../../src/store/embedded-store.js";
+import { singlePoolSet } from "../../src/store/pool-set.js";
 
 /**
  * Issue 15.6: a waiting AcquireKey answered within ~5 ms of its call's deadline left the key
@@ -23,7 +24,7 @@ function harness() {
   const store = EmbeddedStore.memory({ blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 10, scheduler, random: seededRandom(5) });
   const streams = new StreamRegistry();
   const waiters = new AcquireQueue(store, { maxWaiters: 10, scheduler });
-  const impl = keyServiceImpl({ store, waiters, streams, limits: DEFAULT_LIMITS, metrics: new Metrics(store, streams), recheck: () => undefined });
+  const impl = keyServiceImpl({ pools: singlePoolSet(store), waiters, streams, limits: DEFAULT_LIMITS, metrics: new Metrics(store, streams), recheck: () => undefined });
   /** A call whose deadline is `deadlineMs` from now on the scheduler; `cancel` ends it as grpc-js does. */
   const call = (deadlineMs: number) => {
     const controller = new AbortController();
@@ -87,7 +88,7 @@ describe("a waiting AcquireKey at its call's deadline", () => {
       cancel();
       return key;
     };
-    const { error } = await settled(h.impl.acquireKey({} as never, context));
+    const { error } = await settled(h.impl.acquireKey({ pool: "" } as never, context));
     expect(error).toMatchObject({ code: "cancelled" });
     expect(await h.store.get(made!.key)).toMatchObject({ state: "free" });
   });

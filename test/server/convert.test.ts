@@ -20,8 +20,9 @@ describe("KeyInfo on the wire", () => {
       blockedUntil: info.blockedUntil === undefined ? undefined : timestampFromMs(info.blockedUntil),
       expiresAt: timestampFromMs(info.expiresAt),
       createdAt: timestampFromMs(info.createdAt),
+      pool: "default",
     });
-    const built = keyInfoMessage(info);
+    const built = keyInfoMessage(info, "default");
     expect(equals(KeyInfoSchema, built, reference)).toBe(true);
     expect(Buffer.from(toBinary(KeyInfoSchema, built)).equals(Buffer.from(toBinary(KeyInfoSchema, reference)))).toBe(true);
   });

@@ -10,6 +10,8 @@ import type { RunningServer, ServerOptions } from "../../src/server/server.js";
 import { ManualScheduler } from "../../src/scheduler.js";
 import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import type { KeyStore } from "../../src/store/key-store.js";
+import { singlePoolSet } from "../../src/store/pool-set.js";
+import type { PoolSet } from "../../src/store/pool-set.js";
 
 /**
  * A KeyService on 127.0.0.1:0 with an in-memory store on a manual clock, and a client for it.
@@ -30,22 +32,26 @@ export interface TestServer {
 /** Default TTLs of test servers: the production defaults. */
 export const TEST_TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
 
-/** Starts a test server; pass `store` to serve another store (its clock is then yours to drive). */
+/**
+ * Starts a test server; pass `store` to serve another store as the default pool, or `pools` to
+ * serve a PoolSet (`store` is then its default pool's store); their clocks are then yours to drive.
+ */
 export async function startTestServer(
   options: {
-    maxKeys?: number; store?: KeyStore; clock?: ManualClock; scheduler?: ManualScheduler;
+    maxKeys?: number; store?: KeyStore; pools?: PoolSet; clock?: ManualClock; scheduler?: ManualScheduler;
     server?: Partial<ServerOptions>; credentials?: grpc.ChannelCredentials;
   } = {},
 ): Promise<TestServer> {
   const clock = options.scheduler?.clock ?? options.clock ?? new ManualClock();
   const scheduler = options.scheduler ?? new ManualScheduler(clock);
   const store =
+    options.pools?.pool("", false) ??
     options.store ??
     EmbeddedStore.memory({ ...TEST_TTLS, maxKeys: options.maxKeys ?? 100_000, scheduler, random: seededRandom(7) });
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
-    store,
+    pools: options.pools ?? singlePoolSet(store),
     log: pino({ level: "silent" }),
     shutdownGraceMs: 1_000,
     scheduler,

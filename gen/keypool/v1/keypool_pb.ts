@@ -25,10 +25,28 @@
 // Boundaries: a deadline is inclusive of its instant. At exactly `blocked_until` the key is free;
 // at exactly `expires_at` the key is dead.
 //
-// Key format: `kp_` followed by 24 characters of the URL-safe base64 alphabet `[A-Za-z0-9_-]`
-// (27 characters in all, 144 bits from a cryptographic random generator). Lease ids are 24
-// characters of the same alphabet. A request carrying a string of the wrong shape is answered
+// Pools: a server holds named pools of keys. A pool name is 1 to 64 characters of `[a-z0-9_.-]`;
+// an empty `pool` in a request means the server's default pool (`--pool`, default `default`), so
+// callers that never name a pool use that one. A key is addressed by (pool, key): every request
+// that names a key or a pool carries `pool`, and `KeyInfo.pool` says where a key lives. Each pool
+// has its own keys, counts, waiters and capacity (`--max-keys` per pool); a server holds at most
+// `--max-pools` pools. GenerateKeys and ImportKeys create the pool they name; any other call naming
+// a pool that does not exist answers as an empty pool would (NOT_FOUND for a key or an acquire,
+// zero counts, an empty listing). A malformed pool name is INVALID_ARGUMENT. With an auth file, a
+// token may be limited to some pools: a call naming another pool is PERMISSION_DENIED naming it.
+//
+// Key format: generated keys are `kp_` followed by 24 characters of the URL-safe base64 alphabet
+// `[A-Za-z0-9_-]` (27 characters in all, 144 bits from a cryptographic random generator).
+// Imported keys (ImportKeys) are any string of 8 to 512 bytes of printable ASCII without spaces
+// (0x21-0x7e); every request naming a key accepts that format. Lease ids are 24 characters of the
+// URL-safe base64 alphabet. A request carrying a string of the wrong shape is answered
 // INVALID_ARGUMENT; a well-formed key the pool does not hold is answered NOT_FOUND.
+//
+// Cooldown: ReleaseKey with `cooldown` parks the key COOLING until now + cooldown (at most
+// `--max-cooldown`, default 1 h): it is never acquired while cooling and is free again at exactly
+// `cooldown_until`, with no call needed. A cooldown does not change the key's life: a cooling key
+// can die. Keepalives and DeleteKey work on cooling keys; a waiting AcquireKey is served when a
+// cooldown ends.
 //
 // Faults: UNAVAILABLE means the server could not confirm the call, and is always safe to retry.
 // For a call that changes the pool it does not mean the change did not happen: a store's reply can
@@ -42,7 +60,8 @@
 // What a server acknowledges with `--redis-wait-replicas` survives the promotion of a replica
 // that confirmed it.
 //
-// Cost: every RPC costs O(1) in the number of keys (O(k) for k keys named in one request),
+// Cost: every RPC costs O(1) in the number of keys (O(k) for k keys named in one request, O(log n)
+// where cooldowns or Redis's sorted sets are involved, O(page_size) for a page of ListKeys),
 // including the bounded expiry work it may trigger. Expired keys are reclaimed in the background
 // in bounded slices.
 
@@ -60,7 +79,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file keypool/v1/keypool.proto.
  */
 export const file_keypool_v1_keypool: GenFile = /*@__PURE__*/
-  fileDesc("ChhrZXlwb29sL3YxL2tleXBvb2wucHJvdG8SCmtleXBvb2wudjEiqAIKB0tleUluZm8SCwoDa2V5GAEgASgJEiMKBXN0YXRlGAIgASgOMhQua2V5cG9vbC52MS5LZXlTdGF0ZRIQCghsZWFzZV9pZBgDIAEoCRIxCg1ibG9ja2VkX3VudGlsGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1mZW5jaW5nX3Rva2VuGAcgASgEEi8KC2FjcXVpcmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIkChNHZW5lcmF0ZUtleXNSZXF1ZXN0Eg0KBWNvdW50GAEgASgNIjkKFEdlbmVyYXRlS2V5c1Jlc3BvbnNlEiEKBGtleXMYASADKAsyEy5rZXlwb29sLnYxLktleUluZm8iPAoRQWNxdWlyZUtleVJlcXVlc3QSJwoEd2FpdBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI2ChJBY3F1aXJlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIjIKEVJlbGVhc2VLZXlSZXF1ZXN0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSI2ChJSZWxlYXNlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIjIKEVJlbmV3TGVhc2VSZXF1ZXN0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSI2ChJSZW5ld0xlYXNlUmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIh8KEERlbGV0ZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJIhMKEURlbGV0ZUtleVJlc3BvbnNlIiIKE0tlZXBBbGl2ZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJImoKFEtlZXBBbGl2ZUtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLmtleXBvb2wudjEuS2V5SW5mbxIwCg1rZWVwYWxpdmVfdHRsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIkYKEEtlZXBBbGl2ZVJlcXVlc3QSDAoEa2V5cxgBIAMoCRIkCgZsZWFzZXMYAiADKAsyFC5rZXlwb29sLnYxLkxlYXNlUmVmIikKCExlYXNlUmVmEgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSJxChFLZWVwQWxpdmVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsua2V5cG9vbC52MS5LZWVwQWxpdmVSZXN1bHQSLgoNbGVhc2VfcmVzdWx0cxgCIAMoCzIXLmtleXBvb2wudjEuTGVhc2VSZXN1bHQisAEKC0xlYXNlUmVzdWx0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCRIPCgdyZW5ld2VkGAMgASgIEjEKDWJsb2NrZWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgGIAEoCSJdCg9LZWVwQWxpdmVSZXN1bHQSCwoDa2V5GAEgASgJEg0KBWZvdW5kGAIgASgIEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIhwKDUdldEtleVJlcXVlc3QSCwoDa2V5GAEgASgJIjIKDkdldEtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLmtleXBvb2wudjEuS2V5SW5mbyIVChNHZXRQb29sU3RhdHNSZXF1ZXN0IrYBChRHZXRQb29sU3RhdHNSZXNwb25zZRINCgV0b3RhbBgBIAEoBBIMCgRmcmVlGAIgASgEEg8KB2Jsb2NrZWQYAyABKAQSLAoJYmxvY2tfdHRsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjAKDWtlZXBhbGl2ZV90dGwYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIbWF4X2tleXMYBiABKAQqUAoIS2V5U3RhdGUSGQoVS0VZX1NUQVRFX1VOU1BFQ0lGSUVEEAASEgoOS0VZX1NUQVRFX0ZSRUUQARIVChFLRVlfU1RBVEVfQkxPQ0tFRBACMsUFCgpLZXlTZXJ2aWNlElEKDEdlbmVyYXRlS2V5cxIfLmtleXBvb2wudjEuR2VuZXJhdGVLZXlzUmVxdWVzdBogLmtleXBvb2wudjEuR2VuZXJhdGVLZXlzUmVzcG9uc2USSwoKQWNxdWlyZUtleRIdLmtleXBvb2wudjEuQWNxdWlyZUtleVJlcXVlc3QaHi5rZXlwb29sLnYxLkFjcXVpcmVLZXlSZXNwb25zZRJLCgpSZWxlYXNlS2V5Eh0ua2V5cG9vbC52MS5SZWxlYXNlS2V5UmVxdWVzdBoeLmtleXBvb2wudjEuUmVsZWFzZUtleVJlc3BvbnNlEkgKCURlbGV0ZUtleRIcLmtleXBvb2wudjEuRGVsZXRlS2V5UmVxdWVzdBodLmtleXBvb2wudjEuRGVsZXRlS2V5UmVzcG9uc2USSwoKUmVuZXdMZWFzZRIdLmtleXBvb2wudjEuUmVuZXdMZWFzZVJlcXVlc3QaHi5rZXlwb29sLnYxLlJlbmV3TGVhc2VSZXNwb25zZRJRCgxLZWVwQWxpdmVLZXkSHy5rZXlwb29sLnYxLktlZXBBbGl2ZUtleVJlcXVlc3QaIC5rZXlwb29sLnYxLktlZXBBbGl2ZUtleVJlc3BvbnNlEkwKCUtlZXBBbGl2ZRIcLmtleXBvb2wudjEuS2VlcEFsaXZlUmVxdWVzdBodLmtleXBvb2wudjEuS2VlcEFsaXZlUmVzcG9uc2UoATABEj8KBkdldEtleRIZLmtleXBvb2wudjEuR2V0S2V5UmVxdWVzdBoaLmtleXBvb2wudjEuR2V0S2V5UmVzcG9uc2USUQoMR2V0UG9vbFN0YXRzEh8ua2V5cG9vbC52MS5HZXRQb29sU3RhdHNSZXF1ZXN0GiAua2V5cG9vbC52MS5HZXRQb29sU3RhdHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChhrZXlwb29sL3YxL2tleXBvb2wucHJvdG8SCmtleXBvb2wudjEi6gIKB0tleUluZm8SCwoDa2V5GAEgASgJEiMKBXN0YXRlGAIgASgOMhQua2V5cG9vbC52MS5LZXlTdGF0ZRIQCghsZWFzZV9pZBgDIAEoCRIxCg1ibG9ja2VkX3VudGlsGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1mZW5jaW5nX3Rva2VuGAcgASgEEi8KC2FjcXVpcmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRwb29sGAkgASgJEjIKDmNvb2xkb3duX3VudGlsGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIyChNHZW5lcmF0ZUtleXNSZXF1ZXN0Eg0KBWNvdW50GAEgASgNEgwKBHBvb2wYAiABKAkiLwoRSW1wb3J0S2V5c1JlcXVlc3QSDAoEa2V5cxgBIAMoCRIMCgRwb29sGAIgASgJIjcKEkltcG9ydEtleXNSZXNwb25zZRIhCgRrZXlzGAEgAygLMhMua2V5cG9vbC52MS5LZXlJbmZvImsKD0xpc3RLZXlzUmVxdWVzdBIMCgRwb29sGAEgASgJEiMKBXN0YXRlGAIgASgOMhQua2V5cG9vbC52MS5LZXlTdGF0ZRIRCglwYWdlX3NpemUYAyABKA0SEgoKcGFnZV90b2tlbhgEIAEoCSJOChBMaXN0S2V5c1Jlc3BvbnNlEiEKBGtleXMYASADKAsyEy5rZXlwb29sLnYxLktleUluZm8SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjkKFEdlbmVyYXRlS2V5c1Jlc3BvbnNlEiEKBGtleXMYASADKAsyEy5rZXlwb29sLnYxLktleUluZm8iSgoRQWNxdWlyZUtleVJlcXVlc3QSJwoEd2FpdBgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIMCgRwb29sGAIgASgJIjYKEkFjcXVpcmVLZXlSZXNwb25zZRIgCgNrZXkYASABKAsyEy5rZXlwb29sLnYxLktleUluZm8ibQoRUmVsZWFzZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJEhAKCGxlYXNlX2lkGAIgASgJEgwKBHBvb2wYAyABKAkSKwoIY29vbGRvd24YBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iNgoSUmVsZWFzZUtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLmtleXBvb2wudjEuS2V5SW5mbyJAChFSZW5ld0xlYXNlUmVxdWVzdBILCgNrZXkYASABKAkSEAoIbGVhc2VfaWQYAiABKAkSDAoEcG9vbBgDIAEoCSI2ChJSZW5ld0xlYXNlUmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIi0KEERlbGV0ZUtleVJlcXVlc3QSCwoDa2V5GAEgASgJEgwKBHBvb2wYAiABKAkiEwoRRGVsZXRlS2V5UmVzcG9uc2UiMAoTS2VlcEFsaXZlS2V5UmVxdWVzdBILCgNrZXkYASABKAkSDAoEcG9vbBgCIAEoCSJqChRLZWVwQWxpdmVLZXlSZXNwb25zZRIgCgNrZXkYASABKAsyEy5rZXlwb29sLnYxLktleUluZm8SMAoNa2VlcGFsaXZlX3R0bBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJUChBLZWVwQWxpdmVSZXF1ZXN0EgwKBGtleXMYASADKAkSJAoGbGVhc2VzGAIgAygLMhQua2V5cG9vbC52MS5MZWFzZVJlZhIMCgRwb29sGAMgASgJIikKCExlYXNlUmVmEgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCSJxChFLZWVwQWxpdmVSZXNwb25zZRIsCgdyZXN1bHRzGAEgAygLMhsua2V5cG9vbC52MS5LZWVwQWxpdmVSZXN1bHQSLgoNbGVhc2VfcmVzdWx0cxgCIAMoCzIXLmtleXBvb2wudjEuTGVhc2VSZXN1bHQisAEKC0xlYXNlUmVzdWx0EgsKA2tleRgBIAEoCRIQCghsZWFzZV9pZBgCIAEoCRIPCgdyZW5ld2VkGAMgASgIEjEKDWJsb2NrZWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBnJlYXNvbhgGIAEoCSJdCg9LZWVwQWxpdmVSZXN1bHQSCwoDa2V5GAEgASgJEg0KBWZvdW5kGAIgASgIEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIioKDUdldEtleVJlcXVlc3QSCwoDa2V5GAEgASgJEgwKBHBvb2wYAiABKAkiMgoOR2V0S2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMua2V5cG9vbC52MS5LZXlJbmZvIiMKE0dldFBvb2xTdGF0c1JlcXVlc3QSDAoEcG9vbBgBIAEoCSL4AQoUR2V0UG9vbFN0YXRzUmVzcG9uc2USDQoFdG90YWwYASABKAQSDAoEZnJlZRgCIAEoBBIPCgdibG9ja2VkGAMgASgEEiwKCWJsb2NrX3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIwCg1rZWVwYWxpdmVfdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhAKCG1heF9rZXlzGAYgASgEEg8KB2Nvb2xpbmcYByABKAQSLwoMbWF4X2Nvb2xkb3duGAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uKmcKCEtleVN0YXRlEhkKFUtFWV9TVEFURV9VTlNQRUNJRklFRBAAEhIKDktFWV9TVEFURV9GUkVFEAESFQoRS0VZX1NUQVRFX0JMT0NLRUQQAhIVChFLRVlfU1RBVEVfQ09PTElORxADMtkGCgpLZXlTZXJ2aWNlElEKDEdlbmVyYXRlS2V5cxIfLmtleXBvb2wudjEuR2VuZXJhdGVLZXlzUmVxdWVzdBogLmtleXBvb2wudjEuR2VuZXJhdGVLZXlzUmVzcG9uc2USSwoKSW1wb3J0S2V5cxIdLmtleXBvb2wudjEuSW1wb3J0S2V5c1JlcXVlc3QaHi5rZXlwb29sLnYxLkltcG9ydEtleXNSZXNwb25zZRJFCghMaXN0S2V5cxIbLmtleXBvb2wudjEuTGlzdEtleXNSZXF1ZXN0Ghwua2V5cG9vbC52MS5MaXN0S2V5c1Jlc3BvbnNlEksKCkFjcXVpcmVLZXkSHS5rZXlwb29sLnYxLkFjcXVpcmVLZXlSZXF1ZXN0Gh4ua2V5cG9vbC52MS5BY3F1aXJlS2V5UmVzcG9uc2USSwoKUmVsZWFzZUtleRIdLmtleXBvb2wudjEuUmVsZWFzZUtleVJlcXVlc3QaHi5rZXlwb29sLnYxLlJlbGVhc2VLZXlSZXNwb25zZRJICglEZWxldGVLZXkSHC5rZXlwb29sLnYxLkRlbGV0ZUtleVJlcXVlc3QaHS5rZXlwb29sLnYxLkRlbGV0ZUtleVJlc3BvbnNlEksKClJlbmV3TGVhc2USHS5rZXlwb29sLnYxLlJlbmV3TGVhc2VSZXF1ZXN0Gh4ua2V5cG9vbC52MS5SZW5ld0xlYXNlUmVzcG9uc2USUQoMS2VlcEFsaXZlS2V5Eh8ua2V5cG9vbC52MS5LZWVwQWxpdmVLZXlSZXF1ZXN0GiAua2V5cG9vbC52MS5LZWVwQWxpdmVLZXlSZXNwb25zZRJMCglLZWVwQWxpdmUSHC5rZXlwb29sLnYxLktlZXBBbGl2ZVJlcXVlc3QaHS5rZXlwb29sLnYxLktlZXBBbGl2ZVJlc3BvbnNlKAEwARI/CgZHZXRLZXkSGS5rZXlwb29sLnYxLkdldEtleVJlcXVlc3QaGi5rZXlwb29sLnYxLkdldEtleVJlc3BvbnNlElEKDEdldFBvb2xTdGF0cxIfLmtleXBvb2wudjEuR2V0UG9vbFN0YXRzUmVxdWVzdBogLmtleXBvb2wudjEuR2V0UG9vbFN0YXRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * KeyInfo describes one key as the pool holds it at the time of the response.
@@ -69,28 +88,29 @@ export const file_keypool_v1_keypool: GenFile = /*@__PURE__*/
  */
 export type KeyInfo = Message<"keypool.v1.KeyInfo"> & {
   /**
-   * The key itself: `kp_` and 24 URL-safe base64 characters. A secret.
+   * The key itself: `kp_` and 24 URL-safe base64 characters when generated, the imported
+   * string when imported. A secret.
    *
    * @generated from field: string key = 1;
    */
   key: string;
 
   /**
-   * FREE or BLOCKED.
+   * FREE, BLOCKED or COOLING.
    *
    * @generated from field: keypool.v1.KeyState state = 2;
    */
   state: KeyState;
 
   /**
-   * The current lease id when BLOCKED; empty when FREE.
+   * The current lease id when BLOCKED; empty otherwise.
    *
    * @generated from field: string lease_id = 3;
    */
   leaseId: string;
 
   /**
-   * When the block ends (the key is free again at this instant); unset when FREE.
+   * When the block ends (the key is free again at this instant); unset unless BLOCKED.
    *
    * @generated from field: google.protobuf.Timestamp blocked_until = 4;
    */
@@ -104,7 +124,7 @@ export type KeyInfo = Message<"keypool.v1.KeyInfo"> & {
   expiresAt?: Timestamp | undefined;
 
   /**
-   * When the key was generated.
+   * When the key was generated or imported.
    *
    * @generated from field: google.protobuf.Timestamp created_at = 6;
    */
@@ -120,12 +140,26 @@ export type KeyInfo = Message<"keypool.v1.KeyInfo"> & {
   fencingToken: bigint;
 
   /**
-   * When the current lease began (its AcquireKey) when BLOCKED; unset when FREE. Renewals cannot
+   * When the current lease began (its AcquireKey) when BLOCKED; unset otherwise. Renewals cannot
    * carry the block past `acquired_at` + `--max-lease`.
    *
    * @generated from field: google.protobuf.Timestamp acquired_at = 8;
    */
   acquiredAt?: Timestamp | undefined;
+
+  /**
+   * The pool the key lives in, always its full name (never empty, also for the default pool).
+   *
+   * @generated from field: string pool = 9;
+   */
+  pool: string;
+
+  /**
+   * When the cooldown ends (the key is free again at this instant); unset unless COOLING.
+   *
+   * @generated from field: google.protobuf.Timestamp cooldown_until = 10;
+   */
+  cooldownUntil?: Timestamp | undefined;
 };
 
 /**
@@ -147,6 +181,13 @@ export type GenerateKeysRequest = Message<"keypool.v1.GenerateKeysRequest"> & {
    * @generated from field: uint32 count = 1;
    */
   count: number;
+
+  /**
+   * The pool to add them to; empty: the default pool. Created when it does not exist.
+   *
+   * @generated from field: string pool = 2;
+   */
+  pool: string;
 };
 
 /**
@@ -155,6 +196,126 @@ export type GenerateKeysRequest = Message<"keypool.v1.GenerateKeysRequest"> & {
  */
 export const GenerateKeysRequestSchema: GenMessage<GenerateKeysRequest> = /*@__PURE__*/
   messageDesc(file_keypool_v1_keypool, 1);
+
+/**
+ * ImportKeysRequest carries existing secrets to add as free keys.
+ *
+ * @generated from message keypool.v1.ImportKeysRequest
+ */
+export type ImportKeysRequest = Message<"keypool.v1.ImportKeysRequest"> & {
+  /**
+   * The keys: each 8 to 512 bytes of printable ASCII without spaces, at most 1000, none repeated.
+   *
+   * @generated from field: repeated string keys = 1;
+   */
+  keys: string[];
+
+  /**
+   * The pool to add them to; empty: the default pool. Created when it does not exist.
+   *
+   * @generated from field: string pool = 2;
+   */
+  pool: string;
+};
+
+/**
+ * Describes the message keypool.v1.ImportKeysRequest.
+ * Use `create(ImportKeysRequestSchema)` to create a new message.
+ */
+export const ImportKeysRequestSchema: GenMessage<ImportKeysRequest> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 2);
+
+/**
+ * ImportKeysResponse lists the imported keys, all FREE, in the request's order.
+ *
+ * @generated from message keypool.v1.ImportKeysResponse
+ */
+export type ImportKeysResponse = Message<"keypool.v1.ImportKeysResponse"> & {
+  /**
+   * The imported keys.
+   *
+   * @generated from field: repeated keypool.v1.KeyInfo keys = 1;
+   */
+  keys: KeyInfo[];
+};
+
+/**
+ * Describes the message keypool.v1.ImportKeysResponse.
+ * Use `create(ImportKeysResponseSchema)` to create a new message.
+ */
+export const ImportKeysResponseSchema: GenMessage<ImportKeysResponse> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 3);
+
+/**
+ * ListKeysRequest asks for one page of a pool's keys.
+ *
+ * @generated from message keypool.v1.ListKeysRequest
+ */
+export type ListKeysRequest = Message<"keypool.v1.ListKeysRequest"> & {
+  /**
+   * The pool to list; empty: the default pool.
+   *
+   * @generated from field: string pool = 1;
+   */
+  pool: string;
+
+  /**
+   * Only keys in this state; UNSPECIFIED: every state.
+   *
+   * @generated from field: keypool.v1.KeyState state = 2;
+   */
+  state: KeyState;
+
+  /**
+   * Most keys in the page: 0 means 100, at most 1000.
+   *
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * Empty for the first page, else the `next_page_token` of the previous page (with the same
+   * pool and state).
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message keypool.v1.ListKeysRequest.
+ * Use `create(ListKeysRequestSchema)` to create a new message.
+ */
+export const ListKeysRequestSchema: GenMessage<ListKeysRequest> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 4);
+
+/**
+ * ListKeysResponse is one page of keys.
+ *
+ * @generated from message keypool.v1.ListKeysResponse
+ */
+export type ListKeysResponse = Message<"keypool.v1.ListKeysResponse"> & {
+  /**
+   * The page's keys (possibly none even when more follow).
+   *
+   * @generated from field: repeated keypool.v1.KeyInfo keys = 1;
+   */
+  keys: KeyInfo[];
+
+  /**
+   * Pass it as `page_token` for the next page; empty when the listing is complete.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message keypool.v1.ListKeysResponse.
+ * Use `create(ListKeysResponseSchema)` to create a new message.
+ */
+export const ListKeysResponseSchema: GenMessage<ListKeysResponse> = /*@__PURE__*/
+  messageDesc(file_keypool_v1_keypool, 5);
 
 /**
  * GenerateKeysResponse lists the new keys, all FREE.
@@ -175,7 +336,7 @@ export type GenerateKeysResponse = Message<"keypool.v1.GenerateKeysResponse"> & 
  * Use `create(GenerateKeysResponseSchema)` to create a new message.
  */
 export const GenerateKeysResponseSchema: GenMessage<GenerateKeysResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 2);
+  messageDesc(file_keypool_v1_keypool, 6);
 
 /**
  * AcquireKeyRequest asks for any free key.
@@ -192,6 +353,13 @@ export type AcquireKeyRequest = Message<"keypool.v1.AcquireKeyRequest"> & {
    * @generated from field: google.protobuf.Duration wait = 1;
    */
   wait?: Duration | undefined;
+
+  /**
+   * The pool to acquire from; empty: the default pool.
+   *
+   * @generated from field: string pool = 2;
+   */
+  pool: string;
 };
 
 /**
@@ -199,7 +367,7 @@ export type AcquireKeyRequest = Message<"keypool.v1.AcquireKeyRequest"> & {
  * Use `create(AcquireKeyRequestSchema)` to create a new message.
  */
 export const AcquireKeyRequestSchema: GenMessage<AcquireKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 3);
+  messageDesc(file_keypool_v1_keypool, 7);
 
 /**
  * AcquireKeyResponse carries the acquired key, BLOCKED, with its lease id.
@@ -220,7 +388,7 @@ export type AcquireKeyResponse = Message<"keypool.v1.AcquireKeyResponse"> & {
  * Use `create(AcquireKeyResponseSchema)` to create a new message.
  */
 export const AcquireKeyResponseSchema: GenMessage<AcquireKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 4);
+  messageDesc(file_keypool_v1_keypool, 8);
 
 /**
  * ReleaseKeyRequest names the key to unblock.
@@ -243,6 +411,21 @@ export type ReleaseKeyRequest = Message<"keypool.v1.ReleaseKeyRequest"> & {
    * @generated from field: string lease_id = 2;
    */
   leaseId: string;
+
+  /**
+   * The key's pool; empty: the default pool.
+   *
+   * @generated from field: string pool = 3;
+   */
+  pool: string;
+
+  /**
+   * Optional: park the key COOLING for this long instead of freeing it (at most
+   * `--max-cooldown`, default 1 h). Unset or zero frees the key at once.
+   *
+   * @generated from field: google.protobuf.Duration cooldown = 4;
+   */
+  cooldown?: Duration | undefined;
 };
 
 /**
@@ -250,10 +433,10 @@ export type ReleaseKeyRequest = Message<"keypool.v1.ReleaseKeyRequest"> & {
  * Use `create(ReleaseKeyRequestSchema)` to create a new message.
  */
 export const ReleaseKeyRequestSchema: GenMessage<ReleaseKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 5);
+  messageDesc(file_keypool_v1_keypool, 9);
 
 /**
- * ReleaseKeyResponse shows the key after the release, FREE.
+ * ReleaseKeyResponse shows the key after the release, FREE (COOLING with a cooldown).
  *
  * @generated from message keypool.v1.ReleaseKeyResponse
  */
@@ -271,7 +454,7 @@ export type ReleaseKeyResponse = Message<"keypool.v1.ReleaseKeyResponse"> & {
  * Use `create(ReleaseKeyResponseSchema)` to create a new message.
  */
 export const ReleaseKeyResponseSchema: GenMessage<ReleaseKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 6);
+  messageDesc(file_keypool_v1_keypool, 10);
 
 /**
  * RenewLeaseRequest names the lease to extend.
@@ -292,6 +475,13 @@ export type RenewLeaseRequest = Message<"keypool.v1.RenewLeaseRequest"> & {
    * @generated from field: string lease_id = 2;
    */
   leaseId: string;
+
+  /**
+   * The key's pool; empty: the default pool.
+   *
+   * @generated from field: string pool = 3;
+   */
+  pool: string;
 };
 
 /**
@@ -299,7 +489,7 @@ export type RenewLeaseRequest = Message<"keypool.v1.RenewLeaseRequest"> & {
  * Use `create(RenewLeaseRequestSchema)` to create a new message.
  */
 export const RenewLeaseRequestSchema: GenMessage<RenewLeaseRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 7);
+  messageDesc(file_keypool_v1_keypool, 11);
 
 /**
  * RenewLeaseResponse shows the key after the renewal, BLOCKED under the same lease.
@@ -320,7 +510,7 @@ export type RenewLeaseResponse = Message<"keypool.v1.RenewLeaseResponse"> & {
  * Use `create(RenewLeaseResponseSchema)` to create a new message.
  */
 export const RenewLeaseResponseSchema: GenMessage<RenewLeaseResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 8);
+  messageDesc(file_keypool_v1_keypool, 12);
 
 /**
  * DeleteKeyRequest names the key to purge.
@@ -334,6 +524,13 @@ export type DeleteKeyRequest = Message<"keypool.v1.DeleteKeyRequest"> & {
    * @generated from field: string key = 1;
    */
   key: string;
+
+  /**
+   * The key's pool; empty: the default pool.
+   *
+   * @generated from field: string pool = 2;
+   */
+  pool: string;
 };
 
 /**
@@ -341,7 +538,7 @@ export type DeleteKeyRequest = Message<"keypool.v1.DeleteKeyRequest"> & {
  * Use `create(DeleteKeyRequestSchema)` to create a new message.
  */
 export const DeleteKeyRequestSchema: GenMessage<DeleteKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 9);
+  messageDesc(file_keypool_v1_keypool, 13);
 
 /**
  * DeleteKeyResponse is empty: the key is gone.
@@ -356,7 +553,7 @@ export type DeleteKeyResponse = Message<"keypool.v1.DeleteKeyResponse"> & {
  * Use `create(DeleteKeyResponseSchema)` to create a new message.
  */
 export const DeleteKeyResponseSchema: GenMessage<DeleteKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 10);
+  messageDesc(file_keypool_v1_keypool, 14);
 
 /**
  * KeepAliveKeyRequest names one key to keep alive.
@@ -370,6 +567,13 @@ export type KeepAliveKeyRequest = Message<"keypool.v1.KeepAliveKeyRequest"> & {
    * @generated from field: string key = 1;
    */
   key: string;
+
+  /**
+   * The key's pool; empty: the default pool.
+   *
+   * @generated from field: string pool = 2;
+   */
+  pool: string;
 };
 
 /**
@@ -377,7 +581,7 @@ export type KeepAliveKeyRequest = Message<"keypool.v1.KeepAliveKeyRequest"> & {
  * Use `create(KeepAliveKeyRequestSchema)` to create a new message.
  */
 export const KeepAliveKeyRequestSchema: GenMessage<KeepAliveKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 11);
+  messageDesc(file_keypool_v1_keypool, 15);
 
 /**
  * KeepAliveKeyResponse shows the key with its new `expires_at`.
@@ -405,7 +609,7 @@ export type KeepAliveKeyResponse = Message<"keypool.v1.KeepAliveKeyResponse"> & 
  * Use `create(KeepAliveKeyResponseSchema)` to create a new message.
  */
 export const KeepAliveKeyResponseSchema: GenMessage<KeepAliveKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 12);
+  messageDesc(file_keypool_v1_keypool, 16);
 
 /**
  * KeepAliveRequest names the keys to keep alive now.
@@ -427,6 +631,13 @@ export type KeepAliveRequest = Message<"keypool.v1.KeepAliveRequest"> & {
    * @generated from field: repeated keypool.v1.LeaseRef leases = 2;
    */
   leases: LeaseRef[];
+
+  /**
+   * The pool of every key and lease of this request; empty: the default pool.
+   *
+   * @generated from field: string pool = 3;
+   */
+  pool: string;
 };
 
 /**
@@ -434,7 +645,7 @@ export type KeepAliveRequest = Message<"keypool.v1.KeepAliveRequest"> & {
  * Use `create(KeepAliveRequestSchema)` to create a new message.
  */
 export const KeepAliveRequestSchema: GenMessage<KeepAliveRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 13);
+  messageDesc(file_keypool_v1_keypool, 17);
 
 /**
  * LeaseRef names one lease: a key and the lease id AcquireKey returned for it.
@@ -462,7 +673,7 @@ export type LeaseRef = Message<"keypool.v1.LeaseRef"> & {
  * Use `create(LeaseRefSchema)` to create a new message.
  */
 export const LeaseRefSchema: GenMessage<LeaseRef> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 14);
+  messageDesc(file_keypool_v1_keypool, 18);
 
 /**
  * KeepAliveResponse answers one KeepAliveRequest.
@@ -490,7 +701,7 @@ export type KeepAliveResponse = Message<"keypool.v1.KeepAliveResponse"> & {
  * Use `create(KeepAliveResponseSchema)` to create a new message.
  */
 export const KeepAliveResponseSchema: GenMessage<KeepAliveResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 15);
+  messageDesc(file_keypool_v1_keypool, 19);
 
 /**
  * LeaseResult is the outcome for one lease of a KeepAliveRequest.
@@ -549,7 +760,7 @@ export type LeaseResult = Message<"keypool.v1.LeaseResult"> & {
  * Use `create(LeaseResultSchema)` to create a new message.
  */
 export const LeaseResultSchema: GenMessage<LeaseResult> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 16);
+  messageDesc(file_keypool_v1_keypool, 20);
 
 /**
  * KeepAliveResult is the outcome for one key of a KeepAliveRequest.
@@ -584,7 +795,7 @@ export type KeepAliveResult = Message<"keypool.v1.KeepAliveResult"> & {
  * Use `create(KeepAliveResultSchema)` to create a new message.
  */
 export const KeepAliveResultSchema: GenMessage<KeepAliveResult> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 17);
+  messageDesc(file_keypool_v1_keypool, 21);
 
 /**
  * GetKeyRequest names the key to describe.
@@ -598,6 +809,13 @@ export type GetKeyRequest = Message<"keypool.v1.GetKeyRequest"> & {
    * @generated from field: string key = 1;
    */
   key: string;
+
+  /**
+   * The key's pool; empty: the default pool.
+   *
+   * @generated from field: string pool = 2;
+   */
+  pool: string;
 };
 
 /**
@@ -605,7 +823,7 @@ export type GetKeyRequest = Message<"keypool.v1.GetKeyRequest"> & {
  * Use `create(GetKeyRequestSchema)` to create a new message.
  */
 export const GetKeyRequestSchema: GenMessage<GetKeyRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 18);
+  messageDesc(file_keypool_v1_keypool, 22);
 
 /**
  * GetKeyResponse describes the key.
@@ -626,14 +844,20 @@ export type GetKeyResponse = Message<"keypool.v1.GetKeyResponse"> & {
  * Use `create(GetKeyResponseSchema)` to create a new message.
  */
 export const GetKeyResponseSchema: GenMessage<GetKeyResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 19);
+  messageDesc(file_keypool_v1_keypool, 23);
 
 /**
- * GetPoolStatsRequest asks for the pool's counts.
+ * GetPoolStatsRequest asks for one pool's counts.
  *
  * @generated from message keypool.v1.GetPoolStatsRequest
  */
 export type GetPoolStatsRequest = Message<"keypool.v1.GetPoolStatsRequest"> & {
+  /**
+   * The pool to count; empty: the default pool.
+   *
+   * @generated from field: string pool = 1;
+   */
+  pool: string;
 };
 
 /**
@@ -641,7 +865,7 @@ export type GetPoolStatsRequest = Message<"keypool.v1.GetPoolStatsRequest"> & {
  * Use `create(GetPoolStatsRequestSchema)` to create a new message.
  */
 export const GetPoolStatsRequestSchema: GenMessage<GetPoolStatsRequest> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 20);
+  messageDesc(file_keypool_v1_keypool, 24);
 
 /**
  * GetPoolStatsResponse counts live keys; dead keys are not counted.
@@ -650,7 +874,7 @@ export const GetPoolStatsRequestSchema: GenMessage<GetPoolStatsRequest> = /*@__P
  */
 export type GetPoolStatsResponse = Message<"keypool.v1.GetPoolStatsResponse"> & {
   /**
-   * Live keys: free + blocked.
+   * Live keys: free + blocked + cooling.
    *
    * @generated from field: uint64 total = 1;
    */
@@ -690,6 +914,20 @@ export type GetPoolStatsResponse = Message<"keypool.v1.GetPoolStatsResponse"> & 
    * @generated from field: uint64 max_keys = 6;
    */
   maxKeys: bigint;
+
+  /**
+   * Keys released with a cooldown that has not ended yet.
+   *
+   * @generated from field: uint64 cooling = 7;
+   */
+  cooling: bigint;
+
+  /**
+   * The longest cooldown ReleaseKey accepts (`--max-cooldown`).
+   *
+   * @generated from field: google.protobuf.Duration max_cooldown = 8;
+   */
+  maxCooldown?: Duration | undefined;
 };
 
 /**
@@ -697,7 +935,7 @@ export type GetPoolStatsResponse = Message<"keypool.v1.GetPoolStatsResponse"> & 
  * Use `create(GetPoolStatsResponseSchema)` to create a new message.
  */
 export const GetPoolStatsResponseSchema: GenMessage<GetPoolStatsResponse> = /*@__PURE__*/
-  messageDesc(file_keypool_v1_keypool, 21);
+  messageDesc(file_keypool_v1_keypool, 25);
 
 /**
  * KeyState says whether a key can be acquired.
@@ -725,6 +963,14 @@ export enum KeyState {
    * @generated from enum value: KEY_STATE_BLOCKED = 2;
    */
   BLOCKED = 2,
+
+  /**
+   * The key was released with a cooldown: nobody holds it and AcquireKey will not hand it out
+   * until `cooldown_until`, when it is FREE again.
+   *
+   * @generated from enum value: KEY_STATE_COOLING = 3;
+   */
+  COOLING = 3,
 }
 
 /**
@@ -742,8 +988,11 @@ export const KeyService: GenService<{
   /**
    * GenerateKeys adds `count` new free keys to the pool (E1). Each is alive for one keepalive TTL.
    *
-   * Errors: INVALID_ARGUMENT when `count` exceeds 1000; RESOURCE_EXHAUSTED when the pool would
-   * exceed its capacity (`--max-keys`); nothing is added then. Cost: O(count).
+   * Creates the pool when it does not exist yet.
+   *
+   * Errors: INVALID_ARGUMENT when `count` exceeds 1000 or for a malformed pool name;
+   * RESOURCE_EXHAUSTED when the pool would exceed its capacity (`--max-keys`) or a new pool would
+   * exceed `--max-pools`; nothing is added then. Cost: O(count).
    *
    * @generated from rpc keypool.v1.KeyService.GenerateKeys
    */
@@ -751,6 +1000,45 @@ export const KeyService: GenService<{
     methodKind: "unary";
     input: typeof GenerateKeysRequestSchema;
     output: typeof GenerateKeysResponseSchema;
+  },
+  /**
+   * ImportKeys adds existing secrets (API keys someone else issued) as free keys of the pool,
+   * all or none. Each is alive for one keepalive TTL and has the same lifecycle as a generated
+   * key. Creates the pool when it does not exist yet.
+   *
+   * Errors: INVALID_ARGUMENT for more than 1000 keys, for a malformed pool name, or for a key
+   * that is not 8 to 512 bytes of printable ASCII without spaces (the message names its index,
+   * `keys[3]`, never the key); ALREADY_EXISTS naming the index of a key the pool already holds or
+   * that the request repeats; RESOURCE_EXHAUSTED when the pool would exceed `--max-keys` or a new
+   * pool would exceed `--max-pools`. Nothing is added on any error. Admin only. Cost: O(k) for k
+   * keys.
+   *
+   * @generated from rpc keypool.v1.KeyService.ImportKeys
+   */
+  importKeys: {
+    methodKind: "unary";
+    input: typeof ImportKeysRequestSchema;
+    output: typeof ImportKeysResponseSchema;
+  },
+  /**
+   * ListKeys pages through the keys of one pool, optionally of one state, in a stable order.
+   * Follow `next_page_token` until it is empty. A page may hold fewer than `page_size` keys, even
+   * none, and still have a next page (a state filter skips keys of other states). A full scan
+   * returns every key that was in the pool for the whole scan exactly once, however the pool
+   * changes meanwhile; keys added or removed during the scan may or may not appear. Keys are
+   * secrets: admin only (readers and workers get PERMISSION_DENIED).
+   *
+   * Errors: INVALID_ARGUMENT for `page_size` over 1000, for a malformed pool name, for an
+   * unknown `state`, or for a `page_token` this listing did not hand out (another pool, another
+   * server run): start the listing over. Cost: O(page_size) per call (plus O(log n) on Redis),
+   * never O(n): the token is a cursor, not an offset.
+   *
+   * @generated from rpc keypool.v1.KeyService.ListKeys
+   */
+  listKeys: {
+    methodKind: "unary";
+    input: typeof ListKeysRequestSchema;
+    output: typeof ListKeysResponseSchema;
   },
   /**
    * AcquireKey hands out a uniformly random free key and blocks it for one block TTL under a
@@ -762,8 +1050,11 @@ export const KeyService: GenService<{
    * a call that was cancelled or timed out meanwhile goes to the next waiter or back to the pool,
    * never to nobody.
    *
-   * Errors: NOT_FOUND when no key is free (after the wait, if any); INVALID_ARGUMENT for a wait
-   * over 5 minutes or with nanos outside 0-999,999,999; CANCELLED when the caller cancels a wait;
+   * Only keys of the request's pool are handed out, and waiters wait per pool. COOLING keys are
+   * never handed out.
+   *
+   * Errors: NOT_FOUND when no key of the pool is free (after the wait, if any); INVALID_ARGUMENT
+   * for a wait over 5 minutes or with nanos outside 0-999,999,999, or a malformed pool name; CANCELLED when the caller cancels a wait;
    * UNAVAILABLE (retry) when the store is unreachable or failed (also during a wait: it ends at
    * once) and in the moments after a mass expiry of keys, while the background reclaimer catches
    * up. Cost: O(1).
@@ -783,7 +1074,13 @@ export const KeyService: GenService<{
    * dead key; FAILED_PRECONDITION when `lease_id` is set and the key is blocked under another
    * lease (the caller's lease ran out and the key was acquired again): the key is left untouched.
    * A free key released with any lease id is OK and unchanged.
-   * Cost: O(1).
+   *
+   * With `cooldown`, the key becomes COOLING until now + cooldown instead of FREE (a free key
+   * too; on a cooling key the later deadline wins): use it after the service the key is for
+   * answered "rate limited" (HTTP 429 with Retry-After). A cooling key released with a lease id
+   * is FAILED_PRECONDITION (its lease ended); without one it is OK and stays cooling.
+   * INVALID_ARGUMENT for a cooldown over `--max-cooldown` or with nanos outside 0-999,999,999.
+   * Cost: O(1) (O(log n) with a cooldown).
    *
    * @generated from rpc keypool.v1.KeyService.ReleaseKey
    */
@@ -793,7 +1090,8 @@ export const KeyService: GenService<{
     output: typeof ReleaseKeyResponseSchema;
   },
   /**
-   * DeleteKey purges a key in any state (E4). A pending automatic release never brings it back.
+   * DeleteKey purges a key in any state (E4), cooling too. A pending automatic release never
+   * brings it back.
    *
    * Errors: INVALID_ARGUMENT for a malformed key; NOT_FOUND for an unknown or dead key.
    * Cost: O(1).
@@ -826,7 +1124,7 @@ export const KeyService: GenService<{
     output: typeof RenewLeaseResponseSchema;
   },
   /**
-   * KeepAliveKey sets one key's life to now + keepalive TTL, free or blocked (E5). It neither
+   * KeepAliveKey sets one key's life to now + keepalive TTL, free, blocked or cooling (E5). It neither
    * unblocks the key nor extends its block.
    *
    * Errors: INVALID_ARGUMENT for a malformed key; NOT_FOUND for an unknown or dead key.
@@ -846,11 +1144,13 @@ export const KeyService: GenService<{
    * `leases`, each in the request's order. `keys` are kept alive as KeepAliveKey does (their
    * blocks untouched); `leases` are renewed as RenewLease does. A key the pool does not hold is
    * reported `found: false`, and a lease that cannot be renewed is reported `renewed: false`
-   * with a reason; neither ever ends the stream. The server ends the stream with OK when the
-   * client half-closes.
+   * with a reason; neither ever ends the stream. Each request names one `pool` for all its keys
+   * and leases; requests of one stream may name different pools. The server ends the stream with
+   * OK when the client half-closes.
    *
-   * Errors (ending the stream): INVALID_ARGUMENT for a malformed key or lease id, or more than
-   * 1000 entries (keys plus leases) in one request; UNAVAILABLE while the server shuts down.
+   * Errors (ending the stream): INVALID_ARGUMENT for a malformed key, lease id or pool name, or
+   * more than 1000 entries (keys plus leases) in one request; PERMISSION_DENIED for a pool the
+   * caller's token does not allow; UNAVAILABLE while the server shuts down.
    * Cost: O(k) for k entries in a request (O(k log n) on Redis).
    *
    * @generated from rpc keypool.v1.KeyService.KeepAlive
@@ -874,7 +1174,8 @@ export const KeyService: GenService<{
     output: typeof GetKeyResponseSchema;
   },
   /**
-   * GetPoolStats counts the pool's keys and reports its TTLs. Counts are exact except for the
+   * GetPoolStats counts the keys of one pool and reports its settings. A pool that does not exist
+   * reports zero counts. INVALID_ARGUMENT for a malformed pool name. Counts are exact except for the
    * moments after a mass expiry, while the background reclaimer catches up. Cost: O(1).
    *
    * @generated from rpc keypool.v1.KeyService.GetPoolStats
