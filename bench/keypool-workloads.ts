@@ -19,6 +19,12 @@ export interface WorkloadSpec {
   readonly batch: number;
   /** Keys (or leases) the client makes for itself to keep alive or look up. */
   readonly keys: number;
+  /**
+   * Keepalive workloads: keep alive keys the client acquired (blocked, spread over the pool, as a
+   * worker's are), the very keys a renewal workload renews, rather than the fresh keys it made
+   * (adjacent slots, warm in cache). Renewal workloads always work on acquired keys.
+   */
+  readonly held?: boolean;
 }
 
 /** A prepared workload: `run` drives load for the recorder's window. */
@@ -54,10 +60,12 @@ async function ownKeys(client: TypedClient<typeof KeyService>, count: number): P
 /** Connects to a keypool server at `address` and prepares `spec` (generating its keys). */
 export async function keypoolWorkload(address: string, spec: WorkloadSpec): Promise<Workload> {
   const client = createTypedClient(KeyService, address);
-  const renews = spec.name.startsWith("renew-");
-  // Renewals need leases: generate the keys, then acquire them (the pool's other keys stay free).
-  const keys = spec.keys > 0 ? await ownKeys(client, spec.keys) : ["kp_AAAAAAAAAAAAAAAAAAAAAAAA"];
-  const leases = renews ? await ownLeases(client, Math.min(spec.keys, keys.length)) : [];
+  const holds = spec.name.startsWith("renew-") || spec.held === true;
+  // Renewals need leases: generate the keys, then acquire as many (random keys of the whole
+  // pool; the pool's other keys stay free). A held keepalive keeps those same keys alive.
+  const made = spec.keys > 0 ? await ownKeys(client, spec.keys) : ["kp_AAAAAAAAAAAAAAAAAAAAAAAA"];
+  const leases = holds ? await ownLeases(client, Math.min(spec.keys, made.length)) : [];
+  const keys = holds ? leases.map((l) => l.key) : made;
   let leaseCursor = 0;
   const nextLease = (): { key: string; leaseId: string } => leases[(leaseCursor = (leaseCursor + 1) % leases.length)]!;
   let cursor = 0;

@@ -3,7 +3,7 @@ import { DeadlineList } from "./deadline-list.js";
 import { KeyPoolError } from "./errors.js";
 import { KeyIndex } from "./key-index.js";
 import { FreeSet } from "./free-set.js";
-import { assertKey, assertLeaseId, isKey } from "./key-format.js";
+import { assertKey, assertLeaseId, isKey, isLeaseId } from "./key-format.js";
 import { assertPoolSettings, keysToGenerate, messages } from "./rules.js";
 import { SlotTable } from "./slot-table.js";
 import { DEFAULT_MAX_LEASE_MS, NOT_HELD, REFUSALS, maxLeaseRefusal } from "./lease-refusals.js";
@@ -155,35 +155,56 @@ export class KeyPool {
     now = this.tick(now);
     assertKey(key, field === undefined ? "key" : `${field}.key`);
     assertLeaseId(leaseId, field === undefined ? "lease_id" : `${field}.lease_id`);
-    const slot = this.live(key, now);
-    if (slot < 0) return { renewed: false, refusal: slot === DEAD ? REFUSALS.expired : REFUSALS.notFound };
-    if (this.blockedUntil.get(slot) === 0) return { renewed: false, refusal: REFUSALS.ended };
-    if (!this.slots.hasLease(slot, leaseId)) return { renewed: false, refusal: REFUSALS.taken };
-    const until = now + this.options.blockTtlMs;
-    if (until > this.slots.acquiredAt.get(slot) + this.maxLeaseMs) return { renewed: false, refusal: this.maxLease };
-    this.blockedUntil.set(slot, until);
-    this.blocks.moveToTail(slot);
-    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
-    this.lives.moveToTail(slot);
-    return { renewed: true, info: this.slots.info(slot, now) };
+    const renewed = this.renewChecked(key, leaseId, now);
+    return typeof renewed === "number" ? { renewed: true, info: this.slots.info(renewed, now) } : { renewed: false, refusal: renewed };
   }
 
   /**
    * Renews each lease as `renew` does, in order, after checking every entry's shape (a malformed
-   * one throws INVALID_ARGUMENT before anything changes); `onRenewed` hears each renewed key.
-   * O(k) for k leases.
+   * one throws INVALID_ARGUMENT before anything changes); `onRenewed` hears each renewed key
+   * (given only when it is needed: the key's description, lease id text included, is built for it
+   * alone). O(k) for k leases.
    */
   renewMany(leases: readonly LeaseRef[], now: number, onRenewed?: (info: KeyInfo) => void): LeaseResult[] {
-    leases.forEach(({ key, leaseId }, i) => {
-      assertKey(key, `leases[${i}].key`);
-      assertLeaseId(leaseId, `leases[${i}].lease_id`);
-    });
-    return leases.map(({ key, leaseId }) => {
-      const outcome = this.renew(key, leaseId, now);
-      if (!outcome.renewed) return { key, leaseId, renewed: false, reason: outcome.refusal.reason };
-      onRenewed?.(outcome.info);
-      return { key, leaseId, renewed: true, blockedUntil: outcome.info.blockedUntil, expiresAt: outcome.info.expiresAt };
-    });
+    now = this.tick(now);
+    for (let i = 0; i < leases.length; i++) {
+      const { key, leaseId } = leases[i]!;
+      // The field names are built only for the message of a malformed entry.
+      if (!isKey(key)) assertKey(key, `leases[${i}].key`);
+      if (!isLeaseId(leaseId)) assertLeaseId(leaseId, `leases[${i}].lease_id`);
+    }
+    const blockedUntil = now + this.options.blockTtlMs;
+    const expiresAt = now + this.options.keepaliveTtlMs;
+    const results: LeaseResult[] = new Array(leases.length);
+    for (let i = 0; i < leases.length; i++) {
+      const { key, leaseId } = leases[i]!;
+      const renewed = this.renewChecked(key, leaseId, now);
+      if (typeof renewed !== "number") {
+        results[i] = { key, leaseId, renewed: false, blockedUntil: undefined, expiresAt: undefined, reason: renewed.reason };
+        continue;
+      }
+      onRenewed?.(this.slots.info(renewed, now));
+      results[i] = { key, leaseId, renewed: true, blockedUntil, expiresAt, reason: undefined };
+    }
+    return results;
+  }
+
+  /**
+   * `renew` for a well-formed key and lease id at a ticked `now`: the renewed key's slot, or the
+   * refusal (nothing changed then). O(1).
+   */
+  private renewChecked(key: string, leaseId: string, now: number): number | LeaseRefusal {
+    const slot = this.live(key, now);
+    if (slot < 0) return slot === DEAD ? REFUSALS.expired : REFUSALS.notFound;
+    if (this.blockedUntil.get(slot) === 0) return REFUSALS.ended;
+    if (!this.slots.hasLease(slot, leaseId)) return REFUSALS.taken;
+    const until = now + this.options.blockTtlMs;
+    if (until > this.slots.acquiredAt.get(slot) + this.maxLeaseMs) return this.maxLease;
+    this.blockedUntil.set(slot, until);
+    this.blocks.moveToTail(slot);
+    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
+    this.lives.moveToTail(slot);
+    return slot;
   }
 
   /** Purges `key` in any state. O(1). Throws NOT_FOUND. */

@@ -1,18 +1,42 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   GetPoolStatsResponseSchema,
-  KeepAliveResultSchema,
   KeyState,
 } from "../../gen/keypool/v1/keypool_pb.js";
 import type { GetPoolStatsResponse, KeepAliveResult, KeyInfo as KeyInfoMessage, LeaseResult } from "../../gen/keypool/v1/keypool_pb.js";
 import type { KeepAliveResult as DomainKeepAliveResult, KeyInfo, LeaseResult as DomainLeaseResult, PoolStats } from "../pool/index.js";
 
-/** A Timestamp message for epoch milliseconds, built directly (no reflective `create`). O(1). */
+/** The two Timestamps made last, by their ms: a batch's answers share one or two deadlines. */
+let lastMs = NaN;
+let lastTimestamp: Timestamp | undefined;
+let otherMs = NaN;
+let otherTimestamp: Timestamp | undefined;
+
+/**
+ * A Timestamp message for epoch milliseconds, built directly (no reflective `create`). The two
+ * most recent are reused (frozen, so sharing them between messages is safe): every renewal of a
+ * KeepAlive message ends its block and its life at the same two instants. O(1).
+ */
 function timestamp(ms: number): Timestamp {
-  const seconds = Math.floor(ms / 1000);
-  return { $typeName: "google.protobuf.Timestamp", seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+  if (ms === lastMs) return lastTimestamp!;
+  if (ms !== otherMs) {
+    const seconds = Math.floor(ms / 1000);
+    otherMs = ms;
+    otherTimestamp = Object.freeze({
+      $typeName: "google.protobuf.Timestamp",
+      seconds: BigInt(seconds),
+      nanos: (ms - seconds * 1000) * 1_000_000,
+    });
+  }
+  // The hit (or the new one) becomes the last; the last becomes the other.
+  const hit = otherTimestamp!;
+  otherMs = lastMs;
+  otherTimestamp = lastTimestamp;
+  lastMs = ms;
+  lastTimestamp = hit;
+  return hit;
 }
 
 /**
@@ -36,13 +60,14 @@ export function keyInfoMessage(info: KeyInfo, pool: string): KeyInfoMessage {
   };
 }
 
-/** One keepalive outcome as its wire message. O(1). */
+/** One keepalive outcome as its wire message, built as a literal like the others. O(1). */
 export function keepAliveResultMessage(result: DomainKeepAliveResult): KeepAliveResult {
-  return create(KeepAliveResultSchema, {
+  return {
+    $typeName: "keypool.v1.KeepAliveResult",
     key: result.key,
     found: result.found,
-    expiresAt: result.expiresAt === undefined ? undefined : timestampFromMs(result.expiresAt),
-  });
+    expiresAt: result.expiresAt === undefined ? undefined : timestamp(result.expiresAt),
+  };
 }
 
 /** One renewal outcome as its wire message. O(1). */

@@ -3,7 +3,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { KeepAliveRequest, KeepAliveResponseSchema } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext } from "../grpc/typed-server.js";
 import { MalformedMessage } from "../grpc/service-definition.js";
-import { KeyPoolError, assertKey, assertLeaseId } from "../pool/index.js";
+import { KeyPoolError, assertKey, assertLeaseId, isKey, isLeaseId } from "../pool/index.js";
 import type { PoolSet } from "../store/pool-set.js";
 import { keepAliveResultMessage, leaseResultMessage } from "./convert.js";
 import type { ServerLimits } from "./limits.js";
@@ -39,11 +39,13 @@ async function answer(pools: PoolSet, limits: ServerLimits, request: KeepAliveRe
       `a KeepAliveRequest names at most ${limits.maxKeepAliveKeys} keys and leases (got ${keys.length + leases.length}); split it`,
     );
   }
-  keys.forEach((k, i) => assertKey(k, `keys[${i}]`));
-  leases.forEach(({ key, leaseId }, i) => {
-    assertKey(key, `leases[${i}].key`);
-    assertLeaseId(leaseId, `leases[${i}].lease_id`);
-  });
+  // The field names are built only for the message of a malformed entry.
+  for (let i = 0; i < keys.length; i++) if (!isKey(keys[i]!)) assertKey(keys[i]!, `keys[${i}]`);
+  for (let i = 0; i < leases.length; i++) {
+    const { key, leaseId } = leases[i]!;
+    if (!isKey(key)) assertKey(key, `leases[${i}].key`);
+    if (!isLeaseId(leaseId)) assertLeaseId(leaseId, `leases[${i}].lease_id`);
+  }
   const results = keys.length === 0 ? [] : await store.keepAliveMany(keys);
   const leaseResults = leases.length === 0 ? [] : await store.renewMany(leases);
   return { results: results.map(keepAliveResultMessage), leaseResults: leaseResults.map(leaseResultMessage) };
