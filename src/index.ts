@@ -15,12 +15,17 @@ export type { Scheduler, TimerHandle } from "./client/scheduler.js";
 export type {
   AcquireOptions,
   CallOptions,
+  HoldReleaseOptions,
   KeepAliveOutcome,
+  KeyRef,
   KeyState,
   LeasedKey,
+  ListOptions,
   LostReason,
+  PoolCallOptions,
   PoolKey,
-  UnfencedRelease,
   PoolStats,
+  ReleaseOptions,
+  UnfencedRelease,
 } from "./client/types.js";
 export { isKey, redactKey } from "./pool/key-format.js";

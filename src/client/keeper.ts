@@ -1,28 +1,28 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { KeepAliveRequestSchema, KeepAliveResponse, LeaseResult } from "../../gen/keypool/v1/keypool_pb.js";
-import { MAX_GENERATE } from "../pool/rules.js";
 import { keepAliveOutcome } from "./convert.js";
+import { holdId, keepAliveBatches } from "./keepalive-batches.js";
 import { KeyPoolClientError } from "./errors.js";
 import type { KeepAliveHold, LeaseHold } from "./key-hold.js";
 import { leaseDeadline, lostReasonOf, renewedLease } from "./lease-timing.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import type { LostReason } from "./types.js";
 
-/** Most keys plus leases in one KeepAliveRequest (the server's limit). */
-export const KEYS_PER_KEEPALIVE = MAX_GENERATE;
-
 type Stream = grpc.ClientDuplexStream<MessageInitShape<typeof KeepAliveRequestSchema>, KeepAliveResponse>;
 
 /** What the keeper needs from its client. */
 export interface KeeperDeps {
   openStream(): Stream;
-  /** The pool's keepalive TTL (GetPoolStats), asked once, and only when a key is held without a lease. */
-  fetchTtlMs(anyHeldKey: string): Promise<number>;
+  /**
+   * The keepalive TTL (GetPoolStats of the held key's pool), asked once, and only when a key is
+   * held without a lease. A server gives every pool the same TTLs, so one answer serves all.
+   */
+  fetchTtlMs(anyHeld: KeepAliveHold): Promise<number>;
   readonly scheduler: Scheduler;
   /** The wait before reconnect attempt n (1-based). */
   backoffMs(n: number): number;
-  lost(key: string, reason: LostReason): void;
+  lost(hold: KeepAliveHold, reason: LostReason): void;
   disconnected(error: KeyPoolClientError): void;
   connected(): void;
 }
@@ -37,7 +37,8 @@ interface Held {
 
 /**
  * Keeps every held key of one client alive, and every held lease renewed, over ONE KeepAlive
- * stream: sends everything every third of the shortest TTL involved (keepalive TTL for keys held
+ * stream, each request naming one pool (holds are grouped per pool, at most 1000 per request):
+ * sends everything every third of the shortest TTL involved (keepalive TTL for keys held
  * without a lease, block TTL for leases), reconnects with backoff when the stream breaks, and
  * gives a hold up as `lost` when the server refuses it (`found: false`, a refused renewal) or
  * when its deadline on the client's clock passes: for a key, a keepalive TTL after the last
@@ -46,8 +47,8 @@ interface Held {
  */
 export class KeepAliveKeeper {
   private readonly held = new Map<string, Held>();
-  /** Requests written on the current stream and not yet answered, oldest first. */
-  private inFlight: { sentAt: number }[] = [];
+  /** Requests written on the current stream and not yet answered, oldest first, with their pool. */
+  private inFlight: { sentAt: number; pool: string }[] = [];
   private stream: Stream | undefined;
   private answered = false;
   private ttlMs: number | undefined;
@@ -66,9 +67,9 @@ export class KeepAliveKeeper {
     return ttl === Infinity ? undefined : Math.max(1, Math.floor(ttl / 3));
   }
 
-  /** Whether `key` is held. */
-  has(key: string): boolean {
-    return this.held.has(key);
+  /** Whether `key` of `pool` is held. */
+  has(pool: string, key: string): boolean {
+    return this.held.has(holdId(pool, key));
   }
 
   /** Starts keeping `hold.key` alive; sends it at once when the stream is up. O(1). */
@@ -84,15 +85,17 @@ export class KeepAliveKeeper {
     this.track({ hold, lease: { hold, blockTtlMs, ttlMs: blockTtlMs }, confirmedAt: sentAt });
   }
 
-  /** Stops keeping `key` alive; closes the stream when nothing is left. O(1). */
-  remove(key: string): void {
-    if (!this.held.delete(key)) return;
+  /** Stops keeping `hold`'s key alive; closes the stream when nothing is left. O(1). */
+  remove(hold: KeepAliveHold): void {
+    const id = holdId(hold.pool, hold.key);
+    if (this.held.get(id)?.hold !== hold) return;
+    this.held.delete(id);
     if (this.held.size === 0) this.idle();
   }
 
-  /** Gives up `key` now because its deadline passed (a hold noticed it before the timer). */
-  expire(key: string): void {
-    this.lose(key, "stream-down");
+  /** Gives `hold` up now because its deadline passed (the hold noticed it before the timer). */
+  expire(hold: KeepAliveHold): void {
+    this.lose(holdId(hold.pool, hold.key), "stream-down");
   }
 
   /** Stops everything without `lost` events. */
@@ -102,7 +105,7 @@ export class KeepAliveKeeper {
   }
 
   private track(held: Held): void {
-    this.held.set(held.hold.key, held);
+    this.held.set(holdId(held.hold.pool, held.hold.key), held);
     this.setDeadline(held);
     if (this.stream) this.send([held]);
     else if (this.reconnectTimer === undefined) this.connect();
@@ -112,7 +115,7 @@ export class KeepAliveKeeper {
   private connect(): void {
     if (this.stream || this.held.size === 0) return;
     const keyOnly = [...this.held.values()].find((h) => !h.lease);
-    if (keyOnly && this.ttlMs === undefined) return this.learnTtl(keyOnly.hold.key);
+    if (keyOnly && this.ttlMs === undefined) return this.learnTtl(keyOnly.hold);
     const stream = this.deps.openStream();
     this.stream = stream;
     this.answered = false;
@@ -124,10 +127,10 @@ export class KeepAliveKeeper {
     this.scheduleWake();
   }
 
-  private learnTtl(key: string): void {
+  private learnTtl(hold: KeepAliveHold): void {
     if (this.learning) return;
     this.learning = true;
-    this.deps.fetchTtlMs(key).then(
+    this.deps.fetchTtlMs(hold).then(
       (ttl) => {
         this.learning = false;
         this.ttlMs = ttl;
@@ -143,40 +146,40 @@ export class KeepAliveKeeper {
     );
   }
 
+  /** Writes `holds` as requests of one pool and at most 1000 entries each. O(k). */
   private send(holds: Held[]): void {
     const now = this.deps.scheduler.now();
-    for (let i = 0; i < holds.length; i += KEYS_PER_KEEPALIVE) {
-      const part = holds.slice(i, i + KEYS_PER_KEEPALIVE);
-      const keys = part.flatMap((h) => (h.lease ? [] : [h.hold.key]));
-      const leases = part.flatMap((h) => (h.lease ? [{ key: h.hold.key, leaseId: h.lease.hold.leaseId }] : []));
-      this.stream!.write({ keys, leases });
-      this.inFlight.push({ sentAt: now });
+    const entries = holds.map((h) => ({ pool: h.hold.pool, key: h.hold.key, leaseId: h.lease?.hold.leaseId }));
+    for (const batch of keepAliveBatches(entries)) {
+      this.stream!.write(batch);
+      this.inFlight.push({ sentAt: now, pool: batch.pool });
     }
     if (holds.length === this.held.size) this.nextSendAt = now + (this.intervalMs ?? 0);
   }
 
   private onResponse(stream: Stream, response: KeepAliveResponse): void {
     if (stream !== this.stream) return;
-    const sentAt = this.inFlight.shift()?.sentAt ?? 0;
+    const { sentAt, pool } = this.inFlight.shift() ?? { sentAt: 0, pool: "" };
     if (!this.answered) {
       this.answered = true;
       this.failures = 0;
       this.deps.connected();
     }
     for (const outcome of response.results.map(keepAliveOutcome)) {
-      const held = this.held.get(outcome.key);
+      const id = holdId(pool, outcome.key);
+      const held = this.held.get(id);
       if (!held || held.lease) continue;
-      if (!outcome.found) this.lose(outcome.key, "not-found");
+      if (!outcome.found) this.lose(id, "not-found");
       else this.confirm(held, sentAt, outcome.expiresAt!);
     }
-    for (const result of response.leaseResults) this.onLeaseResult(result, sentAt);
+    for (const result of response.leaseResults) this.onLeaseResult(holdId(pool, result.key), result, sentAt);
     this.scheduleWake();
   }
 
-  private onLeaseResult(result: LeaseResult, sentAt: number): void {
-    const held = this.held.get(result.key);
+  private onLeaseResult(id: string, result: LeaseResult, sentAt: number): void {
+    const held = this.held.get(id);
     if (!held?.lease || held.lease.hold.leaseId !== result.leaseId) return;
-    if (!result.renewed) return this.lose(result.key, lostReasonOf(result.reason));
+    if (!result.renewed) return this.lose(id, lostReasonOf(result.reason));
     const renewed = renewedLease(result, held.lease.blockTtlMs);
     held.lease.hold.blockedUntil = renewed.blockedUntil;
     held.lease.ttlMs = renewed.ttlMs;
@@ -218,7 +221,7 @@ export class KeepAliveKeeper {
   private wake(): void {
     this.wakeTimer = undefined;
     const now = this.deps.scheduler.now();
-    for (const [key, held] of this.held) if (now >= held.hold.deadline) this.lose(key, "stream-down");
+    for (const [id, held] of this.held) if (now >= held.hold.deadline) this.lose(id, "stream-down");
     if (this.stream && now >= this.nextSendAt && this.held.size > 0) this.send([...this.held.values()]);
     this.scheduleWake();
   }
@@ -233,12 +236,12 @@ export class KeepAliveKeeper {
     this.wakeTimer = this.deps.scheduler.setTimeout(() => this.wake(), Math.max(0, at - this.deps.scheduler.now()));
   }
 
-  private lose(key: string, reason: LostReason): void {
-    const held = this.held.get(key);
+  private lose(id: string, reason: LostReason): void {
+    const held = this.held.get(id);
     if (!held) return;
-    this.remove(key);
+    this.remove(held.hold);
     held.hold.markLost(reason);
-    this.deps.lost(key, reason);
+    this.deps.lost(held.hold, reason);
   }
 
   /** Nothing held: half-close the stream and stop every timer, so the process may exit. */

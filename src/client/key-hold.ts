@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { redactKey } from "../pool/key-format.js";
 import { KeyPoolClientError } from "./errors.js";
 import type { StatusName } from "./errors.js";
-import type { CallOptions, LeasedKey, LostReason, PoolKey } from "./types.js";
+import type { HoldReleaseOptions, LeasedKey, LostReason, PoolKey } from "./types.js";
 
 /** Events of a hold. */
 export interface KeyHoldEvents {
@@ -17,13 +17,14 @@ export interface KeyHoldEvents {
 
 /** What a hold needs from its client. */
 export interface HoldOwner {
-  /** Stops keeping `key` alive (or renewing its lease). */
-  drop(key: string): void;
+  /** Stops keeping the hold's key alive (or renewing its lease). */
+  drop(hold: KeepAliveHold): void;
   /** The client's monotonic clock (ms). */
   now(): number;
   /** A hold found past its deadline (by `active`): the keeper gives it up now. */
-  expired(key: string): void;
-  release(key: string, leaseId: string, options?: CallOptions): Promise<PoolKey>;
+  expired(hold: KeepAliveHold): void;
+  /** Releases the hold's key under its lease, in its pool. */
+  release(hold: LeaseHold, options?: HoldReleaseOptions): Promise<PoolKey>;
 }
 
 const DETAILS: Readonly<Record<LostReason, [StatusName, string]>> = {
@@ -48,6 +49,8 @@ export class KeepAliveHold extends EventEmitter<KeyHoldEvents> {
   constructor(
     /** The key held. */
     readonly key: string,
+    /** Its pool, as the hold was given it ("" for the server's default pool). */
+    readonly pool: string,
     protected readonly owner: HoldOwner,
   ) {
     super();
@@ -63,7 +66,7 @@ export class KeepAliveHold extends EventEmitter<KeyHoldEvents> {
    * read, so it turns false at the deadline even if the timer that would end the hold runs late.
    */
   get active(): boolean {
-    if (!this.controller.signal.aborted && this.owner.now() >= this.deadline) this.owner.expired(this.key);
+    if (!this.controller.signal.aborted && this.owner.now() >= this.deadline) this.owner.expired(this);
     return !this.controller.signal.aborted;
   }
 
@@ -75,7 +78,7 @@ export class KeepAliveHold extends EventEmitter<KeyHoldEvents> {
   /** Stops keeping the key alive; it lives out its current TTL. Idempotent, O(1). */
   stop(): void {
     if (this.controller.signal.aborted) return;
-    this.owner.drop(this.key);
+    this.owner.drop(this);
     this.controller.abort(new DOMException("the hold was stopped", "AbortError"));
   }
 
@@ -94,7 +97,8 @@ export class KeepAliveHold extends EventEmitter<KeyHoldEvents> {
  * over the client's shared KeepAlive stream, so nobody else can acquire it while the hold is
  * active. The hold ends itself (`lost`, `signal` aborted) before the server could consider the
  * lease ended, judged on this client's clock from when it sent the last renewal the server
- * confirmed; a refused renewal ends it at once. `release()` releases under the lease.
+ * confirmed; a refused renewal ends it at once. It keeps the key's pool: `release()` releases
+ * under the lease in that pool.
  */
 export class LeaseHold extends KeepAliveHold {
   /** The lease renewed. */
@@ -107,7 +111,7 @@ export class LeaseHold extends KeepAliveHold {
   blockedUntil: number;
 
   constructor(leased: LeasedKey, owner: HoldOwner) {
-    super(leased.key, owner);
+    super(leased.key, leased.pool, owner);
     this.leaseId = leased.leaseId;
     this.fencingToken = leased.fencingToken;
     this.acquiredAt = leased.acquiredAt;
@@ -115,17 +119,18 @@ export class LeaseHold extends KeepAliveHold {
   }
 
   /**
-   * Stops the hold and releases the key under its lease (a lease that ended never frees someone
-   * else's key). Resolves undefined when there is no lease left to release: the server said so
+   * Stops the hold and releases the key under its lease, in its pool (a lease that ended never
+   * frees someone else's key); `{ cooldownMs }` parks it COOLING instead (after a rate limit:
+   * nobody acquires it until the cooldown ends). Resolves undefined when there is no lease left to release: the server said so
    * (`not-found`, `lease-ended`), or the release found it ended. A hold lost to `max-lease` or
    * `stream-down` may still hold its lease on the server, so it is released then too. Other
    * failures reject as `client.releaseKey` does.
    */
-  async release(options?: CallOptions): Promise<PoolKey | undefined> {
+  async release(options?: HoldReleaseOptions): Promise<PoolKey | undefined> {
     this.stop();
     if (this.lostReason === "not-found" || this.lostReason === "lease-ended") return undefined;
     try {
-      return await this.owner.release(this.key, this.leaseId, options);
+      return await this.owner.release(this, options);
     } catch (err) {
       const code = (err as KeyPoolClientError).code;
       if (this.lostReason !== undefined && (code === "FAILED_PRECONDITION" || code === "NOT_FOUND")) return undefined;

@@ -1,13 +1,21 @@
-/** Whether a key can be acquired. */
-export type KeyState = "free" | "blocked";
+/**
+ * Whether a key can be acquired: `free` yes; `blocked` under a lease; `cooling` released with a
+ * cooldown (after a rate limit) and free again at `cooldownUntil`.
+ */
+export type KeyState = "free" | "blocked" | "cooling";
 
 /**
  * A key as the pool held it when the server answered. Timestamps are milliseconds since the
  * Unix epoch on the server's clock (compare them with `Date.now()` only if the clocks agree).
  */
 export interface PoolKey {
-  /** The key itself (`kp_` + 24 characters). A secret: log it with `redactKey`. */
+  /** The key itself (`kp_` + 24 characters, or the imported secret). A secret: log it with `redactKey`. */
   readonly key: string;
+  /**
+   * The pool the key lives in, by its full name (the server's default pool is named too). Calls
+   * handed this PoolKey (or a hold of it) go to this pool without being told.
+   */
+  readonly pool: string;
   readonly state: KeyState;
   /** The current lease id when blocked; undefined when free. */
   readonly leaseId: string | undefined;
@@ -22,9 +30,17 @@ export interface PoolKey {
    * service the key is for can refuse a holder whose lease already ended (see the client guide).
    */
   readonly fencingToken: number;
-  /** When the current lease began (its AcquireKey); undefined when free. */
+  /** When the current lease began (its AcquireKey); undefined unless blocked. */
   readonly acquiredAt: number | undefined;
+  /** When a cooling key is free again (inclusive); undefined unless cooling. */
+  readonly cooldownUntil: number | undefined;
 }
+
+/**
+ * A key as a call names it: its string, in the pool the call's `pool` option names (the
+ * server's default pool without one), or a PoolKey, which carries its own pool.
+ */
+export type KeyRef = string | PoolKey;
 
 /** A PoolKey under a lease, as `acquireKey` and `renewLease` return it: what `hold()` renews. */
 export interface LeasedKey extends PoolKey {
@@ -34,8 +50,30 @@ export interface LeasedKey extends PoolKey {
   readonly acquiredAt: number;
 }
 
+/** Options of a call in one pool. */
+export interface PoolCallOptions extends CallOptions {
+  /**
+   * The pool (1 to 64 characters of `[a-z0-9_.-]`); unset or "" is the server's default pool.
+   * A key passed as a PoolKey carries its pool: naming another one here is INVALID_ARGUMENT.
+   */
+  readonly pool?: string;
+}
+
+/** Options of a release. */
+export interface ReleaseOptions extends PoolCallOptions {
+  /**
+   * Park the key COOLING for this long instead of freeing it (e.g. a 429's Retry-After): nobody
+   * acquires it until then, and at the end it is free again with no call needed. At most the
+   * server's `--max-cooldown` (default 1 h); unset or 0 frees the key at once.
+   */
+  readonly cooldownMs?: number;
+}
+
+/** Options of `LeaseHold.release()`: the hold knows its pool. */
+export type HoldReleaseOptions = Omit<ReleaseOptions, "pool">;
+
 /** The options of a release without a lease id: it frees the key whoever holds it now. */
-export interface UnfencedRelease extends CallOptions {
+export interface UnfencedRelease extends ReleaseOptions {
   /** Required: says out loud that this release may free a key someone else acquired since. */
   readonly unfenced: true;
 }
@@ -45,9 +83,13 @@ export interface PoolStats {
   readonly total: number;
   readonly free: number;
   readonly blocked: number;
+  /** Released with a cooldown that has not ended: neither free nor blocked. */
+  readonly cooling: number;
   readonly maxKeys: number;
   readonly blockTtlMs: number;
   readonly keepaliveTtlMs: number;
+  /** The longest cooldown a release may ask for (`--max-cooldown`). */
+  readonly maxCooldownMs: number;
 }
 
 /** The outcome of keeping one key alive. */
@@ -76,8 +118,16 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of `listKeys`. */
+export interface ListOptions extends PoolCallOptions {
+  /** Only keys in this state; unset lists every state. */
+  readonly state?: KeyState;
+  /** Most keys per page (1 to 1000); default the server's, 100. */
+  readonly pageSize?: number;
+}
+
 /** Options of `acquireKey`. */
-export interface AcquireOptions extends CallOptions {
+export interface AcquireOptions extends PoolCallOptions {
   /**
    * How long the server may wait for a key when none is free (at most 5 minutes); unset answers
    * NOT_FOUND at once. The call's deadline then defaults to `waitMs + defaultTimeoutMs`, so the
