@@ -10,6 +10,8 @@ interface CompletedFlag {
   readonly help: string;
   /** Takes a value; `file`/`dir` values complete paths. */
   readonly value?: "word" | "file" | "dir";
+  /** The only values it takes, completed as words. */
+  readonly choices?: readonly string[];
 }
 
 /** One command as completion sees it. */
@@ -42,6 +44,7 @@ export function completionModel(): CompletedCommand[] {
     summary: c.summary,
     flags: Object.entries({ ...COMMON_FLAGS, ...c.flags }).map(([name, f]) => ({
       name, help: f.help, ...(f.short ? { short: f.short } : {}), ...(f.type === "string" ? { value: valueKind(name, f.value) } : {}),
+      ...(f.choices ? { choices: f.choices } : {}),
     })),
   }));
   const names = ["serve", ...CLIENT_COMMANDS.map((c) => c.name)];
@@ -58,7 +61,9 @@ export function completionModel(): CompletedCommand[] {
 function bashScript(commands: readonly CompletedCommand[]): string {
   const spell = (f: CompletedFlag): string[] => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])];
   const withKind = (kind: CompletedFlag["value"]): string =>
-    [...new Set(commands.flatMap((c) => c.flags.filter((f) => f.value === kind).flatMap(spell)))].join("|") || "--none";
+    [...new Set(commands.flatMap((c) => c.flags.filter((f) => f.value === kind && !f.choices).flatMap(spell)))].join("|") || "--none";
+  const chosen = new Map(commands.flatMap((c) => c.flags.flatMap((f) => (f.choices ? spell(f).map((s) => [s, f.choices!] as const) : []))));
+  const choiceCases = [...chosen].map(([flag, words]) => `    ${flag}) COMPREPLY=($(compgen -W "${words.join(" ")}" -- "$cur")); return ;;`);
   const cases = commands.map((c) => {
     const words = [...c.flags.flatMap(spell), ...(c.words ?? [])].join(" ");
     return `    ${c.name}) words="${words}" ;;`;
@@ -74,6 +79,7 @@ function bashScript(commands: readonly CompletedCommand[]): string {
     '  case "$prev" in',
     `    ${withKind("file")}) COMPREPLY=($(compgen -f -- "$cur")); return ;;`,
     `    ${withKind("dir")}) COMPREPLY=($(compgen -d -- "$cur")); return ;;`,
+    ...choiceCases,
     `    ${withKind("word")}) COMPREPLY=(); return ;;`,
     "  esac",
     '  case "${COMP_WORDS[1]}" in',
@@ -93,7 +99,8 @@ function zshText(text: string): string {
 }
 
 function zshFlag(f: CompletedFlag): string {
-  const action = f.value === "file" ? ":file:_files" : f.value === "dir" ? ":dir:_directories" : f.value ? `:${f.name}:` : "";
+  const action = f.choices ? `:${f.name}:(${f.choices.join(" ")})`
+    : f.value === "file" ? ":file:_files" : f.value === "dir" ? ":dir:_directories" : f.value ? `:${f.name}:` : "";
   const long = `'--${f.name}[${zshText(f.help)}]${action}'`;
   return f.short ? `${long} '-${f.short}[${zshText(f.help)}]${action}'` : long;
 }

@@ -17,7 +17,7 @@ function processIo(): CliIo {
   });
   // A client command prints one line per error; library deprecation notices are not for its user.
   process.noDeprecation = true;
-  return { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal };
 }
 
 /** `keypool serve`, loaded only when asked for: the stores, metrics and logging cost a client command ~1 s to load. */

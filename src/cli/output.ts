@@ -51,6 +51,7 @@ export function iso(ms: number | undefined): string | undefined {
 export function keyJson(k: PoolKey): Record<string, string | number | null> {
   return {
     key: k.key,
+    pool: k.pool,
     state: k.state,
     leaseId: k.leaseId ?? null,
     blockedUntil: iso(k.blockedUntil) ?? null,
@@ -58,12 +59,31 @@ export function keyJson(k: PoolKey): Record<string, string | number | null> {
     createdAt: iso(k.createdAt)!,
     fencingToken: k.fencingToken,
     acquiredAt: iso(k.acquiredAt) ?? null,
+    cooldownUntil: iso(k.cooldownUntil) ?? null,
   };
 }
 
 /** What `keyJson` prints, for the commands' --help. */
 export const KEY_JSON_SHAPE =
-  '{"key", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt", "fencingToken", "acquiredAt"} (timestamps in ISO 8601)';
+  '{"key", "pool", "state", "leaseId", "blockedUntil", "expiresAt", "createdAt", "fencingToken", "acquiredAt", "cooldownUntil"} ' +
+  "(timestamps in ISO 8601)";
+
+/**
+ * Prints `{"keys": [...]}` one batch at a time, as calls return, so that a command failing
+ * part-way still leaves one valid JSON document of the keys it got. O(keys) per batch.
+ */
+export function keyJsonStream(out: Sink): { batch(keys: readonly PoolKey[]): void; end(): void } {
+  let printed = 0;
+  out.write('{"keys": [\n');
+  return {
+    batch: (keys) => {
+      if (keys.length === 0) return;
+      out.write(`${printed ? ",\n" : ""}${keys.map((k) => `  ${JSON.stringify(keyJson(k))}`).join(",\n")}`);
+      printed += keys.length;
+    },
+    end: () => void out.write(`${printed ? "\n" : ""}]}\n`),
+  };
+}
 
 /** Prints one key: one JSON document under --json, else a one-row table. */
 export function writeKey(out: Sink, json: boolean, key: PoolKey): void {
@@ -91,8 +111,8 @@ export function table(header: readonly string[], rows: readonly (readonly string
 /** The human table of keys: one row each. */
 export function keyTable(keys: readonly PoolKey[]): string {
   return table(
-    ["KEY", "STATE", "LEASE ID", "BLOCKED UNTIL", "EXPIRES AT"],
-    keys.map((k) => [k.key, k.state, k.leaseId ?? "-", iso(k.blockedUntil) ?? "-", iso(k.expiresAt)!]),
+    ["KEY", "STATE", "LEASE ID", "BLOCKED UNTIL", "COOLDOWN UNTIL", "EXPIRES AT"],
+    keys.map((k) => [k.key, k.state, k.leaseId ?? "-", iso(k.blockedUntil) ?? "-", iso(k.cooldownUntil) ?? "-", iso(k.expiresAt)!]),
   );
 }
 
@@ -107,9 +127,11 @@ export function statsTable(s: PoolStats): string {
     ["total", String(s.total)],
     ["free", String(s.free)],
     ["blocked", String(s.blocked)],
+    ["cooling", String(s.cooling)],
     ["max keys", String(s.maxKeys)],
     ["block TTL", formatDuration(s.blockTtlMs)],
     ["keepalive TTL", formatDuration(s.keepaliveTtlMs)],
+    ["max cooldown", formatDuration(s.maxCooldownMs)],
   ]);
 }
 

@@ -1,11 +1,12 @@
 import { isKey, isLeaseId } from "../../pool/key-format.js";
+import { messages } from "../../pool/rules.js";
 import { parseDuration } from "../duration.js";
 import { UsageError } from "../output.js";
 
 /** `text` as a key; a UsageError that never echoes it otherwise. */
 export function keyArg(text: string, what = "KEY"): string {
   if (isKey(text)) return text;
-  throw new UsageError(`${what} is malformed (got ${text.length} characters): a key is "kp_" followed by 24 characters of [A-Za-z0-9_-]`);
+  throw new UsageError(messages.malformedKey(what, text.length));
 }
 
 /** `text` as a lease id, or a UsageError. */

@@ -2,8 +2,15 @@ import type { KeyPoolClient } from "../../client/key-pool-client.js";
 import type { KeyPoolClientOptions } from "../../client/options.js";
 import type { Sink } from "../output.js";
 
+/** Where `keypool import` reads keys: process.stdin, or text in tests. */
+export interface Source extends AsyncIterable<string | Buffer> {
+  /** True when it is a terminal (nobody piped a file in). */
+  readonly isTTY?: boolean;
+}
+
 /** What a client command reads and writes; the process's in `main.ts`, buffers in tests. */
 export interface CliIo {
+  readonly stdin: Source;
   readonly stdout: Sink;
   readonly stderr: Sink;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -23,6 +30,8 @@ export interface FlagSpec {
   /** Environment twin, read when the flag is absent. */
   readonly env?: string;
   readonly default?: string;
+  /** The only values it takes (help and shell completion list them). */
+  readonly choices?: readonly string[];
 }
 
 /** Parsed flag values. */
@@ -36,6 +45,8 @@ export interface CommandContext {
   readonly io: CliIo;
   /** Connected to --addr with the token and TLS flags; closed after `run`. */
   readonly client: KeyPoolClient;
+  /** The pool every call of the command goes to (--pool, checked): "" for the server's default pool. */
+  readonly pool: string;
 }
 
 /** A client subcommand: its help is generated from these fields, so it never drifts. */
@@ -64,6 +75,7 @@ export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
   "tls-ca": { type: "string", value: "FILE", env: "KEYPOOL_CLIENT_TLS_CA", help: "PEM CA to trust instead of the system's" },
   "tls-cert": { type: "string", value: "FILE", env: "KEYPOOL_CLIENT_TLS_CERT", help: "PEM client certificate, for mutual TLS" },
   "tls-key": { type: "string", value: "FILE", env: "KEYPOOL_CLIENT_TLS_KEY", help: "PEM private key of --tls-cert" },
+  pool: { type: "string", value: "POOL", env: "KEYPOOL_POOL", help: "the pool to work in; unset: the server's default pool" },
   timeout: { type: "string", value: "DURATION", env: "KEYPOOL_TIMEOUT", default: "10s", help: "deadline of each call, retries included" },
   json: { type: "boolean", help: "print one JSON document on stdout instead of a table" },
   help: { type: "boolean", short: "h", help: "show this help" },
@@ -71,7 +83,7 @@ export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
 
 function flagRow(name: string, spec: FlagSpec): string {
   const head = `  ${spec.short ? `-${spec.short}, ` : ""}--${name}${spec.value ? ` ${spec.value}` : ""}`;
-  const extras = [spec.env && `env ${spec.env}`, spec.default && `default ${spec.default}`].filter(Boolean).join(", ");
+  const extras = [spec.choices && `one of ${spec.choices.join(", ")}`, spec.env && `env ${spec.env}`, spec.default && `default ${spec.default}`].filter(Boolean).join(", ");
   return `${head.padEnd(30)} ${spec.help}${extras ? ` (${extras})` : ""}`;
 }
 

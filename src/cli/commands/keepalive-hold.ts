@@ -29,11 +29,11 @@ function narrate(client: KeyPoolClient, io: CliIo, count: number): void {
 }
 
 /**
- * `keypool keepalive --hold KEY...`: holds every key over the client's one stream until the
+ * `keypool keepalive --hold KEY...`: holds every key (all of `pool`) over the client's one stream until the
  * signal aborts or every key is lost, then prints one row per key. Exit 0 when none was lost,
  * 3 when one was not found, 5 when one was lost because the stream stayed down.
  */
-export async function holdKeys(client: KeyPoolClient, keys: readonly string[], io: CliIo, json: boolean): Promise<number> {
+export async function holdKeys(client: KeyPoolClient, pool: string, keys: readonly string[], io: CliIo, json: boolean): Promise<number> {
   const unique = [...new Set(keys)];
   const lost = new Map<string, LostReason>();
   const { stopped, done } = untilStopped(io.signal);
@@ -42,7 +42,7 @@ export async function holdKeys(client: KeyPoolClient, keys: readonly string[], i
     lost.set(key, reason);
     if (lost.size === unique.length) done();
   });
-  const holds = unique.map((key) => client.hold(key));
+  const holds = unique.map((key) => client.hold(key, { pool }));
   await stopped;
   for (const hold of holds) hold.stop();
   const rows = unique.map((key) => ({ key, held: !lost.has(key), lost: lost.get(key) ?? null }));

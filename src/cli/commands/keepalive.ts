@@ -24,10 +24,10 @@ export const keepalive: Command = {
   jsonShape:
     '{"results": [{"key", "found", "expiresAt"}, ...]}; with --hold {"keys": [{"key", "held", "lost"}, ...]} ' +
     '(lost: null, "not-found" or "stream-down")',
-  run: async ({ values, positionals, client, json, io }) => {
+  run: async ({ values, positionals, client, json, io, pool }) => {
     const keys = positionals.map((k, i) => keyArg(k, `KEY ${i + 1}`));
-    if (values.hold) return holdKeys(client, keys, io, json);
-    const outcomes = await client.keepAliveKeys(keys, { signal: io.signal });
+    if (values.hold) return holdKeys(client, pool, keys, io, json);
+    const outcomes = await client.keepAliveKeys(keys, { pool, signal: io.signal });
     if (json) writeJson(io.stdout, { results: outcomes.map(outcomeJson) });
     else io.stdout.write(outcomeTable(outcomes));
     return outcomes.every((o) => o.found) ? EXIT.ok : EXIT.notFound;

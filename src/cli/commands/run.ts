@@ -9,6 +9,7 @@ import { describeFailure, reportFailure } from "../error-report.js";
 import type { CallTarget } from "../error-report.js";
 import { UsageError } from "../output.js";
 import { readPemFile } from "../pem.js";
+import { isPoolName, messages } from "../../pool/rules.js";
 import { COMMON_FLAGS, commandUsage } from "./command.js";
 import type { CliIo, Command, FlagSpec, FlagValues } from "./command.js";
 
@@ -39,6 +40,12 @@ export function parseCommandArgs(
     values[name] ??= (spec.env ? env[spec.env] || undefined : undefined) ?? spec.default;
   }
   const label: FlagLabel = (flag) => (fromEnv.has(flag) ? specs[flag]!.env! : typed(flag));
+  for (const [name, spec] of Object.entries(specs)) {
+    const value = values[name];
+    if (spec.choices && typeof value === "string" && !spec.choices.includes(value)) {
+      throw new UsageError(`invalid ${shownValue(label(name), value)}: expected one of ${spec.choices.join(", ")}`);
+    }
+  }
   return { values, positionals: parsed.positionals, label };
 }
 
@@ -51,6 +58,13 @@ function pem(values: FlagValues, flag: "tls-ca" | "tls-cert" | "tls-key"): Buffe
   const path = values[flag];
   if (typeof path !== "string") return undefined;
   return readPemFile(flag, path, flag === "tls-key" ? "private key" : "certificate", (m) => new UsageError(m));
+}
+
+/** The --pool value ("" when unset: the server's default pool), or a UsageError naming the flag (or its variable). */
+export function poolOf(values: FlagValues, label: FlagLabel = typed): string {
+  const pool = values.pool === undefined ? "" : String(values.pool);
+  if (pool !== "" && !isPoolName(pool)) throw new UsageError(`invalid ${label("pool")}: ${messages.invalidPoolName(pool)}`);
+  return pool;
 }
 
 /** Client options from the common flags; a bad value is a UsageError naming the flag (or its variable). */
@@ -86,10 +100,11 @@ export async function runCommand(command: Command, argv: readonly string[], io: 
       throw new UsageError(`expected: keypool ${command.name} ${command.synopsis}`.trimEnd());
     }
     const options = { ...clientOptionsOf(values, label), ...io.clientOptions };
+    const pool = poolOf(values, label);
     const addr = dialTarget(String(values.addr), label("addr"));
     target = { addr, timeoutMs: options.defaultTimeoutMs ?? 0 };
     client = createKeyPoolClient(addr, options);
-    return await command.run({ values, positionals, json, io, client });
+    return await command.run({ values, positionals, json, io, client, pool });
   } catch (err) {
     const failure = describeFailure(err, target);
     reportFailure(io.stderr, command.name, failure, json);

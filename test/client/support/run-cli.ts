@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { Readable } from "node:stream";
 import { runClientCommand } from "../../../src/cli/commands/index.js";
 import type { KeyPoolClientOptions } from "../../../src/index.js";
 
@@ -19,6 +20,8 @@ export interface CliOptions {
   readonly env?: Record<string, string>;
   /** Whether stderr claims to be a terminal (progress bars). */
   readonly tty?: boolean;
+  /** What the command reads on stdin (`keypool import`); unset: stdin is a terminal. */
+  readonly stdin?: string;
   readonly signal?: AbortSignal;
   readonly clientOptions?: Partial<KeyPoolClientOptions>;
 }
@@ -29,7 +32,8 @@ export function startCli(args: readonly string[], options: CliOptions): { done: 
   const stderr = { text: "", isTTY: options.tty ?? false, write: (s: string) => (stderr.text += s) };
   const env = { KEYPOOL_ADDR: options.address, ...options.env };
   const [name, ...rest] = args;
-  const io = { stdout, stderr, env, signal: options.signal ?? new AbortController().signal, clientOptions: options.clientOptions };
+  const stdin = Object.assign(Readable.from(options.stdin === undefined ? [] : [options.stdin]), { isTTY: options.stdin === undefined });
+  const io = { stdin, stdout, stderr, env, signal: options.signal ?? new AbortController().signal, clientOptions: options.clientOptions };
   const done = runClientCommand(name!, rest, io).then((code) => ({ code, stdout: stdout.text, stderr: stderr.text }));
   return { done, stderr: () => stderr.text };
 }
