@@ -122,7 +122,7 @@ describe("client commands: output", () => {
     for (const line of lines.slice(1)) expect(line).toMatch(/^kp_[A-Za-z0-9_-]{24}  \d{4}-\d\d-\d\dT/);
     const json = JSON.parse((await cli(["generate", "--json"])).stdout);
     expect(json).toEqual({
-      keys: [{ key: expect.stringMatching(/^kp_/), state: "free", leaseId: null, blockedUntil: null, expiresAt: new Date(t.clock.now() + 300_000).toISOString(), createdAt: new Date(t.clock.now()).toISOString(), fencingToken: 0, acquiredAt: null }],
+      keys: [{ key: expect.stringMatching(/^kp_/), pool: "default", state: "free", leaseId: null, blockedUntil: null, expiresAt: new Date(t.clock.now() + 300_000).toISOString(), createdAt: new Date(t.clock.now()).toISOString(), fencingToken: 0, acquiredAt: null, cooldownUntil: null }],
     });
   });
 
@@ -138,7 +138,7 @@ describe("client commands: output", () => {
 
   it("acquire, get, release, delete, keepalive and stats print the documented --json shapes", async () => {
     const key = await freshKey();
-    const keyShape = { key: expect.any(String), state: expect.any(String), leaseId: expect.anything(), blockedUntil: expect.anything(), expiresAt: expect.any(String), createdAt: expect.any(String), fencingToken: expect.any(Number), acquiredAt: expect.anything() };
+    const keyShape = { key: expect.any(String), pool: "default", state: expect.any(String), leaseId: expect.anything(), blockedUntil: expect.anything(), expiresAt: expect.any(String), createdAt: expect.any(String), fencingToken: expect.any(Number), acquiredAt: expect.anything(), cooldownUntil: null };
     const leased = JSON.parse((await cli(["acquire", "--json"])).stdout);
     expect(leased).toEqual({ ...keyShape, state: "blocked", leaseId: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/) });
     expect(JSON.parse((await cli(["get", leased.key, "--json"])).stdout)).toEqual(leased);
@@ -149,14 +149,14 @@ describe("client commands: output", () => {
     });
     expect(JSON.parse((await cli(["delete", key, "--json"])).stdout)).toEqual({ key, deleted: true });
     expect(JSON.parse((await cli(["stats", "--json"])).stdout)).toEqual({
-      total: expect.any(Number), free: expect.any(Number), blocked: expect.any(Number), maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000,
+      total: expect.any(Number), free: expect.any(Number), blocked: expect.any(Number), cooling: 0, maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxCooldownMs: expect.any(Number),
     });
   });
 
   it("human output: a key table, stats fields, and delete never prints the whole key", async () => {
     const key = await freshKey();
     const got = await cli(["get", key]);
-    expect(got.stdout).toMatch(/^KEY\s+STATE\s+LEASE ID\s+BLOCKED UNTIL\s+EXPIRES AT\n/);
+    expect(got.stdout).toMatch(/^KEY\s+STATE\s+LEASE ID\s+BLOCKED UNTIL\s+COOLDOWN UNTIL\s+EXPIRES AT\n/);
     expect(got.stdout).toContain(`${key}  free`);
     expect((await cli(["stats"])).stdout).toMatch(/keepalive TTL\s+5m\n/);
     const deleted = await cli(["delete", key]);

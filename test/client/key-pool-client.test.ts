@@ -35,7 +35,7 @@ describe("KeyPoolClient methods", () => {
     const keys = await client.generateKeys(3);
     expect(keys).toHaveLength(3);
     for (const k of keys) {
-      expect(k).toEqual({ key: k.key, state: "free", leaseId: undefined, blockedUntil: undefined, expiresAt: now + 300_000, createdAt: now, fencingToken: 0, acquiredAt: undefined });
+      expect(k).toEqual({ key: k.key, pool: "default", state: "free", leaseId: undefined, blockedUntil: undefined, expiresAt: now + 300_000, createdAt: now, fencingToken: 0, acquiredAt: undefined, cooldownUntil: undefined });
       expect(k.key).toMatch(/^kp_[A-Za-z0-9_-]{24}$/);
     }
     expect(await client.generateKeys()).toHaveLength(1);
@@ -113,7 +113,7 @@ describe("KeyPoolClient methods", () => {
     await client.generateKeys(3);
     await client.acquireKey();
     expect(await client.getPoolStats()).toEqual({
-      total: 3, free: 2, blocked: 1, maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000,
+      total: 3, free: 2, blocked: 1, cooling: 0, maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxCooldownMs: expect.any(Number),
     });
   });
 
