@@ -1,11 +1,39 @@
 /**
  * Growable columns of numbers and values, stored in fixed-size pages so that growing never
- * copies what is already stored: every append and access is O(1) in the worst case, not merely
- * amortized (a doubling array would copy a million entries inside one request).
+ * copies more than one page: every append and access is O(1) in the worst case, not merely
+ * amortized (a doubling array would copy a million entries inside one request). The first page
+ * starts small and doubles up to PAGE_SIZE cells (copying at most one page), so a pool of a few
+ * keys costs a few KB, not a full page of every column (a server holds up to --max-pools pools).
  */
 const PAGE_BITS = 14;
-const PAGE_SIZE = 1 << PAGE_BITS;
+/** Cells of a full page. */
+export const PAGE_SIZE = 1 << PAGE_BITS;
 const PAGE_MASK = PAGE_SIZE - 1;
+/** Cells of the smallest first page. */
+export const FIRST_PAGE = 64;
+
+/**
+ * Makes cells [0, size) of `pages` addressable: the first page doubles (a copy of at most
+ * PAGE_SIZE cells), later pages are added whole. `make(cells, from)` builds a page, copying `from`.
+ */
+function reservePages<P extends { readonly length: number }>(pages: P[], size: number, width: number, make: (cells: number, from?: P) => P): void {
+  const first = pages[0];
+  const firstCells = first === undefined ? 0 : first.length / width;
+  if (firstCells < PAGE_SIZE && firstCells < size) {
+    let cells = Math.max(FIRST_PAGE, firstCells);
+    while (cells < size && cells < PAGE_SIZE) cells *= 2;
+    pages[0] = make(cells, first);
+  }
+  while (pages.length * PAGE_SIZE < size) pages.push(make(PAGE_SIZE));
+}
+
+/** A new typed-array page of `cells` cells, `from` copied in. */
+function typedPage<T extends Float64Array | Int32Array | Uint8Array>(ctor: new (n: number) => T, cells: number, fill: number, from?: T): T {
+  const page = new ctor(cells);
+  if (fill !== 0) page.fill(fill);
+  if (from) page.set(from);
+  return page;
+}
 
 /** A paged column of float64 (timestamps in ms). Unwritten cells read 0. */
 export class Float64Column {
@@ -21,7 +49,7 @@ export class Float64Column {
 
   /** Makes cells [0, size) addressable. O(1) per new page. */
   reserve(size: number): void {
-    while (this.pages.length * PAGE_SIZE < size) this.pages.push(new Float64Array(PAGE_SIZE));
+    reservePages(this.pages, size, 1, (cells, from) => typedPage(Float64Array, cells, 0, from));
   }
 }
 
@@ -39,7 +67,7 @@ export class Int32Column {
 
   /** Makes cells [0, size) addressable. O(1) per new page. */
   reserve(size: number): void {
-    while (this.pages.length * PAGE_SIZE < size) this.pages.push(new Int32Array(PAGE_SIZE).fill(-1));
+    reservePages(this.pages, size, 1, (cells, from) => typedPage(Int32Array, cells, -1, from));
   }
 }
 
@@ -57,7 +85,11 @@ export class RefColumn<T> {
 
   /** Makes cells [0, size) addressable. O(1) per new page. */
   reserve(size: number): void {
-    while (this.pages.length * PAGE_SIZE < size) this.pages.push(new Array<T | undefined>(PAGE_SIZE).fill(undefined));
+    reservePages(this.pages, size, 1, (cells, from) => {
+      const page = new Array<T | undefined>(cells).fill(undefined);
+      from?.forEach((v, i) => (page[i] = v));
+      return page;
+    });
   }
 }
 
@@ -82,6 +114,6 @@ export class BytesColumn {
 
   /** Makes cells [0, size) addressable. O(1) per new page. */
   reserve(size: number): void {
-    while (this.pages.length * PAGE_SIZE < size) this.pages.push(new Uint8Array(PAGE_SIZE * this.width));
+    reservePages(this.pages, size, this.width, (cells, from) => typedPage(Uint8Array, cells * this.width, 0, from));
   }
 }

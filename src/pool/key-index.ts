@@ -1,56 +1,119 @@
 import { keyHash } from "./key-format.js";
 
+/** Cells of a new index: small, so a thousand mostly empty pools cost little. */
+export const INITIAL_CELLS = 64;
+/** Old-table cells moved per insert while growing: enough to finish before the new table fills. */
+const MIGRATE_STEP = 8;
+/** An old-table cell whose entry moved out (or was removed) while growing. */
+const MOVED = -1;
+
 /**
- * An open-addressing hash index from key string to slot number, sized once from the pool's
- * capacity so it never rehashes: lookup, insert and delete are O(1) expected and no request ever
- * pays for a rehash of the whole pool (a JS `Map` rehashes all entries as it grows).
+ * An open-addressing hash index from key string to slot number that grows by INCREMENTAL rehash:
+ * when the table is half full, a table twice the size takes every new entry, and each insert
+ * moves the next MIGRATE_STEP cells of the old table over, so no request ever pays for a rehash
+ * of the whole pool (a JS `Map` rehashes all entries in one call as it grows). Lookups probe the
+ * new table, then the old one while it drains: O(1) expected throughout.
  *
- * Linear probing with backward-shift deletion (no tombstones); load factor <= 0.5 at capacity.
- * Memory: 8 bytes per key of capacity.
+ * Linear probing with backward-shift deletion in the current table; the draining old table only
+ * loses entries, marking their cells MOVED so its probe runs stay intact. Growth math: the old
+ * table of C cells holds C/2 entries when growth starts, the new one (2C cells) grows again at C
+ * entries, so at least C/2 inserts pass in between: C / MIGRATE_STEP of them drain the old table.
+ * Memory: 4 bytes per cell, 8 to 16 per key (up to 24 while growing).
  */
 export class KeyIndex {
-  private readonly table: Int32Array;
-  private readonly mask: number;
+  private table: Int32Array;
+  private mask: number;
+  /** Entries in `table`. */
+  private count = 0;
+  /** The table being drained into `table`, or undefined. */
+  private old: Int32Array | undefined;
+  private oldMask = 0;
+  /** The next old-table cell to move. */
+  private migrated = 0;
 
-  /** `keyOf(slot)` returns the key stored in a slot; the index keeps slots only. */
+  /**
+   * `keyOf(slot)` returns the key stored in a slot (the index keeps slots only); `hash` spreads
+   * keys (tests pass one whose collisions they control); `cells` is the first table's size, a
+   * power of two.
+   */
   constructor(
-    capacity: number,
     private readonly keyOf: (slot: number) => string,
+    private readonly hash: (key: string) => number = keyHash,
+    cells = INITIAL_CELLS,
   ) {
-    let size = 1024;
-    while (size < capacity * 2) size *= 2;
-    this.table = new Int32Array(size);
-    this.mask = size - 1;
+    this.table = new Int32Array(cells);
+    this.mask = cells - 1;
   }
 
-  /** The slot of `key`, or -1. `key` must be well-formed. */
+  /** Keys indexed. O(1). */
+  get size(): number {
+    return this.count + this.oldCount;
+  }
+
+  /** Whether an old table is still being drained (for tests). O(1). */
+  get growing(): boolean {
+    return this.old !== undefined;
+  }
+
+  /** Entries still in the old table. */
+  private oldCount = 0;
+
+  /** The slot of `key`, or -1. O(1) expected. */
   find(key: string): number {
-    const table = this.table;
-    for (let i = keyHash(key) & this.mask; ; i = (i + 1) & this.mask) {
+    const h = this.hash(key);
+    const found = this.probe(this.table, this.mask, h, key);
+    if (found !== -1 || this.old === undefined) return found;
+    return this.probe(this.old, this.oldMask, h, key);
+  }
+
+  /** Adds `slot`, whose key must not be in the index yet. O(1) expected, plus MIGRATE_STEP cells while growing. */
+  insert(slot: number): void {
+    if (this.old !== undefined) this.migrate();
+    else if ((this.count + 1) * 2 > this.table.length) this.grow();
+    this.place(slot, this.hash(this.keyOf(slot)));
+    this.count++;
+  }
+
+  /** Removes `slot`, which must be in the index. O(1) expected. */
+  remove(slot: number): void {
+    const h = this.hash(this.keyOf(slot));
+    if (this.old !== undefined) {
+      for (let i = h & this.oldMask; this.old[i] !== 0; i = (i + 1) & this.oldMask) {
+        if (this.old[i] === slot + 1) {
+          this.old[i] = MOVED;
+          this.oldCount--;
+          return;
+        }
+      }
+    }
+    this.unplace(slot, h);
+    this.count--;
+  }
+
+  private probe(table: Int32Array, mask: number, h: number, key: string): number {
+    for (let i = h & mask; ; i = (i + 1) & mask) {
       const entry = table[i]!;
       if (entry === 0) return -1;
-      if (this.keyOf(entry - 1) === key) return entry - 1;
+      if (entry > 0 && this.keyOf(entry - 1) === key) return entry - 1;
     }
   }
 
-  /** Adds `slot`, whose key must not be in the index yet. */
-  insert(slot: number): void {
+  private place(slot: number, h: number): void {
     const table = this.table;
-    let i = keyHash(this.keyOf(slot)) & this.mask;
+    let i = h & this.mask;
     while (table[i] !== 0) i = (i + 1) & this.mask;
     table[i] = slot + 1;
   }
 
-  /** Removes `slot`, which must be in the index. */
-  remove(slot: number): void {
+  private unplace(slot: number, h: number): void {
     const table = this.table;
     const mask = this.mask;
-    let hole = keyHash(this.keyOf(slot)) & mask;
+    let hole = h & mask;
     while (table[hole] !== slot + 1) hole = (hole + 1) & mask;
     // Shift back every later entry of the run whose home lies at or before the hole, so that
     // lookups never stop early at the emptied cell.
     for (let j = (hole + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = keyHash(this.keyOf(table[j]! - 1)) & mask;
+      const home = this.hash(this.keyOf(table[j]! - 1)) & mask;
       const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
       if (movable) {
         table[hole] = table[j]!;
@@ -58,5 +121,32 @@ export class KeyIndex {
       }
     }
     table[hole] = 0;
+  }
+
+  /** Starts draining the full table into one twice its size. O(new table) to allocate (zeroed memory). */
+  private grow(): void {
+    this.old = this.table;
+    this.oldMask = this.mask;
+    this.oldCount = this.count;
+    this.migrated = 0;
+    this.table = new Int32Array(this.old.length * 2);
+    this.mask = this.table.length - 1;
+    this.count = 0;
+  }
+
+  /** Moves the next MIGRATE_STEP old cells into the current table; drops the old one once empty. */
+  private migrate(): void {
+    const old = this.old!;
+    const end = Math.min(old.length, this.migrated + MIGRATE_STEP);
+    for (let i = this.migrated; i < end; i++) {
+      const entry = old[i]!;
+      if (entry <= 0) continue;
+      old[i] = MOVED;
+      this.place(entry - 1, this.hash(this.keyOf(entry - 1)));
+      this.oldCount--;
+      this.count++;
+    }
+    this.migrated = end;
+    if (end === old.length) this.old = undefined;
   }
 }

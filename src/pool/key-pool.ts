@@ -4,7 +4,7 @@ import { KeyPoolError } from "./errors.js";
 import { KeyIndex } from "./key-index.js";
 import { FreeSet } from "./free-set.js";
 import { assertKey, assertLeaseId, isKey, isLeaseId } from "./key-format.js";
-import { assertPoolSettings, keysToGenerate, messages } from "./rules.js";
+import { DEFAULT_MAX_COOLDOWN_MS, assertPoolSettings, keysToGenerate, messages } from "./rules.js";
 import { SlotTable } from "./slot-table.js";
 import { DEFAULT_MAX_LEASE_MS, NOT_HELD, REFUSALS, maxLeaseRefusal } from "./lease-refusals.js";
 import type { LeaseRefusal } from "./lease-refusals.js";
@@ -45,6 +45,8 @@ export class KeyPool {
   private readonly budget: number;
   private readonly maxLeaseMs: number;
   private readonly maxLease: LeaseRefusal;
+  /** The longest cooldown a release may ask for (a pool setting). */
+  readonly maxCooldownMs: number;
   /** Lifetime event counts, for metrics. */
   readonly counters: PoolCounters = {
     generated: 0, acquired: 0, released: 0, autoReleased: 0, expired: 0, deleted: 0, acquireMisses: 0,
@@ -58,8 +60,10 @@ export class KeyPool {
     assertPoolSettings({
       blockTtlMs, keepaliveTtlMs, maxKeys,
       catchUpBudget: options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET, maxLeaseMs: options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS,
+      maxCooldownMs: options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS,
     });
-    this.index = new KeyIndex(options.maxKeys, (slot) => this.slots.keys.get(slot)!);
+    this.maxCooldownMs = options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
+    this.index = new KeyIndex((slot) => this.slots.keys.get(slot)!);
     this.tokens = new TokenSource(random);
     this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
     this.maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
@@ -250,9 +254,12 @@ export class KeyPool {
       total: this.lives.size,
       free: this.lives.size - this.blocks.size,
       blocked: this.blocks.size,
+      // No release cools a key before cooldowns land in this pool.
+      cooling: 0,
       blockTtlMs: this.options.blockTtlMs,
       keepaliveTtlMs: this.options.keepaliveTtlMs,
       maxKeys: this.options.maxKeys,
+      maxCooldownMs: this.maxCooldownMs,
     };
   }
 

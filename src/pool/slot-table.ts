@@ -1,9 +1,6 @@
-import { BytesColumn, Float64Column, Int32Column, RefColumn } from "./columns.js";
+import { BytesColumn, FIRST_PAGE, Float64Column, Int32Column, PAGE_SIZE, RefColumn } from "./columns.js";
 import { TOKEN_BYTES, decodeToken, encodeToken } from "./key-format.js";
 import type { KeyInfo } from "./types.js";
-
-/** Slots made addressable at a time (one page of every column). */
-const RESERVE_STEP = 16_384;
 
 /** Anything with per-slot storage that must grow with the table. */
 export interface SlotStorage {
@@ -40,7 +37,8 @@ export class SlotTable {
     let slot = this.spare;
     if (slot === -1) {
       slot = this.used++;
-      if (this.used > this.reserved) this.reserve((this.reserved += RESERVE_STEP));
+      // Doubling while the first page grows, then one page of every column at a time.
+      if (this.used > this.reserved) this.reserve((this.reserved = this.reserved < PAGE_SIZE ? Math.max(FIRST_PAGE, this.reserved * 2) : this.reserved + PAGE_SIZE));
     } else {
       this.spare = this.nextSpare.get(slot);
     }

@@ -3,7 +3,11 @@ import type { LeaseEndReason, LeaseRefusal } from "./lease-refusals.js";
 /** One key as the pool holds it at a given instant. Times are ms since the Unix epoch. */
 export interface KeyInfo {
   readonly key: string;
-  readonly state: "free" | "blocked";
+  /**
+   * "cooling": released with a cooldown (e.g. after HTTP 429) and parked until `cooldownUntil`;
+   * neither free nor blocked, never acquired, but alive and aging as any key.
+   */
+  readonly state: KeyState;
   /** Set only while blocked. */
   readonly leaseId?: string | undefined;
   /** Set only while blocked: the instant the key becomes free. */
@@ -18,7 +22,12 @@ export interface KeyInfo {
   readonly fencingToken?: number | undefined;
   /** Set only while blocked: when the current lease was acquired. */
   readonly acquiredAt?: number | undefined;
+  /** Set only while cooling: the instant the key becomes free (inclusive, as every deadline). */
+  readonly cooldownUntil?: number | undefined;
 }
+
+/** The states of a live key. */
+export type KeyState = "free" | "blocked" | "cooling";
 
 /** The outcome of renewing one lease within a batch. */
 export interface LeaseResult {
@@ -52,11 +61,12 @@ export interface KeepAliveResult {
   readonly expiresAt?: number | undefined;
 }
 
-/** Counts of live keys and the pool's settings. */
+/** Counts of live keys and the pool's settings: free + blocked + cooling = total. */
 export interface PoolStats extends PoolSettings {
   readonly total: number;
   readonly free: number;
   readonly blocked: number;
+  readonly cooling: number;
 }
 
 /**
@@ -70,10 +80,14 @@ export interface PoolSettings {
   readonly keepaliveTtlMs: number;
   /** The most live keys the pool holds. */
   readonly maxKeys: number;
+  /** The longest cooldown a release may ask for (`--max-cooldown`, default 1 h). */
+  readonly maxCooldownMs: number;
 }
 
 /** How to build a `KeyPool`: its settings and how much expiry work one request may do. */
-export interface PoolOptions extends PoolSettings {
+export interface PoolOptions extends Omit<PoolSettings, "maxCooldownMs"> {
+  /** The longest cooldown a release may ask for; default DEFAULT_MAX_COOLDOWN_MS (1 h). */
+  readonly maxCooldownMs?: number;
   /** No renewal carries a block past a lease's `acquiredAt` + this; default 24 h. */
   readonly maxLeaseMs?: number;
   /** Expiry work one request may do before answering; default 64. */
@@ -89,4 +103,21 @@ export interface PoolCounters {
   expired: number;
   deleted: number;
   acquireMisses: number;
+}
+
+/** Which keys a listing returns: every live key, or those of one state. */
+export interface ListQuery {
+  /** Only keys in this state; absent: every state. */
+  readonly state?: KeyState | undefined;
+  /** Keys per page, 1..MAX_PAGE_SIZE (the service applies DEFAULT_PAGE_SIZE to 0). */
+  readonly pageSize: number;
+  /** "" for the first page, else a previous page's `nextPageToken`. */
+  readonly pageToken: string;
+}
+
+/** One page of a listing: fewer than pageSize keys (even none) may come with a non-empty token. */
+export interface ListPage {
+  readonly keys: KeyInfo[];
+  /** "" when the listing is complete. */
+  readonly nextPageToken: string;
 }

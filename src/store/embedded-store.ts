@@ -55,7 +55,7 @@ export class EmbeddedStore implements KeyStore {
     log: DurableLog | undefined,
   ) {
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
-    this.settings = { blockTtlMs, keepaliveTtlMs, maxKeys };
+    this.settings = { blockTtlMs, keepaliveTtlMs, maxKeys, maxCooldownMs: pool.maxCooldownMs };
     this.scheduler = options.scheduler;
     this.dataDir = this.log = log;
     this.sweeper = new Sweeper(pool, this.scheduler, () => this.freed.emit());

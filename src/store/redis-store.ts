@@ -1,5 +1,5 @@
 import {
-  DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_LEASE_MS, assertKey, assertPoolSettings, assertLeaseId, keysToGenerate, messages, refusalError,
+  DEFAULT_CATCH_UP_BUDGET, DEFAULT_MAX_COOLDOWN_MS, DEFAULT_MAX_LEASE_MS, assertKey, assertPoolSettings, assertLeaseId, keysToGenerate, messages, refusalError,
 } from "../pool/index.js";
 import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
@@ -115,7 +115,8 @@ export class RedisStore implements KeyStore {
    */
   get settings(): PoolSettings {
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = this.events.settings ?? this.wanted;
-    return { blockTtlMs, keepaliveTtlMs, maxKeys };
+    // Cooldowns are not in the settings hash yet (issue 13, Redis side): the default until they are.
+    return { blockTtlMs, keepaliveTtlMs, maxKeys, maxCooldownMs: DEFAULT_MAX_COOLDOWN_MS };
   }
 
   /**
@@ -237,7 +238,8 @@ export class RedisStore implements KeyStore {
 
   async stats(): Promise<PoolStats> {
     const [, total, blocked] = expectOk(await this.run("keypoolStats", [])).map(Number);
-    return { total: total!, free: total! - blocked!, blocked: blocked!, ...this.settings };
+    // No Redis script cools a key yet (issue 13, Redis side), so none is cooling.
+    return { total: total!, free: total! - blocked!, blocked: blocked!, cooling: 0, ...this.settings };
   }
 
   /**

@@ -189,8 +189,8 @@ export class ShardedRedisStore implements KeyStore {
   /** The shards' counts summed, with the pool's settings: one script per shard, in parallel. */
   async stats(): Promise<PoolStats> {
     const all = await Promise.all(this.shards.map((s) => s.stats()));
-    const sum = (field: "total" | "free" | "blocked"): number => all.reduce((n, s) => n + s[field], 0);
-    return { total: sum("total"), free: sum("free"), blocked: sum("blocked"), ...this.settings };
+    const sum = (field: "total" | "free" | "blocked" | "cooling"): number => all.reduce((n, s) => n + s[field], 0);
+    return { total: sum("total"), free: sum("free"), blocked: sum("blocked"), cooling: sum("cooling"), ...this.settings };
   }
 
   /**

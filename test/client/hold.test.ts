@@ -132,7 +132,7 @@ describe("client.hold(key)", () => {
 
   it("refuses a malformed key and a key held already, without echoing the key", async () => {
     const [k] = await client.generateKeys(1);
-    expect(() => client.hold("kp_too-short")).toThrow(/keys\[0\] is malformed/);
+    expect(() => client.hold("kp_tiny")).toThrow(/keys\[0\] is malformed/);
     client.hold(k!.key);
     expect(() => client.hold(k!.key)).toThrow(/is held already/);
     try {

@@ -57,7 +57,7 @@ describe("KeyPool.acquire", () => {
   it("answers NOT_FOUND from an empty pool, telling the caller to generate keys", () => {
     const err = errorOf(() => makePool().acquire(T0));
     expect(err.code).toBe("not-found");
-    expect(err.message).toBe("no free key: the pool holds no keys; generate keys first");
+    expect(err.message).toBe("no free key: the pool holds no keys; generate or import keys first");
   });
 
   it("asks the injected Random to pick among exactly the free keys", () => {

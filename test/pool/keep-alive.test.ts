@@ -26,7 +26,7 @@ const CASES = [
   { name: "blocked key at the instant it dies", key: blockedKey, after: KEEPALIVE_TTL, expect: "not-found" },
   { name: "unknown key", key: () => UNKNOWN_KEY, after: 0, expect: "not-found" },
   { name: "deleted key", key: (pool) => { const k = freeKey(pool); pool.delete(k, T0); return k; }, after: 0, expect: "not-found" },
-  { name: "malformed key", key: () => `kp_${"!".repeat(24)}`, after: 0, expect: "invalid-argument" },
+  { name: "malformed key", key: () => `kp_ ${"!".repeat(23)}`, after: 0, expect: "invalid-argument" },
 ] satisfies KeepAliveCase[];
 
 describe("KeyPool.keepAlive", () => {

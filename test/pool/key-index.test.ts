@@ -1,15 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { keyHash } from "../../src/pool/key-format.js";
 import { KeyIndex } from "../../src/pool/key-index.js";
 import { seededRandom, type Random } from "../../src/random.js";
 import { ALPHABET, keyStartingWith } from "./pool-fixtures.js";
 
-/** Every KeyIndex below holds at most this many keys; its table then has 1024 cells. */
+/** The probing tests hold at most this many keys in a 1024-cell table (full: it grows past it). */
 const CAPACITY = 512;
+const TABLE_CELLS = 1024;
 const TABLE_MASK = 1023;
 
+const VALUE = new Map(Array.from(ALPHABET, (c, i) => [c, i]));
+
 /**
- * A key whose home cell in a 1024-cell table is `home`: the low 10 bits of keyHash are the
+ * A hash the probing tests control: a generated key's first five random characters, 6 bits
+ * each, so a test can build keys with any home cell (the real keyHash mixes every character).
+ */
+function homeHash(key: string): number {
+  let h = 0;
+  for (let i = 3; i < 8; i++) h = (h << 6) | VALUE.get(key[i]!)!;
+  return h;
+}
+
+/**
+ * A key whose home cell in a 1024-cell table is `home` under homeHash: the low 10 bits are the
  * fifth random character and the low 4 bits of the fourth.
  */
 function keyWithHome(home: number, random: Random): string {
@@ -23,7 +35,7 @@ function keyWithHome(home: number, random: Random): string {
 function harness() {
   const slots: (string | undefined)[] = [];
   const spare: number[] = [];
-  const index = new KeyIndex(CAPACITY, (slot) => slots[slot]!);
+  const index = new KeyIndex((slot) => slots[slot]!, homeHash, TABLE_CELLS);
   return {
     index,
     add(key: string): number {
@@ -49,7 +61,7 @@ const CROWDED_HOMES = [1019, 1021, 1022, 1023, 0, 1, 2, 600, 601];
 describe("KeyIndex", () => {
   it("crafted keys land on the home cells the tests rely on", () => {
     const random = seededRandom(3);
-    for (const home of CROWDED_HOMES) expect(keyHash(keyWithHome(home, random)) & TABLE_MASK).toBe(home);
+    for (const home of CROWDED_HOMES) expect(homeHash(keyWithHome(home, random)) & TABLE_MASK).toBe(home);
   });
 
   it("finds every key after removals inside a probe run that wraps past the end of the table", () => {
@@ -132,5 +144,43 @@ describe("KeyIndex", () => {
       if (lost.length > 0) expect.fail(`step ${step}: ${lost.length} keys no longer found at their slot`);
     }
     for (const [key, slot] of model) expect(h.index.find(key)).toBe(slot);
+  });
+
+  it("grows from 64 cells to hold 100,000 keys by moving a few entries per insert, finding every key all along", () => {
+    const random = seededRandom(21);
+    const slots: string[] = [];
+    let looks = 0;
+    const index = new KeyIndex((slot) => {
+      looks++;
+      return slots[slot]!;
+    });
+    const model = new Map<string, number>();
+    let worst = 0;
+    let grew = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const key = i % 2 === 0 ? keyStartingWith("", random) : `sk-proj-${i.toString(36).padStart(12, "0")}`;
+      slots.push(key);
+      const wasGrowing = index.growing;
+      looks = 0;
+      index.insert(i);
+      worst = Math.max(worst, looks);
+      if (!wasGrowing && index.growing) grew++;
+      model.set(key, i);
+      // Remove every fifth key, and check a sample of the rest, old table and new alike.
+      if (i % 5 === 4) {
+        const gone = slots[i - 2]!;
+        looks = 0;
+        index.remove(model.get(gone)!);
+        worst = Math.max(worst, looks);
+        model.delete(gone);
+        expect(index.find(gone)).toBe(-1);
+      }
+      if (i % 97 === 0) for (const k of [slots[random.int(i + 1)]!, key]) expect(index.find(k)).toBe(model.get(k) ?? -1);
+    }
+    expect(index.size).toBe(model.size);
+    for (const [key, slot] of model) expect(index.find(key)).toBe(slot);
+    expect(grew).toBeGreaterThanOrEqual(11); // 64 cells doubled at least 11 times
+    // A whole-table rehash would look at tens of thousands of keys in one insert.
+    expect(worst).toBeLessThan(64);
   });
 });

@@ -7,7 +7,7 @@ import { ReferencePool, type Expected } from "./reference-pool.js";
 
 /** Short TTLs and a small pool, so keys are born, leased, lapse and die thousands of times. */
 const OPTIONS = { blockTtlMs: 1000, keepaliveTtlMs: 5000, maxKeys: 48, maxLeaseMs: 1800 } satisfies PoolOptions;
-const MALFORMED_KEYS = ["", "kp_", "kp_short", `kp_${"A".repeat(23)}!`, `KP_${"A".repeat(24)}`, "x".repeat(27)];
+const MALFORMED_KEYS = ["", "kp_", "kp_shrt", `kp_${"A".repeat(23)} `, `KP_${"A".repeat(24)}é`, "x".repeat(513), "tab\tinside"];
 const COUNTS = [0, 1, 1, 2, 3, 3, 5, 8, 12, 30, 60, 1001, 2.5];
 /** Outcomes every run must reach, or the run proves less than it claims. */
 const MUST_SEE = [

@@ -1,7 +1,10 @@
 import type { KeyInfo, KeyPoolErrorCode, LeaseEndReason, PoolOptions, PoolStats } from "../../src/pool/index.js";
 
-/** The documented shapes, restated here so the model does not trust the pool's own checks. */
-const KEY_SHAPE = /^kp_[A-Za-z0-9_-]{24}$/;
+/**
+ * The documented shapes, restated here so the model does not trust the pool's own checks: a key
+ * is 8 to 512 characters of printable ASCII without spaces.
+ */
+const KEY_SHAPE = /^[\x21-\x7e]{8,512}$/;
 const LEASE_SHAPE = /^[A-Za-z0-9_-]{24}$/;
 
 /** What a call should end with: a value, or an error code. */
@@ -10,6 +13,8 @@ export type Expected<T> = { readonly ok: T } | { readonly error: KeyPoolErrorCod
 /** What a renewal should end with: the key, a refusal (nothing changed), or INVALID_ARGUMENT. */
 export type ExpectedRenewal = { readonly ok: KeyInfo } | { readonly refused: LeaseEndReason } | { readonly error: "invalid-argument" };
 
+/** The longest cooldown when the options do not say: 1 h, as documented. */
+const DEFAULT_MAX_COOLDOWN_MS = 3600 * 1000;
 /** The longest lease when the options do not say: 24 h, as documented. */
 const DEFAULT_MAX_LEASE = 24 * 3600 * 1000;
 
@@ -153,7 +158,8 @@ export class ReferencePool {
     const total = this.liveKeys().length;
     const free = this.freeKeys().length;
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = this.options;
-    return { total, free, blocked: total - free, blockTtlMs, keepaliveTtlMs, maxKeys };
+    const maxCooldownMs = this.options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
+    return { total, free, blocked: total - free, cooling: 0, blockTtlMs, keepaliveTtlMs, maxKeys, maxCooldownMs };
   }
 
   /** Time never goes backwards. */

@@ -52,7 +52,7 @@ const CASES = [
   { name: "deleted key", key: (s) => s.deleted, leaseId: noLease, expect: "not-found" },
   { name: "expired free key", key: (s) => s.free.key, leaseId: noLease, after: KEEPALIVE_TTL, expect: "not-found" },
   { name: "expired blocked key", key: (s) => s.blocked.key, leaseId: ownLease, after: KEEPALIVE_TTL, expect: "not-found" },
-  { name: "malformed key", key: () => "kp_short", leaseId: noLease, expect: "invalid-argument" },
+  { name: "malformed key", key: () => "kp_shrt", leaseId: noLease, expect: "invalid-argument" },
   { name: "malformed lease id", key: (s) => s.blocked.key, leaseId: () => "lease-1", expect: "invalid-argument" },
   { name: "malformed lease id on an unknown key", key: () => UNKNOWN_KEY, leaseId: () => "x", expect: "invalid-argument" },
   { name: "own lease after the block ran out", key: (s) => s.blocked.key, leaseId: ownLease, after: BLOCK_TTL, expect: "ok" },

@@ -60,7 +60,7 @@ const CASES = [
   { name: "deleted while held", key: heldKey, leaseId: own, prepare: (s, now) => s.pool.delete(s.held.key, now), expect: "not-found" },
   { name: "unknown key", key: () => UNKNOWN_KEY, leaseId: own, expect: "not-found" },
   { name: "dead key (its life ran out)", key: heldKey, leaseId: own, after: KEEPALIVE_TTL, expect: "not-found", says: /expired/ },
-  { name: "malformed key", key: () => "kp_short", leaseId: own, expect: "invalid-argument" },
+  { name: "malformed key", key: () => "kp_shrt", leaseId: own, expect: "invalid-argument" },
   { name: "malformed lease id", key: heldKey, leaseId: () => "lease-1", expect: "invalid-argument" },
   { name: "empty lease id (required)", key: heldKey, leaseId: () => "", expect: "invalid-argument" },
   {
@@ -166,7 +166,7 @@ describe("KeyPool.renew", () => {
 
   it("names the field of a malformed entry and never echoes the key", () => {
     const pool = makePool();
-    expect(errorOf(() => pool.renew("kp_short", FOREIGN_LEASE, T0, "leases[3]")).message).toMatch(/^leases\[3\]\.key is malformed/);
+    expect(errorOf(() => pool.renew("kp_shrt", FOREIGN_LEASE, T0, "leases[3]")).message).toMatch(/^leases\[3\]\.key is malformed/);
     expect(errorOf(() => pool.renew(UNKNOWN_KEY, "", T0, "leases[0]")).message).toMatch(/^leases\[0\]\.lease_id is empty/);
     const refused = pool.renew(UNKNOWN_KEY, FOREIGN_LEASE, T0);
     expect(refused).toMatchObject({ renewed: false, refusal: { reason: "not-found" } });

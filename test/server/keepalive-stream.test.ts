@@ -68,7 +68,7 @@ describe("KeepAlive stream", () => {
   });
 
   it.each([
-    { name: "a malformed key", keys: ["not-a-key"], details: /keys\[0\] is malformed/ },
+    { name: "a malformed key", keys: ["not a key"], details: /keys\[0\] is malformed/ },
     { name: "more than 1000 keys", keys: Array(1001).fill(UNKNOWN_KEY), details: /at most 1000 keys/ },
   ])("ends with INVALID_ARGUMENT on $name", async ({ keys, details }) => {
     const call = t.client.keepAlive();

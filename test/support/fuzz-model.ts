@@ -3,7 +3,7 @@ import type { GetPoolStatsResponse, KeyInfo as WireKeyInfo } from "../../gen/key
 import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
 import { ReferenceModel } from "../store/conformance/reference-model.js";
 import type { ModelSettings } from "../store/conformance/reference-model.js";
-import { KEY_SHAPE, LEASE_SHAPE } from "./fuzz-arbitraries.js";
+import { GENERATED_KEY_SHAPE, LEASE_SHAPE } from "./fuzz-arbitraries.js";
 import { ContractViolation } from "./fuzz-calls.js";
 import type { Known } from "./fuzz-checks.js";
 import { checkInfo } from "./fuzz-key-ops.js";
@@ -25,7 +25,7 @@ export class FuzzModel {
   /** Records keys GenerateKeys made at `now`, checking each is new, FREE and alive for one TTL. */
   generated(keys: readonly WireKeyInfo[], now: number): void {
     for (const k of keys) {
-      if (!KEY_SHAPE.test(k.key)) throw new ContractViolation("GenerateKeys made a key of the wrong shape");
+      if (!GENERATED_KEY_SHAPE.test(k.key)) throw new ContractViolation("GenerateKeys made a key of the wrong shape");
       if (this.seen.has(k.key)) throw new ContractViolation("GenerateKeys made a key it had made before");
       if (k.state !== KeyState.FREE || k.leaseId !== "") throw new ContractViolation("GenerateKeys made a key that is not FREE");
       if (timestampMs(k.expiresAt!) !== now + this.settings.keepaliveTtlMs) {

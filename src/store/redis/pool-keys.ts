@@ -30,7 +30,7 @@ export const POOL_KEY_NAMES = [
  * What a Redis pool keeps in its settings hash: the settings GetPoolStats reports, and the
  * longest a lease may be renewed for (`--max-lease`), so every server renews by the same rule.
  */
-export interface RedisPoolSettings extends PoolSettings {
+export interface RedisPoolSettings extends Omit<PoolSettings, "maxCooldownMs"> {
   readonly maxLeaseMs: number;
 }
 

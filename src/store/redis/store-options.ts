@@ -17,7 +17,7 @@ export interface RedisStoreOptions {
   readonly newKey?: () => string;
   /** Acknowledge a write only once this many replicas have it (`--redis-wait-replicas`). */
   readonly waitReplicas?: ReplicaWait;
-  /** Which pool of that Redis (default "default"): `[A-Za-z0-9._:-]{1,100}`. */
+  /** Which pool of that Redis (default "default"): POOL_NAME in rules.ts (`[a-z0-9_.-]{1,64}`). */
   readonly pool?: string;
   /**
    * The settings this server was started with. A pool without settings gets them; a pool whose

@@ -35,7 +35,7 @@ export function counterTests(ctx: ConformanceContext): void {
     const before = store.counters();
     await store.stats();
     await store.get(made!.key);
-    await expectCode(store.get("not-a-key"), "invalid-argument");
+    await expectCode(store.get("not a key"), "invalid-argument");
     await expectCode(store.delete(UNKNOWN_KEY), "not-found");
     expect(store.counters()).toEqual(before);
   });

@@ -21,7 +21,11 @@ export interface ModelSettings {
   readonly keepaliveTtlMs: number;
   readonly maxKeys: number;
   readonly maxLeaseMs?: number;
+  readonly maxCooldownMs?: number;
 }
+
+/** The longest cooldown when the settings do not say: 1 h, as documented. */
+const DEFAULT_MAX_COOLDOWN_MS = 3600 * 1000;
 
 /**
  * The KeyService contract written as plainly as possible: a Map scanned in full whenever that is
@@ -110,9 +114,11 @@ export class ReferenceModel {
       total: live.length,
       free: live.length - blocked,
       blocked,
+      cooling: 0,
       blockTtlMs: this.settings.blockTtlMs,
       keepaliveTtlMs: this.settings.keepaliveTtlMs,
       maxKeys: this.settings.maxKeys,
+      maxCooldownMs: this.settings.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS,
     };
   }
 

@@ -11,10 +11,10 @@ interface MalformedCase {
 
 const MALFORMED = [
   { what: "empty key", args: () => [""] },
-  { what: "short key", args: (k) => [k.slice(0, -1)] },
-  { what: "long key", args: (k) => [`${k}A`] },
-  { what: "key without the kp_ prefix", args: (k) => [`xx_${k.slice(3)}`] },
-  { what: "key with a character outside [A-Za-z0-9_-]", args: (k) => [`${k.slice(0, -1)}=`] },
+  { what: "key of 7 characters", args: (k) => [k.slice(0, 7)] },
+  { what: "key of 513 characters", args: (k) => [k.padEnd(513, "A")] },
+  { what: "key with a space", args: (k) => [`${k.slice(0, -1)} `] },
+  { what: "key with a control character", args: (k) => [`${k.slice(0, -1)}\n`] },
   { what: "key with a non-ASCII character", args: (k) => [`${k.slice(0, -1)}é`] },
   { what: "short lease id", args: (k) => [k, "abc"] },
   { what: "lease id with a character outside the alphabet", args: (k) => [k, "+".repeat(24)] },

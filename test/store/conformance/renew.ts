@@ -105,7 +105,7 @@ export function renewTests(ctx: ConformanceContext): void {
 
   test("renew: a malformed key or lease id (both required) is INVALID_ARGUMENT and changes nothing", async () => {
     const { store, got } = await held(ctx);
-    await expectCode(store.renew("kp_short", got.leaseId!), "invalid-argument");
+    await expectCode(store.renew("kp_shrt", got.leaseId!), "invalid-argument");
     await expectCode(store.renew(got.key, ""), "invalid-argument");
     await expectCode(store.renew(got.key, "lease-1"), "invalid-argument");
     await unchanged(store, got);

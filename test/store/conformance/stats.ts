@@ -2,6 +2,9 @@ import { expect, test } from "vitest";
 import { BLOCK_MS, LIFE_MS, MAX_KEYS } from "./context.js";
 import type { ConformanceContext } from "./context.js";
 
+/** The documented default --max-cooldown. */
+const HOUR_MS = 3_600_000;
+
 /** GetPoolStats: exact counts of live keys, and the pool's settings. */
 export function statsTests(ctx: ConformanceContext): void {
   test("stats: an empty pool reports zero keys and its TTLs and capacity", async () => {
@@ -10,9 +13,11 @@ export function statsTests(ctx: ConformanceContext): void {
       total: 0,
       free: 0,
       blocked: 0,
+      cooling: 0,
       blockTtlMs: BLOCK_MS,
       keepaliveTtlMs: LIFE_MS,
       maxKeys: MAX_KEYS,
+      maxCooldownMs: HOUR_MS,
     });
   });
 
@@ -36,7 +41,7 @@ export function statsTests(ctx: ConformanceContext): void {
 
   test("settings: the store reports the pool's rules without a call, the same as stats", async () => {
     const { store } = await ctx.open({ blockTtlMs: 7_000, keepaliveTtlMs: 90_000, maxKeys: 40 });
-    expect(store.settings).toEqual({ blockTtlMs: 7_000, keepaliveTtlMs: 90_000, maxKeys: 40 });
+    expect(store.settings).toEqual({ blockTtlMs: 7_000, keepaliveTtlMs: 90_000, maxKeys: 40, maxCooldownMs: HOUR_MS });
     expect(await store.stats()).toMatchObject(store.settings);
   });
 
