@@ -53,7 +53,7 @@ export function emptyPoolView(settings: PoolSettings, backing: Pick<KeyStore, "i
       return keys.map((key) => ({ key, found: false }));
     },
     get: lookup,
-    stats: async (): Promise<PoolStats> => ({ ...settings, total: 0, free: 0, blocked: 0 }),
+    stats: async (): Promise<PoolStats> => ({ ...settings, total: 0, free: 0, blocked: 0, cooling: 0 }),
     counters: () => ZERO_COUNTERS,
     onKeysFreed: () => () => {},
     isServing: () => backing.isServing(),
