@@ -4,6 +4,11 @@ import type { Role, TokenRegistry } from "./auth.js";
 
 /** Metadata key carrying the caller's role to the handlers; always set by the server itself. */
 export const ROLE_METADATA = "x-keypool-role";
+/**
+ * Metadata key carrying the pools the caller's token is limited to (comma-separated) to the
+ * handlers; absent when it may use every pool. Always set (or removed) by the server itself.
+ */
+export const POOLS_METADATA = "x-keypool-pools";
 
 /** Who may call what. */
 export interface AccessPolicy {
@@ -15,8 +20,10 @@ export interface AccessPolicy {
   readonly reflection: "open" | "authenticated";
 }
 
-/** The outcome of an access check. */
-export type Verdict = { readonly role: Role } | { readonly code: grpc.status; readonly details: string };
+/** The outcome of an access check: the role (and the pools, when limited) of an allowed call. */
+export type Verdict =
+  | { readonly role: Role; readonly pools?: readonly string[] | undefined }
+  | { readonly code: grpc.status; readonly details: string };
 
 /** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. O(1). */
 export function isLoopback(address: string | undefined): boolean {
@@ -57,7 +64,7 @@ export function decide(policy: AccessPolicy, path: string, metadata: grpc.Metada
   }
   const principal = policy.tokens.authenticate(token);
   if (!principal) return { code: grpc.status.UNAUTHENTICATED, details: "unknown bearer token" };
-  if (reflection || mayCall(principal.role, path)) return { role: principal.role };
+  if (reflection || mayCall(principal.role, path)) return { role: principal.role, pools: principal.pools };
   const method = path.slice(path.lastIndexOf("/") + 1);
   return { code: grpc.status.PERMISSION_DENIED, details: `role ${principal.role} may not call ${method}` };
 }
@@ -84,13 +91,36 @@ export class CallRefused extends Error {
   }
 }
 
+/** Puts an allowed verdict into the call's metadata for the handlers (replacing what a client sent). */
+function grant(metadata: grpc.Metadata, verdict: Extract<Verdict, { role: Role }>): void {
+  metadata.set(ROLE_METADATA, verdict.role);
+  if (verdict.pools) metadata.set(POOLS_METADATA, verdict.pools.join(","));
+  else metadata.remove(POOLS_METADATA);
+}
+
+/**
+ * Whether the call whose metadata this is may use pool `pool` (its full name): undefined when
+ * it may, else PERMISSION_DENIED naming the pool. O(pools of the token).
+ */
+export function poolRefusal(metadata: grpc.Metadata, pool: string): CallRefused | undefined {
+  const limited = metadata.get(POOLS_METADATA)[0];
+  if (typeof limited !== "string") return undefined;
+  const allowed = limited.split(",");
+  if (allowed.includes(pool)) return undefined;
+  return new CallRefused(grpc.status.PERMISSION_DENIED, `this token may not use pool "${pool}" (its pools: ${allowed.join(", ")}; see "pools" in the auth file)`);
+}
+
 /**
  * Asks `policy` again about a call that was allowed when it started (after an auth file reload):
- * undefined while it is still allowed, else why not. O(tokens).
+ * undefined while it is still allowed (its pools then follow the reloaded file), else why not.
+ * O(tokens).
  */
 export function recheck(policy: AccessPolicy, path: string, metadata: grpc.Metadata, peer: string | undefined): CallRefused | undefined {
   const verdict = decide(policy, path, metadata, peer);
-  if ("role" in verdict) return undefined;
+  if ("role" in verdict) {
+    grant(metadata, verdict);
+    return undefined;
+  }
   const why = verdict.code === grpc.status.UNAUTHENTICATED ? "its bearer token is no longer accepted (auth file reloaded)" : verdict.details;
   return new CallRefused(verdict.code, `this stream ended: ${why}`);
 }
@@ -111,7 +141,7 @@ export function accessInterceptor(policy: AccessPolicy, maxMetadataBytes: number
               ? { code: grpc.status.RESOURCE_EXHAUSTED, details: `request metadata is ${size} bytes; the limit is ${maxMetadataBytes} (--max-metadata-bytes)` }
               : decide(policy, method.path, metadata, call.getConnectionInfo().remoteAddress);
             if ("role" in verdict) {
-              metadata.set(ROLE_METADATA, verdict.role);
+              grant(metadata, verdict);
               proceed(metadata);
             } else {
               call.sendStatus({ code: verdict.code, details: verdict.details, metadata: new grpc.Metadata() });

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { isPoolName, messages } from "../pool/index.js";
 import { Signal } from "../store/signal.js";
 
 /** What a token may do. */
@@ -20,6 +21,8 @@ interface TokenEntry {
   readonly name: string;
   readonly role: Role;
   readonly hash: Buffer;
+  /** The only pools the token may use; undefined: every pool. */
+  readonly pools: readonly string[] | undefined;
 }
 
 const ROLES: readonly Role[] = ["admin", "worker", "reader"];
@@ -30,8 +33,9 @@ export function hashToken(token: string): string {
 }
 
 /**
- * Parses an auth file: `{"tokens": [{"name": "ci", "role": "worker", "sha256": "<64 hex>"}]}`.
- * Only token hashes are stored, never tokens. Throws an Error naming the path and the problem.
+ * Parses an auth file: `{"tokens": [{"name": "ci", "role": "worker", "sha256": "<64 hex>"}]}`,
+ * where a token may carry `"pools": ["openai", ...]` to be limited to those pools (absent: every
+ * pool). Only token hashes are stored, never tokens. Throws an Error naming the path and the problem.
  */
 export function parseAuthFile(path: string, text: string): TokenEntry[] {
   let doc: unknown;
@@ -49,14 +53,28 @@ export function parseAuthFile(path: string, text: string): TokenEntry[] {
     if (typeof entry.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(entry.sha256)) {
       throw new Error(`${where}: "sha256" must be the 64-hex-digit SHA-256 of the token (never the token itself)`);
     }
-    return { name: entry.name, role: entry.role as Role, hash: Buffer.from(entry.sha256, "hex") };
+    return { name: entry.name, role: entry.role as Role, hash: Buffer.from(entry.sha256, "hex"), pools: poolsOf(entry.pools, where) };
   });
+}
+
+/** A token entry's `pools`: undefined (every pool) or a non-empty list of pool names. */
+function poolsOf(pools: unknown, where: string): readonly string[] | undefined {
+  if (pools === undefined) return undefined;
+  if (!Array.isArray(pools) || pools.length === 0) {
+    throw new Error(`${where}: "pools" must be a non-empty list of pool names (leave it out for every pool)`);
+  }
+  pools.forEach((pool: unknown, j) => {
+    if (typeof pool !== "string" || !isPoolName(pool)) throw new Error(`${where}, pools[${j}]: ${messages.invalidPoolName(String(pool))}`);
+  });
+  return [...new Set(pools as string[])];
 }
 
 /** Who presented a valid token. */
 export interface Principal {
   readonly name: string;
   readonly role: Role;
+  /** The only pools it may use; undefined: every pool. */
+  readonly pools: readonly string[] | undefined;
 }
 
 /**
@@ -104,6 +122,6 @@ export class TokenRegistry {
     for (const entry of this.entries) {
       if (timingSafeEqual(entry.hash, hash) && !found) found = entry;
     }
-    return found && { name: found.name, role: found.role };
+    return found && { name: found.name, role: found.role, pools: found.pools };
   }
 }

@@ -4,7 +4,7 @@ import type { KeepAliveRequest, KeepAliveResponseSchema } from "../../gen/keypoo
 import type { CallContext } from "../grpc/typed-server.js";
 import { MalformedMessage } from "../grpc/service-definition.js";
 import { KeyPoolError, assertKey, assertLeaseId, isKey, isLeaseId } from "../pool/index.js";
-import type { PoolSet } from "../store/pool-set.js";
+import type { KeyStore } from "../store/key-store.js";
 import { keepAliveResultMessage, leaseResultMessage } from "./convert.js";
 import type { ServerLimits } from "./limits.js";
 import { limitReadAhead, readOne, writeFlushed } from "./stream-io.js";
@@ -15,7 +15,8 @@ type Call = grpc.ServerDuplexStream<KeepAliveRequest | MalformedMessage, Respons
 
 /** What a KeepAlive stream works with. */
 export interface KeepAliveDeps {
-  readonly pools: PoolSet;
+  /** The store of a request's `pool`; throws for a malformed pool or one the caller may not use. */
+  readonly storeOf: (pool: string) => KeyStore;
   readonly streams: StreamRegistry;
   readonly limits: ServerLimits;
   /** Is this call still allowed (asked again after an auth reload)? undefined: yes; else why not. */
@@ -29,10 +30,11 @@ const shuttingDown = (): KeyPoolError =>
  * The answer to one request: one result per key and one per lease, each in order. Every entry is
  * checked before anything changes. O(k) for k entries.
  */
-async function answer(pools: PoolSet, limits: ServerLimits, request: KeepAliveRequest | MalformedMessage): Promise<Response> {
+async function answer(deps: KeepAliveDeps, request: KeepAliveRequest | MalformedMessage): Promise<Response> {
   if (request instanceof MalformedMessage) throw request;
+  const { limits } = deps;
   const { keys, leases } = request;
-  const store = pools.pool(request.pool, false);
+  const store = deps.storeOf(request.pool);
   if (keys.length + leases.length > limits.maxKeepAliveKeys) {
     throw new KeyPoolError(
       "invalid-argument",
@@ -64,7 +66,7 @@ async function answer(pools: PoolSet, limits: ServerLimits, request: KeepAliveRe
  * (about 0.3 MB with 1,000-key messages; see docs/operations.md). O(k) per request of k keys.
  */
 export async function keepAliveStream(deps: KeepAliveDeps, call: Call, context: CallContext): Promise<void> {
-  const { pools, streams, limits } = deps;
+  const { streams, limits } = deps;
   if (streams.size >= limits.maxStreams) {
     throw new KeyPoolError("resource-exhausted", `${streams.size} KeepAlive streams are open (limit --max-streams); reuse one stream per worker`);
   }
@@ -73,7 +75,7 @@ export async function keepAliveStream(deps: KeepAliveDeps, call: Call, context: 
   const signal = AbortSignal.any([context.signal, streams.shutdown, open.revoked]);
   try {
     for (let request = await readOne(call, signal); request; request = await readOne(call, signal)) {
-      await writeFlushed(call, await answer(pools, limits, request), signal);
+      await writeFlushed(call, await answer(deps, request), signal);
     }
     if (context.signal.aborted) return;
     if (open.revoked.aborted) throw open.revoked.reason;

@@ -3,11 +3,11 @@ import type { Duration } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError, messages } from "../pool/index.js";
-import type { AcquireQueue } from "../store/acquire-queue.js";
+import type { PoolWaiters } from "../store/pool-waiters.js";
 import { resolvePoolName } from "../store/pool-set.js";
 import type { PoolSet } from "../store/pool-set.js";
 import { status } from "@grpc/grpc-js";
-import { CallRefused, ROLE_METADATA } from "./access.js";
+import { CallRefused, ROLE_METADATA, poolRefusal } from "./access.js";
 import { keyInfoMessage, statsMessage } from "./convert.js";
 import { keepAliveStream } from "./keepalive-stream.js";
 import type { KeepAliveDeps } from "./keepalive-stream.js";
@@ -18,7 +18,7 @@ import type { StreamRegistry } from "./stream-registry.js";
 /** What the handlers work with. */
 export interface KeyServiceDeps {
   readonly pools: PoolSet;
-  readonly waiters: AcquireQueue;
+  readonly waiters: PoolWaiters;
   readonly streams: StreamRegistry;
   readonly limits: ServerLimits;
   readonly metrics: Metrics;
@@ -56,19 +56,24 @@ function waitWithin(requestedMs: number, timeLeftMs: number): number {
  */
 export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
   const { pools, waiters, streams, limits, metrics, recheck } = deps;
-  /** The full name of a request's pool and its store (made when `create`). O(1). */
-  const route = (pool: string, create = false) => {
+  /**
+   * The full name of a request's pool and its store (made when `create`): INVALID_ARGUMENT for a
+   * malformed name, then PERMISSION_DENIED for a pool the caller's token may not use. O(1).
+   */
+  const route = (pool: string, context: CallContext, create = false) => {
     const name = resolvePoolName(pool, pools.defaultPool);
+    const refused = poolRefusal(context.metadata, name);
+    if (refused) throw refused;
     return { name, store: pools.pool(name, create) };
   };
   return {
-    generateKeys: async ({ count, pool }) => {
+    generateKeys: async ({ count, pool }, context) => {
       if (count > limits.maxGenerate) {
         throw new KeyPoolError("invalid-argument", messages.countOverLimit(count, limits.maxGenerate));
       }
-      const { name, store } = route(pool, true);
+      const { name, store } = route(pool, context, true);
       const keys = await store.generate(count);
-      metrics.count("generated", keys.length);
+      metrics.count("generated", name, keys.length);
       return { keys: keys.map((k) => keyInfoMessage(k, name)) };
     },
     // Not yet: the stores gain import and list in this change (issue 13).
@@ -79,48 +84,49 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
       throw new CallRefused(status.UNIMPLEMENTED, "ListKeys is not yet served by this server");
     },
     acquireKey: async ({ wait, pool }, context) => {
-      const { name, store } = route(pool);
+      const { name, store } = route(pool, context);
       try {
-        const key = await waiters.acquire(waitWithin(wait ? waitMs(wait) : 0, context.timeLeftMs()), context.signal);
+        const key = await waiters.acquire(name, waitWithin(wait ? waitMs(wait) : 0, context.timeLeftMs()), context.signal);
         if (context.signal.aborted) {
           // Nobody will receive this answer: the key goes back under its own lease (or its block ends).
           await store.release(key.key, key.leaseId).catch(() => {});
           throw new KeyPoolError("cancelled", "the call ended before its key could be sent; the key was released");
         }
-        metrics.count("acquired");
+        metrics.count("acquired", name);
         return { key: keyInfoMessage(key, name) };
       } catch (err) {
-        if (err instanceof KeyPoolError && err.code === "not-found") metrics.count("acquire_misses");
+        if (err instanceof KeyPoolError && err.code === "not-found") metrics.count("acquire_misses", name);
         throw err;
       }
     },
-    releaseKey: async ({ key, leaseId, pool }) => {
-      const { name, store } = route(pool);
+    releaseKey: async ({ key, leaseId, pool }, context) => {
+      const { name, store } = route(pool, context);
       const info = await store.release(key, leaseId || undefined);
-      metrics.count("released");
+      metrics.count("released", name);
       return { key: keyInfoMessage(info, name) };
     },
-    deleteKey: async ({ key, pool }) => {
-      await route(pool).store.delete(key);
-      metrics.count("deleted");
+    deleteKey: async ({ key, pool }, context) => {
+      const { name, store } = route(pool, context);
+      await store.delete(key);
+      metrics.count("deleted", name);
       return {};
     },
-    renewLease: async ({ key, leaseId, pool }) => {
-      const { name, store } = route(pool);
+    renewLease: async ({ key, leaseId, pool }, context) => {
+      const { name, store } = route(pool, context);
       return { key: keyInfoMessage(await store.renew(key, leaseId), name) };
     },
-    keepAliveKey: async ({ key, pool }) => {
-      const { name, store } = route(pool);
+    keepAliveKey: async ({ key, pool }, context) => {
+      const { name, store } = route(pool, context);
       const info = await store.keepAlive(key);
       return { key: keyInfoMessage(info, name), keepaliveTtl: durationFromMs(store.settings.keepaliveTtlMs) };
     },
-    keepAlive: (call, context) => keepAliveStream({ pools, streams, limits, recheck }, call, context),
+    keepAlive: (call, context) => keepAliveStream({ storeOf: (pool) => route(pool, context).store, streams, limits, recheck }, call, context),
     getKey: async ({ key, pool }, context) => {
-      const { name, store } = route(pool);
+      const { name, store } = route(pool, context);
       const info = await store.get(key);
       return { key: keyInfoMessage(seesLeaseIds(context) ? info : { ...info, leaseId: undefined }, name) };
     },
-    getPoolStats: async ({ pool }) => statsMessage(await route(pool).store.stats()),
+    getPoolStats: async ({ pool }, context) => statsMessage(await route(pool, context).store.stats()),
   };
 }
 

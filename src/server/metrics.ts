@@ -1,10 +1,16 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { KeyStore } from "../store/key-store.js";
+import type { PoolSet } from "../store/pool-set.js";
 import type { StreamRegistry } from "./stream-registry.js";
 
 /** Pool events counted by the handlers (per server process). */
-export type PoolEvent = "generated" | "acquired" | "released" | "deleted" | "acquire_misses";
+export type PoolEvent = "generated" | "imported" | "acquired" | "released" | "deleted" | "acquire_misses";
+
+/**
+ * The `pool` label of events in a pool this server does not hold (an AcquireKey miss on a pool
+ * nobody made): one series for all of them, so made-up pool names cannot grow the metrics.
+ */
+export const UNKNOWN_POOL_LABEL = "(unknown)";
 
 /** Status code names as Go's `codes.Code.String()` writes them, which go-grpc-prometheus uses. */
 const GRPC_CODE_NAMES = [
@@ -29,8 +35,10 @@ type MethodLabel = "grpc_type" | "grpc_service" | "grpc_method";
 /**
  * The Prometheus metrics of one server: the gRPC ecosystem's standard server metrics
  * (`grpc_server_started_total`, `grpc_server_handled_total`, `grpc_server_handling_seconds`,
- * labelled as go-grpc-prometheus labels them), pool gauges read from the store at scrape time,
- * and counters of pool and store events. Updating costs O(1) per RPC.
+ * labelled as go-grpc-prometheus labels them), pool gauges read from the stores at scrape time,
+ * and counters of pool and store events. Pool series carry a `pool` label whose values are the
+ * pools the PoolSet holds (at most `--max-pools`) and UNKNOWN_POOL_LABEL. Updating costs O(1) per
+ * RPC; a scrape costs O(pools).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -39,9 +47,17 @@ export class Metrics {
   readonly handling: Histogram<MethodLabel>;
   /** Per-call log lines the log limiter dropped. */
   readonly logLinesDropped: Counter;
-  private readonly events: Counter<"event">;
+  private readonly events: Counter<"event" | "pool">;
+  /** Pools known to hold keys: those the PoolSet listed at the last scrape or an event succeeded in. */
+  private readonly known = new Set<string>();
 
-  constructor(store: KeyStore, streams: StreamRegistry) {
+  constructor(pools: PoolSet, streams: StreamRegistry) {
+    const known = this.known;
+    const poolNames = (): readonly string[] => {
+      const names = pools.poolNames();
+      for (const name of names) known.add(name);
+      return names;
+    };
     const registers = [this.registry];
     const labelNames = ["grpc_type", "grpc_service", "grpc_method"] as const;
     this.started = new Counter({ name: "grpc_server_started_total", help: "RPCs started on the server.", labelNames, registers });
@@ -53,30 +69,37 @@ export class Metrics {
       name: "grpc_server_handling_seconds", help: "Time from the start of an RPC to its status.", labelNames, registers,
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
     });
-    this.events = new Counter({ name: "keypool_key_events_total", help: "Key events served by this server.", labelNames: ["event"], registers });
+    this.events = new Counter({ name: "keypool_key_events_total", help: "Key events served by this server.", labelNames: ["event", "pool"], registers });
     this.logLinesDropped = new Counter({
       name: "keypool_log_lines_dropped_total", help: "Per-call log lines dropped by the rate limit (see the summary log lines).", registers,
     });
     new Gauge({
-      name: "keypool_keys", help: "Live keys in the pool, by state.", labelNames: ["state"], registers,
+      name: "keypool_keys", help: "Live keys per pool, by state.", labelNames: ["pool", "state"], registers,
       async collect() {
-        const stats = await store.stats().catch(() => undefined);
-        if (!stats) return;
-        this.set({ state: "free" }, stats.free);
-        this.set({ state: "blocked" }, stats.blocked);
+        await Promise.all(poolNames().map(async (pool) => {
+          const stats = await pools.pool(pool, false).stats().catch(() => undefined);
+          if (!stats) return;
+          this.set({ pool, state: "free" }, stats.free);
+          this.set({ pool, state: "blocked" }, stats.blocked);
+          this.set({ pool, state: "cooling" }, stats.total - stats.free - stats.blocked);
+        }));
       },
     });
     this.gauge("keypool_open_streams", "Open KeepAlive streams.", () => streams.size);
     // The store keeps cumulative counts; the counter follows them by their growth since the last scrape.
-    const seen = { auto_released: 0, expired: 0 };
+    const seen = new Map<string, { auto_released: number; expired: number }>();
     new Counter({
-      name: "keypool_store_events_total", help: "Events the store settled since it opened (auto_released, expired).",
-      labelNames: ["event"], registers,
+      name: "keypool_store_events_total", help: "Events the stores settled since they opened (auto_released, expired), per pool.",
+      labelNames: ["event", "pool"], registers,
       collect() {
-        const { autoReleased, expired } = store.counters();
-        for (const [event, now] of [["auto_released", autoReleased], ["expired", expired]] as const) {
-          this.inc({ event }, Math.max(0, now - seen[event]));
-          seen[event] = Math.max(seen[event], now);
+        for (const pool of poolNames()) {
+          const { autoReleased, expired } = pools.pool(pool, false).counters();
+          const last = seen.get(pool) ?? { auto_released: 0, expired: 0 };
+          for (const [event, now] of [["auto_released", autoReleased], ["expired", expired]] as const) {
+            this.inc({ event, pool }, Math.max(0, now - last[event]));
+            last[event] = Math.max(last[event], now);
+          }
+          seen.set(pool, last);
         }
       },
     });
@@ -109,8 +132,12 @@ export class Metrics {
     }
   }
 
-  /** Counts `n` pool events. O(1). */
-  count(event: PoolEvent, n = 1): void {
-    this.events.inc({ event }, n);
+  /**
+   * Counts `n` events in pool `pool` (its full name). A succeeded event proves the pool exists,
+   * so it names the pool; a miss in a pool not known yet counts under UNKNOWN_POOL_LABEL. O(1).
+   */
+  count(event: PoolEvent, pool: string, n = 1): void {
+    if (event !== "acquire_misses") this.known.add(pool);
+    this.events.inc({ event, pool: this.known.has(pool) ? pool : UNKNOWN_POOL_LABEL }, n);
   }
 }

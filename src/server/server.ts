@@ -4,7 +4,7 @@ import { addTypedService } from "../grpc/typed-server.js";
 import type { CallContext } from "../grpc/typed-server.js";
 import { backgroundScheduler } from "../scheduler.js";
 import type { Scheduler } from "../scheduler.js";
-import { AcquireQueue } from "../store/acquire-queue.js";
+import { PoolWaiters } from "../store/pool-waiters.js";
 import type { PoolSet } from "../store/pool-set.js";
 import { accessInterceptor, recheck } from "./access.js";
 import type { AccessPolicy } from "./access.js";
@@ -64,15 +64,15 @@ export interface RunningServer {
   readonly port: number;
   /** Open KeepAlive streams. */
   readonly streams: StreamRegistry;
-  /** Callers waiting in AcquireKey. */
-  readonly waiters: AcquireQueue;
+  /** Callers waiting in AcquireKey, per pool. */
+  readonly waiters: PoolWaiters;
   readonly metrics: Metrics;
   /** The health service: `serving` is what health and `/readyz` report. */
   readonly health: HealthReporter;
   /**
    * Graceful stop: health goes NOT_SERVING, no new calls are accepted, open streams end with
    * UNAVAILABLE, waiting acquires get UNAVAILABLE, in-flight unary calls finish; after the grace
-   * period the rest is cut off. Closes the store last. Idempotent.
+   * period the rest is cut off. Closes the pools last. Idempotent.
    */
   shutdown(): Promise<void>;
 }
@@ -87,7 +87,6 @@ function credentials(tls: TlsOptions | undefined): grpc.ServerCredentials {
 /** Starts the KeyService with reflection, health, access control and metrics on `host:port`. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { pools, log } = options;
-  const store = pools.pool(pools.defaultPool, false);
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const access = options.access ?? DEFAULT_ACCESS;
   const streams = new StreamRegistry();
@@ -95,7 +94,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const ended = streams.recheck() + (reflection?.streams.recheck() ?? 0);
     if (ended > 0) log.info({ streams: ended }, "ended streams the reloaded auth file no longer allows");
   });
-  const metrics = new Metrics(store, streams);
+  const metrics = new Metrics(pools, streams);
   const clock = options.clock ?? systemClock;
   const guard = new ConnectionGuard(limits, clock, log);
   const lines = new LogLimiter(log, clock, options.logLimit ?? DEFAULT_LOG_LIMIT, () => metrics.logLinesDropped.inc());
@@ -103,7 +102,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...channelOptions(limits),
     interceptors: [guard.interceptor(), telemetryInterceptor(metrics, lines), accessInterceptor(access, limits.maxMetadataBytes)],
   });
-  const waiters = new AcquireQueue(store, { maxWaiters: limits.maxWaiters, scheduler: options.scheduler ?? backgroundScheduler });
+  const waiters = new PoolWaiters(pools, { maxWaiters: limits.maxWaiters, scheduler: options.scheduler ?? backgroundScheduler });
   const health = new HealthReporter(pools, { maxWatches: limits.maxHealthWatches, log });
   metrics.gauge("keypool_open_health_watches", "Open health Watch streams.", () => health.openWatches);
   const recheckCall = (context: CallContext): Error | undefined =>

@@ -15,10 +15,21 @@ interface Waiter {
   done: boolean;
 }
 
+/** A count of waiting callers shared by several queues, so one limit covers them all. */
+export interface WaiterTally {
+  count: number;
+}
+
+/** What a queue needs of its pool's store. */
+export type QueueStore = Pick<KeyStore, "acquire" | "release" | "onKeysFreed">;
+
 /** Settings of an acquire queue. */
 export interface AcquireQueueOptions {
-  /** Most callers waiting at once; beyond it RESOURCE_EXHAUSTED. */
+  /** Most callers waiting at once (over `tally`'s queues, if given); beyond it RESOURCE_EXHAUSTED. */
   readonly maxWaiters: number;
+  /** The count `maxWaiters` limits, when queues share one (a queue per pool); default its own. */
+  readonly tally?: WaiterTally;
+
   /** How often waiters retry when the store sends no event (keys freed on other servers). */
   readonly pollMs?: number;
   /** The waits' deadlines and the poll follow it. */
@@ -51,12 +62,14 @@ export class AcquireQueue {
   private poll: TimerHandle | undefined;
   private readonly unsubscribe: () => void;
   private readonly scheduler: Scheduler;
+  private readonly tally: WaiterTally;
 
   constructor(
-    private readonly store: KeyStore,
+    private readonly store: QueueStore,
     private readonly options: AcquireQueueOptions,
   ) {
     this.scheduler = options.scheduler;
+    this.tally = options.tally ?? { count: 0 };
     this.unsubscribe = store.onKeysFreed(() => this.kick());
   }
 
@@ -80,8 +93,8 @@ export class AcquireQueue {
       if (waitMs === 0 || !isNotFound(err)) throw err;
     }
     if (signal.aborted) throw cancelled();
-    if (this.count >= this.options.maxWaiters) {
-      throw new KeyPoolError("resource-exhausted", `${this.count} callers are already waiting for a key (limit --max-waiters); retry later`);
+    if (this.tally.count >= this.options.maxWaiters) {
+      throw new KeyPoolError("resource-exhausted", `${this.tally.count} callers are already waiting for a key (limit --max-waiters); retry later`);
     }
     return this.enqueue(waitMs, signal);
   }
@@ -89,7 +102,7 @@ export class AcquireQueue {
   /** Rejects every waiter with UNAVAILABLE and stops polling (shutdown). */
   close(): void {
     this.unsubscribe();
-    this.rejectAll(new KeyPoolError("unavailable", "the server is shutting down; retry on another server"));
+    this.rejectAll(shuttingDown());
     if (this.poll !== undefined) this.scheduler.clearTimeout(this.poll);
     this.poll = undefined;
   }
@@ -112,6 +125,7 @@ export class AcquireQueue {
       else this.head = waiter;
       this.tail = waiter;
       this.count++;
+      this.tally.count++;
       signal.addEventListener("abort", onAbort, { once: true });
       this.schedulePoll();
     });
@@ -127,6 +141,7 @@ export class AcquireQueue {
     if (waiter.next) waiter.next.prev = waiter.prev;
     else this.tail = waiter.prev;
     this.count--;
+    this.tally.count--;
     outcome();
   }
 
@@ -185,6 +200,11 @@ export class AcquireQueue {
 
 function isNotFound(err: unknown): boolean {
   return err instanceof KeyPoolError && err.code === "not-found";
+}
+
+/** What a wait ends with when the server shuts down. */
+export function shuttingDown(): KeyPoolError {
+  return new KeyPoolError("unavailable", "the server is shutting down; retry on another server");
 }
 
 function cancelled(): KeyPoolError {

@@ -9,9 +9,9 @@ import { ANSWER_MARGIN_MS, keyServiceImpl } from "../../src/server/key-service.j
 import { DEFAULT_LIMITS } from "../../src/server/limits.js";
 import { Metrics } from "../../src/server/metrics.js";
 import { StreamRegistry } from "../../src/server/stream-registry.js";
-import { AcquireQueue } from "../../src/store/acquire-queue.js";
 import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import { singlePoolSet } from "../../src/store/pool-set.js";
+import { PoolWaiters } from "../../src/store/pool-waiters.js";
 
 /**
  * Issue 15.6: a waiting AcquireKey answered within ~5 ms of its call's deadline left the key
@@ -23,8 +23,9 @@ function harness() {
   const scheduler = new ManualScheduler(new ManualClock());
   const store = EmbeddedStore.memory({ blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 10, scheduler, random: seededRandom(5) });
   const streams = new StreamRegistry();
-  const waiters = new AcquireQueue(store, { maxWaiters: 10, scheduler });
-  const impl = keyServiceImpl({ pools: singlePoolSet(store), waiters, streams, limits: DEFAULT_LIMITS, metrics: new Metrics(store, streams), recheck: () => undefined });
+  const pools = singlePoolSet(store);
+  const waiters = new PoolWaiters(pools, { maxWaiters: 10, scheduler });
+  const impl = keyServiceImpl({ pools, waiters, streams, limits: DEFAULT_LIMITS, metrics: new Metrics(pools, streams), recheck: () => undefined });
   /** A call whose deadline is `deadlineMs` from now on the scheduler; `cancel` ends it as grpc-js does. */
   const call = (deadlineMs: number) => {
     const controller = new AbortController();
@@ -52,7 +53,7 @@ describe("a waiting AcquireKey at its call's deadline", () => {
     const [made] = await h.store.generate(1);
     const held = await h.store.acquire();
     const { context } = h.call(1_000);
-    const answer = settled(h.impl.acquireKey({ wait: durationFromMs(60_000) } as never, context));
+    const answer = settled(h.impl.acquireKey({ wait: durationFromMs(60_000), pool: "" } as never, context));
     await new Promise((r) => setImmediate(r));
     h.scheduler.advance(1_000 - early);
     await h.store.release(held.key, held.leaseId);
@@ -69,7 +70,7 @@ describe("a waiting AcquireKey at its call's deadline", () => {
     await h.store.generate(1);
     const held = await h.store.acquire();
     const { context } = h.call(1_000);
-    const answer = h.impl.acquireKey({ wait: durationFromMs(60_000) } as never, context);
+    const answer = h.impl.acquireKey({ wait: durationFromMs(60_000), pool: "" } as never, context);
     await new Promise((r) => setImmediate(r));
     h.scheduler.advance(1_000 - ANSWER_MARGIN_MS - 1);
     await h.store.release(held.key, held.leaseId);
@@ -83,8 +84,8 @@ describe("a waiting AcquireKey at its call's deadline", () => {
     const { context, cancel } = h.call(Infinity);
     // The store answers, then the call is cancelled before the handler can reply.
     const inner = h.waiters.acquire.bind(h.waiters);
-    h.waiters.acquire = async (waitMs, signal) => {
-      const key = await inner(waitMs, signal);
+    h.waiters.acquire = async (pool, waitMs, signal) => {
+      const key = await inner(pool, waitMs, signal);
       cancel();
       return key;
     };

@@ -35,9 +35,9 @@ describe("metrics and logs", () => {
       expect(body).not.toContain("NOT_FOUND");
       // The count, not a bucket: how long a call takes on a loaded machine is not the point here.
       expect(body).toContain('grpc_server_handling_seconds_count{grpc_type="unary",grpc_service="keypool.v1.KeyService",grpc_method="AcquireKey"} 1');
-      expect(body).toContain('keypool_keys{state="free"} 2');
-      expect(body).toContain('keypool_keys{state="blocked"} 1');
-      expect(body).toContain('keypool_key_events_total{event="generated"} 3');
+      expect(body).toContain('keypool_keys{pool="default",state="free"} 2');
+      expect(body).toContain('keypool_keys{pool="default",state="blocked"} 1');
+      expect(body).toContain('keypool_key_events_total{event="generated",pool="default"} 3');
       expect(body).toContain("keypool_open_streams 0");
       expect(body).toContain("keypool_open_health_watches 0");
     } finally {
@@ -76,12 +76,12 @@ describe("metrics and logs", () => {
       await t.client.getPoolStats({});
       let body = await scrape();
       expect(body).toContain("# TYPE keypool_store_events_total counter");
-      expect(body).toContain('keypool_store_events_total{event="auto_released"} 1');
+      expect(body).toContain('keypool_store_events_total{event="auto_released",pool="default"} 1');
       t.clock.advance(300_000); // both keys die
       await t.client.getPoolStats({});
       body = await scrape();
-      expect(body).toContain('keypool_store_events_total{event="auto_released"} 1');
-      expect(body).toContain('keypool_store_events_total{event="expired"} 2');
+      expect(body).toContain('keypool_store_events_total{event="auto_released",pool="default"} 1');
+      expect(body).toContain('keypool_store_events_total{event="expired",pool="default"} 2');
     } finally {
       server.close();
     }
