@@ -20,11 +20,17 @@ export interface ServeConfig {
   /** No renewal carries a block past a lease's AcquireKey + this. */
   readonly maxLeaseMs: number;
   readonly keepaliveTtlMs: number;
+  /** Each pool's capacity. */
   readonly maxKeys: number;
+  /** Most pools the server holds. */
+  readonly maxPools: number;
+  /** Longest cooldown a release may ask for (a pool setting, like the TTLs). */
+  readonly maxCooldownMs: number;
   readonly store: "memory" | "redis";
   readonly redisUrl: string;
   /** Where Redis is (node, cluster, sentinels), the pool's shards, the replicas a write waits for. */
   readonly redis: RedisConfig;
+  /** The default pool's name (every store). */
   readonly pool: string;
   /** Overwrite the Redis pool's settings with this server's instead of refusing to start. */
   readonly redisUpdateSettings: boolean;
@@ -53,6 +59,8 @@ class FlagValueError extends ConfigError {
 
 /** Largest --max-keys: the key index takes 8 bytes per key of capacity up front. */
 export const MAX_MAX_KEYS = 100_000_000;
+/** Largest --max-pools: each pool costs a store, its metrics series and its settings. */
+export const MAX_MAX_POOLS = 100_000;
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /** Longest TTL or interval a flag takes: 365 days (deadlines stay exact in float64 ms and dates). */
@@ -163,6 +171,8 @@ function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfi
     keepaliveTtlMs: duration("keepalive-ttl", get("keepalive-ttl")),
     maxLeaseMs: duration("max-lease", get("max-lease")),
     maxKeys: integer("max-keys", get("max-keys"), 1, MAX_MAX_KEYS),
+    maxPools: integer("max-pools", get("max-pools"), 1, MAX_MAX_POOLS),
+    maxCooldownMs: duration("max-cooldown", get("max-cooldown")),
     store,
     redisUrl: get("redis-url"),
     redis: parseRedisConfig(get, store === "redis", (message) => new ConfigError(message)),
@@ -187,7 +197,8 @@ export function describeConfig(config: ServeConfig, port: number): string {
     : config.allowInsecureRemote ? "NO AUTH, remote clients allowed (--allow-insecure-remote)" : "no auth, loopback clients only";
   const transport = config.tls ? (config.tls.clientCa ? "mutual TLS" : "TLS") : "plaintext";
   return `keypool listening on ${config.host}:${port} (${transport}; ${access}), store ${store}, ` +
-    `block TTL ${formatDuration(config.blockTtlMs)}, keepalive TTL ${formatDuration(config.keepaliveTtlMs)}, max keys ${config.maxKeys}`;
+    `block TTL ${formatDuration(config.blockTtlMs)}, keepalive TTL ${formatDuration(config.keepaliveTtlMs)}, ` +
+    `default pool "${config.pool}", max keys ${config.maxKeys} per pool, max pools ${config.maxPools}`;
 }
 
 /** A Redis URL fit for a log line: the password, if any, replaced. */
@@ -214,15 +225,17 @@ export function configFields(config: ServeConfig): Record<string, unknown> {
       ? {
           redisUrl: loggableUrl(config.redisUrl),
           redis: describeEndpoint(config.redis.endpoint),
-          pool: config.pool,
           poolShards: config.redis.shards,
           redisWaitReplicas: config.redis.waitReplicas,
         }
       : {}),
     dataDir: config.dataDir,
+    pool: config.pool,
     blockTtlMs: config.blockTtlMs,
     keepaliveTtlMs: config.keepaliveTtlMs,
     maxKeys: config.maxKeys,
+    maxPools: config.maxPools,
+    maxCooldownMs: config.maxCooldownMs,
     logLevel: config.logLevel,
     authFile: config.authFile,
     allowInsecureRemote: config.allowInsecureRemote,

@@ -77,10 +77,12 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
       return { keys: keys.map((k) => keyInfoMessage(k, name)) };
     },
     // Not yet: the stores gain import and list in this change (issue 13).
-    importKeys: async () => {
+    importKeys: async ({ pool }, context) => {
+      route(pool, context);
       throw new CallRefused(status.UNIMPLEMENTED, "ImportKeys is not yet served by this server");
     },
-    listKeys: async () => {
+    listKeys: async ({ pool }, context) => {
+      route(pool, context);
       throw new CallRefused(status.UNIMPLEMENTED, "ListKeys is not yet served by this server");
     },
     acquireKey: async ({ wait, pool }, context) => {
