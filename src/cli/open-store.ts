@@ -5,7 +5,7 @@ import { singlePoolSet } from "../store/pool-set.js";
 import type { PoolSet } from "../store/pool-set.js";
 import type { RedisPoolSettings } from "../store/redis/pool-keys.js";
 import { PoolSettingsMismatch } from "../store/redis/settings-gate.js";
-import { ShardedRedisStore } from "../store/sharded-redis-store.js";
+import { RedisPools } from "../store/redis-pools.js";
 import { ConfigError } from "./config.js";
 import type { ServeConfig } from "./config.js";
 import { formatDuration } from "./duration.js";
@@ -18,6 +18,7 @@ const SETTING_FLAGS: Record<keyof RedisPoolSettings, readonly [string, (value: n
   keepaliveTtlMs: ["--keepalive-ttl", formatDuration],
   maxKeys: ["--max-keys", String],
   maxLeaseMs: ["--max-lease", formatDuration],
+  maxCooldownMs: ["--max-cooldown", formatDuration],
 };
 
 /** The one-line refusal of a server whose flags disagree with its Redis pool's settings. */
@@ -49,19 +50,19 @@ export async function openStore(config: ServeConfig, onRefused: (message: string
   const settings = { blockTtlMs: config.blockTtlMs, keepaliveTtlMs: config.keepaliveTtlMs, maxKeys: config.maxKeys, maxLeaseMs: config.maxLeaseMs };
   if (config.store === "redis") {
     const { endpoint, shards, waitReplicas } = config.redis;
-    const store = new ShardedRedisStore({ ...settings, endpoint, shards, waitReplicas, pool: config.pool, updateSettings: config.redisUpdateSettings });
-    // Give Redis a moment so the first calls do not race the connection; if it is down, serve
-    // anyway: calls answer UNAVAILABLE and health says NOT_SERVING until it is back.
-    const up = await store.ready(REDIS_READY_WAIT_MS).then(() => true, () => false);
-    // Every server of a pool must split it alike and share its settings; checked whenever Redis
-    // answers at start-up (the settings also later, when it does not).
-    const refusal = up ? await store.checkLayout().then(() => store.checkSettings()).then(() => undefined, refusalOf) : undefined;
-    if (refusal) {
-      await store.close();
-      throw new ConfigError(refusal);
-    }
-    store.onRefused((mismatch) => onRefused(mismatchMessage(mismatch)));
-    return singlePoolSet(store, config.pool);
+    // Waits for Redis a moment so the first calls do not race the connection; if it is down,
+    // serves anyway (UNAVAILABLE, NOT_SERVING until it is back). Every server of the default pool
+    // must split it alike and share its settings: checked whenever Redis answers at start-up
+    // (the settings also later, when it does not); named pools are checked on their first use.
+    const pools = await RedisPools.open({
+      ...settings, maxCooldownMs: config.maxCooldownMs, endpoint, shards, waitReplicas, defaultPool: config.pool,
+      maxPools: config.maxPools, updateSettings: config.redisUpdateSettings, describeMismatch: mismatchMessage,
+    }, REDIS_READY_WAIT_MS).catch((err: unknown) => {
+      const refusal = refusalOf(err);
+      throw refusal ? new ConfigError(refusal) : err;
+    });
+    pools.onRefused((mismatch) => onRefused(mismatchMessage(mismatch)));
+    return pools;
   }
   try {
     const store = await EmbeddedStore.open({ ...settings, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom });

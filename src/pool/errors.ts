@@ -6,6 +6,8 @@ export type KeyPoolErrorCode =
   | "invalid-argument"
   | "not-found"
   | "failed-precondition"
+  /** An ImportKeys key the pool already holds (or one repeated in the call). */
+  | "already-exists"
   | "resource-exhausted"
   | "unavailable"
   /** The caller gave up (cancelled the call) before the answer was ready. */

@@ -12,6 +12,7 @@ export const STATUS_OF: Readonly<Record<KeyPoolErrorCode, Status>> = {
   "invalid-argument": Status.INVALID_ARGUMENT,
   "not-found": Status.NOT_FOUND,
   "failed-precondition": Status.FAILED_PRECONDITION,
+  "already-exists": Status.ALREADY_EXISTS,
   "resource-exhausted": Status.RESOURCE_EXHAUSTED,
   unavailable: Status.UNAVAILABLE,
   cancelled: Status.CANCELLED,

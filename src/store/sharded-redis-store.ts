@@ -1,6 +1,8 @@
 import type { Clock } from "../clock.js";
 import { KeyPoolError, assertKey, assertLeaseId } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
+import type {
+  KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, ListPage, ListQuery, PoolCounters, PoolSettings, PoolStats,
+} from "../pool/index.js";
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
@@ -9,6 +11,10 @@ import type { KeyStore, StoreDescription } from "./key-store.js";
 import type { RedisEndpoint } from "./redis/endpoint.js";
 import { RedisLink } from "./redis/redis-link.js";
 import type { ReplicaWait } from "./redis/replica-wait.js";
+import { assertImport } from "./redis/import-keys.js";
+import { decodeListToken, encodeListToken } from "./redis/list-token.js";
+import { generateSharded, importSharded, perShard } from "./redis/sharded-adds.js";
+import { LayoutGate } from "./redis/layout-gate.js";
 import { checkShardLayout } from "./redis/shard-layout.js";
 import { shardChannel, shardOf } from "./redis/shard-keys.js";
 import { pickShard } from "./redis/shard-pick.js";
@@ -19,6 +25,8 @@ import type { PoolSettingsMismatch } from "./redis/settings-gate.js";
 export interface ShardedRedisStoreOptions {
   /** A Redis Cluster (shards spread over its masters), or one node / sentinels (one core). */
   readonly endpoint: RedisEndpoint;
+  /** Connections to `endpoint` shared with other pools (RedisPools); the store never closes them. */
+  readonly link?: RedisLink;
   /** Which pool (default "default"). */
   readonly pool?: string;
   /** `--pool-shards`: how many parts the pool is split into, each under its own hash tag. */
@@ -29,6 +37,12 @@ export interface ShardedRedisStoreOptions {
   readonly maxKeys: number;
   /** No renewal carries a block past a lease's acquiredAt + this (default 24 h). */
   readonly maxLeaseMs?: number;
+  /** The longest cooldown a release may ask for (default 1 h). */
+  readonly maxCooldownMs?: number;
+  /** Served on demand (see RedisStoreOptions.onDemand); the shard layout is then checked on first use. */
+  readonly onDemand?: boolean;
+  /** The words for a mismatch of settings (see RedisStoreOptions.describeMismatch). */
+  readonly describeMismatch?: (mismatch: PoolSettingsMismatch) => string;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly commandTimeoutMs?: number;
@@ -59,10 +73,13 @@ export class ShardedRedisStore implements KeyStore {
   private readonly pool: string;
   /** AcquireKey calls answered NOT_FOUND (after every shard was asked). */
   private acquireMisses = 0;
-  /** The GenerateKeys in progress: the next one starts after it. */
-  private generating: Promise<unknown> = Promise.resolve();
+  /** The GenerateKeys or ImportKeys in progress: the next one starts after it. */
+  private adding: Promise<unknown> = Promise.resolve();
+  /** On demand: the shard layout's checks (see LayoutGate). */
+  private readonly layout: LayoutGate | undefined;
+  private readonly channels: ReadonlySet<string>;
 
-  constructor(options: ShardedRedisStoreOptions) {
+  constructor(private readonly options: ShardedRedisStoreOptions) {
     const count = options.shards;
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`shards must be a whole number of at least 1 (got ${count})`);
     this.pool = options.pool ?? "default";
@@ -70,8 +87,11 @@ export class ShardedRedisStore implements KeyStore {
     this.tokens = new TokenSource(this.random);
     const refs = Array.from({ length: count }, (_, index) => ({ index, count }));
     const timeoutMs = (options.commandTimeoutMs ?? 2_000) + (options.waitReplicas?.timeoutMs ?? 0);
-    this.link = new RedisLink(options.endpoint, timeoutMs, refs.map((ref) => shardChannel(this.pool, ref)));
-    const { endpoint: _endpoint, shards: _shards, ...shared } = options;
+    this.channels = new Set(refs.map((ref) => shardChannel(this.pool, ref)));
+    this.link = options.link ?? new RedisLink(options.endpoint, timeoutMs, { channels: [...this.channels] });
+    const { endpoint: _endpoint, shards: _shards, link: _link, ...shared } = options;
+    const layout = options.onDemand ? new LayoutGate((record) => this.checkLayout(record)) : undefined;
+    this.layout = layout;
     this.shards = refs.map(
       (shard) =>
         new RedisStore({
@@ -80,6 +100,7 @@ export class ShardedRedisStore implements KeyStore {
           link: this.link,
           shard,
           newKey: () => this.keyOf(shard.index),
+          beforeCheck: layout && (() => layout.beforeFirstUse()),
         }),
     );
   }
@@ -114,22 +135,28 @@ export class ShardedRedisStore implements KeyStore {
    * count on first use; a mismatch rejects with a RangeError naming both (see checkShardLayout),
    * Redis failing with its own error. Two round trips.
    */
-  checkLayout(): Promise<void> {
-    return checkShardLayout(this.link.connection.client, this.pool, this.shards.length);
+  checkLayout(record = true): Promise<void> {
+    const { connection } = this.link;
+    return checkShardLayout(connection.client, this.pool, this.options.shards, record, (call) => connection.run(call));
   }
 
   /**
-   * Adds the keys to ONE shard, all or none: the one with the fewest live keys. `--max-keys`
-   * bounds the whole pool: every shard's live count is read first (O(shards), in parallel, as
-   * GetPoolStats) and the shard's script admits the keys only if the pool stays within it.
-   * GenerateKeys calls of this store run one at a time, so one server never overshoots; two
-   * servers generating into different shards at the same instant can each pass the check
-   * (the limit guards Redis memory; no lease rule depends on it).
+   * Adds the keys to ONE shard, all or none: the one with the fewest live keys (see
+   * generateSharded for --max-keys over the pool). GenerateKeys and ImportKeys calls of this
+   * store run one at a time, so one server never overshoots.
    */
   generate(count: number): Promise<KeyInfo[]> {
-    const run = this.generating.then(() => this.generateNow(count));
-    this.generating = run.catch(() => {});
-    return run;
+    return this.oneAtATime(() => this.recorded().then(() => generateSharded(this.shards, count, this.random)));
+  }
+
+  /**
+   * Adds existing secrets, each to the shard its hash names (see importSharded): all or none
+   * within one shard; over several, every shard checks its part before any adds, so a key
+   * already held or a full pool adds nothing. Runs one at a time with GenerateKeys. O(k log n).
+   */
+  async import(keys: readonly string[]): Promise<KeyInfo[]> {
+    assertImport(keys);
+    return this.oneAtATime(() => this.recorded().then(() => importSharded(this.shards, keys)));
   }
 
   /** A uniformly random free key of the whole pool (see pickShard); at most one script per shard. */
@@ -151,8 +178,8 @@ export class ShardedRedisStore implements KeyStore {
     );
   }
 
-  release(key: string, leaseId?: string): Promise<KeyInfo> {
-    return this.shardFor(key).release(key, leaseId);
+  async release(key: string, leaseId?: string, cooldownMs?: number): Promise<KeyInfo> {
+    return this.shardFor(key).release(key, leaseId, cooldownMs);
   }
 
   delete(key: string): Promise<void> {
@@ -166,7 +193,7 @@ export class ShardedRedisStore implements KeyStore {
   /** Validates every key first, then one batch per shard named, in parallel; answers in order. O(k). */
   async keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]> {
     keys.forEach((k, i) => assertKey(k, `keys[${i}]`));
-    return this.perShard(keys, (k) => k, (shard, part) => shard.keepAliveMany(part));
+    return perShard(this.shards, keys, (k) => k, (shard, part) => shard.keepAliveMany(part));
   }
 
   renew(key: string, leaseId: string): Promise<KeyInfo> {
@@ -179,7 +206,7 @@ export class ShardedRedisStore implements KeyStore {
       assertKey(key, `leases[${i}].key`);
       assertLeaseId(leaseId, `leases[${i}].lease_id`);
     });
-    return this.perShard(leases, (l) => l.key, (shard, part) => shard.renewMany(part));
+    return perShard(this.shards, leases, (l) => l.key, (shard, part) => shard.renewMany(part));
   }
 
   get(key: string): Promise<KeyInfo> {
@@ -191,6 +218,18 @@ export class ShardedRedisStore implements KeyStore {
     const all = await Promise.all(this.shards.map((s) => s.stats()));
     const sum = (field: "total" | "free" | "blocked" | "cooling"): number => all.reduce((n, s) => n + s[field], 0);
     return { total: sum("total"), free: sum("free"), blocked: sum("blocked"), cooling: sum("cooling"), ...this.settings };
+  }
+
+  /**
+   * One page of the pool: shard by shard, each in creation order; the token carries the shard
+   * and the cursor in it (see list-token.ts). One script. O(pageSize · log n).
+   */
+  async list(query: ListQuery): Promise<ListPage> {
+    const count = this.shards.length;
+    const { shard, after } = decodeListToken(query.pageToken, this.pool, count);
+    const page = await this.shards[shard]!.listShard(query.state, query.pageSize, after);
+    const next = page.more ? { shard, after: page.after } : shard + 1 < count ? { shard: shard + 1, after: 0 } : undefined;
+    return { keys: page.keys, nextPageToken: next ? encodeListToken(this.pool, count, next) : "" };
   }
 
   /**
@@ -212,7 +251,9 @@ export class ShardedRedisStore implements KeyStore {
   }
 
   onKeysFreed(listener: () => void): () => void {
-    return this.link.subscription.onEvent(listener);
+    return this.link.subscription.onEvent((channel) => {
+      if (channel === undefined || this.channels.has(channel)) listener();
+    });
   }
 
   /** Whether every shard serves (Redis reachable, settings checked and agreeing). O(shards). */
@@ -239,32 +280,19 @@ export class ShardedRedisStore implements KeyStore {
 
   async close(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.close()));
-    await this.link.close();
+    if (!this.options.link) await this.link.close();
   }
 
-  private async generateNow(count: number): Promise<KeyInfo[]> {
-    if (this.shards.length === 1) return this.shards[0]!.generate(count);
-    const live = (await Promise.all(this.shards.map((s) => s.stats()))).map((s) => s.total);
-    const least = Math.min(...live);
-    const candidates = live.flatMap((n, i) => (n === least ? [i] : []));
-    const target = candidates[this.random.int(candidates.length)]!;
-    const elsewhere = live.reduce((sum, n, i) => (i === target ? sum : sum + n), 0);
-    return this.shards[target]!.generate(count, elsewhere);
+  /** Runs `add` after the GenerateKeys or ImportKeys before it, so one server never overshoots --max-keys. */
+  private oneAtATime<T>(add: () => Promise<T>): Promise<T> {
+    const run = this.adding.then(add);
+    this.adding = run.catch(() => {});
+    return run;
   }
 
-  /** Runs `run` once per shard named by `items` (in parallel) and puts the results back in order. O(k). */
-  private async perShard<I, R>(items: readonly I[], keyOf: (item: I) => string, run: (shard: RedisStore, part: I[]) => Promise<R[]>): Promise<R[]> {
-    const byShard = this.shards.map(() => [] as number[]);
-    items.forEach((item, i) => byShard[shardOf(keyOf(item), this.shards.length)]!.push(i));
-    const out: R[] = new Array(items.length);
-    await Promise.all(
-      byShard.map(async (at, s) => {
-        if (at.length === 0) return;
-        const results = await run(this.shards[s]!, at.map((i) => items[i]!));
-        results.forEach((r, j) => (out[at[j]!] = r));
-      }),
-    );
-    return out;
+  /** On demand, records the layout before the first call that adds keys (see LayoutGate). */
+  private recorded(): Promise<void> {
+    return this.layout?.beforeFirstAdd() ?? Promise.resolve();
   }
 
   private shardFor(key: string): RedisStore {

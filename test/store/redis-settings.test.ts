@@ -11,7 +11,6 @@ import { eventually } from "../support/eventually.js";
 import { RedisServer, hasRedisServer } from "../support/redis-server.js";
 
 const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
-/** The settings the hash keeps (cooldowns not yet: the store reports the default --max-cooldown). */
 const SETTINGS: Omit<PoolSettings, "maxCooldownMs"> = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 2_000 };
 const OTHER: Omit<PoolSettings, "maxCooldownMs"> = { blockTtlMs: 30_000, keepaliveTtlMs: 300_000, maxKeys: 500 };
 /** The default --max-lease, a pool setting too. */
@@ -49,7 +48,7 @@ if (!hasRedisServer()) {
   describe("RedisStore settings: the pool's, kept in Redis", () => {
     test("the first server writes its settings; later ones with the same settings report the same", async () => {
       const a = await open();
-      expect(await admin.hgetall(`{keypool:s${pools}}:settings`)).toEqual({ blockTtlMs: "60000", keepaliveTtlMs: "300000", maxKeys: "2000", maxLeaseMs: "86400000" });
+      expect(await admin.hgetall(`{keypool:s${pools}}:settings`)).toEqual({ blockTtlMs: "60000", keepaliveTtlMs: "300000", maxKeys: "2000", maxLeaseMs: "86400000", maxCooldownMs: "3600000" });
       expect(a.describe().details).toMatchObject({ settings: "new pool: this server's settings written" });
       const b = await open();
       expect(b.describe().details).toMatchObject({ settings: "the pool's settings match this server's" });
@@ -66,8 +65,8 @@ if (!hasRedisServer()) {
       expect(err).toBeInstanceOf(PoolSettingsMismatch);
       const mismatch = err as PoolSettingsMismatch;
       expect(mismatch.fields).toEqual(["blockTtlMs", "maxKeys"]);
-      expect(mismatch.poolSettings).toEqual({ ...SETTINGS, maxLeaseMs: DAY });
-      expect(mismatch.wanted).toEqual({ ...OTHER, maxLeaseMs: DAY });
+      expect(mismatch.poolSettings).toEqual({ ...SETTINGS, maxLeaseMs: DAY, maxCooldownMs: DEFAULT_MAX_COOLDOWN_MS });
+      expect(mismatch.wanted).toEqual({ ...OTHER, maxLeaseMs: DAY, maxCooldownMs: DEFAULT_MAX_COOLDOWN_MS });
       expect(mismatch.message).toBe(
         `redis pool 's${pools}' has blockTtlMs 60000 and maxKeys 2000 but this store was opened with blockTtlMs 30000 and maxKeys 500`,
       );

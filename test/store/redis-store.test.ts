@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { KeyPoolError } from "../../src/pool/index.js";
 import { seededRandom } from "../../src/random.js";
+import { POOL_KEY_NAMES } from "../../src/store/redis/pool-keys.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
 import { eventually } from "../support/eventually.js";
@@ -31,22 +32,26 @@ if (!hasRedisServer()) {
   /** Closes `store`, checks its pool's layout invariants (see lua-prelude.ts), and deletes the pool. */
   async function wipe(store: RedisStore): Promise<void> {
     await store.close();
-    const [freeAt, freePos, blocks, lives, created, leases] = store.keys as [string, string, string, string, string, string];
-    const [at, pos, blocked, held, nCreated, nLeases] = await Promise.all([
-      admin.hgetall(freeAt),
-      admin.hgetall(freePos),
-      admin.zrange(blocks, 0, -1),
-      admin.zcard(lives),
-      admin.hlen(created),
-      admin.hlen(leases),
+    const key = (name: (typeof POOL_KEY_NAMES)[number]): string => store.keys[POOL_KEY_NAMES.indexOf(name)]!;
+    const [at, pos, blocked, held, nCreated, nLeases, cooling, order] = await Promise.all([
+      admin.hgetall(key("free-at")),
+      admin.hgetall(key("free-pos")),
+      admin.zrange(key("blocks"), 0, -1),
+      admin.zrange(key("lives"), 0, -1),
+      admin.hlen(key("created")),
+      admin.hlen(key("leases")),
+      admin.zrange(key("cooling"), 0, -1),
+      admin.zrange(key("order"), 0, -1),
     ]);
     await admin.del(...store.keys);
     const free = Object.values(at);
     // The free array: positions 0 .. n-1, each naming a key whose position is that one.
     expect(Object.keys(at).map(Number).sort((x, y) => x - y)).toEqual(free.map((_, i) => i));
     expect(Object.fromEntries(Object.entries(at).map(([p, k]) => [k, p]))).toEqual(pos);
-    expect({ held: free.length + blocked.length, created: nCreated, leases: nLeases, both: free.filter((k) => blocked.includes(k)) })
-      .toEqual({ held, created: held, leases: blocked.length, both: [] });
+    // Every held key in exactly one of free, blocked and cooling, and in the listing's order.
+    expect([...free, ...blocked, ...cooling].sort()).toEqual([...held].sort());
+    expect([...order].sort()).toEqual([...held].sort());
+    expect({ created: nCreated, leases: nLeases }).toEqual({ created: held.length, leases: blocked.length });
   }
 
   beforeAll(async () => {

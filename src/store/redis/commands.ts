@@ -3,7 +3,8 @@ import type { Cluster, Redis } from "ioredis";
 import { DELETE_LUA, GET_LUA, KEEPALIVE_LUA, KEEPALIVE_MANY_LUA, RELEASE_LUA, RENEW_LUA, RENEW_MANY_LUA } from "./key-scripts.js";
 import { LUA_PRELUDE } from "./lua-prelude.js";
 import { POOL_KEY_NAMES } from "./pool-keys.js";
-import { ACQUIRE_LUA, GENERATE_LUA, STATS_LUA, SWEEP_LUA } from "./pool-scripts.js";
+import { LIST_LUA } from "./listing-script.js";
+import { ACQUIRE_LUA, GENERATE_LUA, IMPORT_LUA, STATS_LUA, SWEEP_LUA } from "./pool-scripts.js";
 import { OPEN_LUA } from "./settings-script.js";
 
 /** A connection scripts run on: one Redis node, or a Redis Cluster (routed by the keys' slot). */
@@ -12,10 +13,12 @@ export type RedisClient = Redis | Cluster;
 /**
  * Every script by its ioredis command name; each gets the prelude and the pool's keys. All but
  * the sweep and the open script need the pool's settings: without them they change nothing and
- * reply "no-settings" (the store then restores them and runs the script again).
+ * reply "no-settings" and whether the pool holds keys (the store then restores them and runs the
+ * script again, or answers as an empty pool would: see absent-replies.ts).
  */
 const SCRIPTS = {
   keypoolGenerate: GENERATE_LUA,
+  keypoolImport: IMPORT_LUA,
   keypoolAcquire: ACQUIRE_LUA,
   keypoolRelease: RELEASE_LUA,
   keypoolDelete: DELETE_LUA,
@@ -25,6 +28,7 @@ const SCRIPTS = {
   keypoolRenewMany: RENEW_MANY_LUA,
   keypoolGet: GET_LUA,
   keypoolStats: STATS_LUA,
+  keypoolList: LIST_LUA,
   keypoolSweep: SWEEP_LUA,
   keypoolOpen: OPEN_LUA,
 } as const;
@@ -66,7 +70,9 @@ export interface ScriptSource {
  * through `finish`. O(1).
  */
 export function scriptSource(name: ScriptName): ScriptSource {
-  const gate = WITHOUT_SETTINGS.has(name) ? "load_settings()" : "if not load_settings() then return finish({'no-settings'}) end";
+  const gate = WITHOUT_SETTINGS.has(name)
+    ? "load_settings()"
+    : "if not load_settings() then return finish({'no-settings', redis.call('EXISTS', LIVES)}) end";
   const lua = `${LUA_PRELUDE}\n${MIGRATION_GUARD}\nlocal function main()\n${SCRIPTS[name]}\nend\n${gate}\nreturn finish(main())\n`;
   return { lua, sha: createHash("sha1").update(lua).digest("hex") };
 }

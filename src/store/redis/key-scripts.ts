@@ -5,17 +5,33 @@
  * the catch-up budget; each script's own arguments follow. TTLs come from the pool's settings.
  */
 
-/** ARGV: now, budget, key, leaseId ('' for none). Replies a KeyInfo, not-found or failed-precondition. */
+/**
+ * ARGV: now, budget, key, leaseId ('' for none), cooldown (ms, 0 for none). A blocked key under
+ * that lease (or any, without one) is freed, or COOLING until now + cooldown; a free key with a
+ * cooldown cools; a cooling key keeps the later of its two deadlines, and with a lease id is
+ * failed-precondition (its lease ended when it was released). Replies a KeyInfo; not-found;
+ * failed-precondition; or invalid-argument, 'max-cooldown', the pool's max cooldown.
+ */
 export const RELEASE_LUA = `
 local now = tick(ARGV[1])
-local key, lease = ARGV[3], ARGV[4]
+local key, lease, cooldown = ARGV[3], ARGV[4], tonumber(ARGV[5])
+if cooldown > MAX_COOLDOWN then return {'invalid-argument', 'max-cooldown', MAX_COOLDOWN} end
 catch_up(now, BUDGET)
 local e, why = find(key, now)
 if not e then return {'not-found', why} end
+local till = now + cooldown
+local cooling = redis.call('ZSCORE', COOLING, key)
 if redis.call('ZSCORE', BLOCKS, key) then
   if lease ~= '' and lease ~= redis.call('HGET', LEASES, key) then return {'failed-precondition'} end
-  unblock(key)
+  block_end(key)
+  if cooldown > 0 then redis.call('ZADD', COOLING, str(till), key) else free_add(key) end
   DID.released = 1
+elseif cooling then
+  if lease ~= '' then return {'failed-precondition', 'cooling'} end
+  if till > tonumber(cooling) then redis.call('ZADD', COOLING, str(till), key) end
+elseif cooldown > 0 then
+  free_remove(key)
+  redis.call('ZADD', COOLING, str(till), key)
 end
 return describe(key, now, e)
 `;

@@ -6,11 +6,12 @@ import { EVENTS_LUA } from "./script-events.js";
  * is made of. Each helper is O(1) or O(log n) Redis commands; `catch_up` is O(budget · log n).
  *
  * State invariants (kept by every script, checked by the conformance suite):
- * - a key is in `lives` iff it is held (alive, or dead and not yet reclaimed);
- * - a held key is in exactly one of the free array and `blocks`; `leases` and `acquired` have a
- *   field iff it is in `blocks`; `free-at` and `free-pos` are inverses over positions 0 .. n-1;
- *   `fencing` has a field iff the key was ever acquired;
- * - a deadline is inclusive: at `blockedUntil` a key is free, at `expiresAt` it is dead.
+ * - a key is in `lives` iff it is held (alive, or dead and not yet reclaimed), and then in `order`;
+ * - a held key is in exactly one of the free array, `blocks` and `cooling`; `leases` and
+ *   `acquired` have a field iff it is in `blocks`; `free-at` and `free-pos` are inverses over
+ *   positions 0 .. n-1; `fencing` has a field iff the key was ever acquired;
+ * - a deadline is inclusive: at `blockedUntil` and `cooldownUntil` a key is free, at `expiresAt`
+ *   it is dead.
  *
  * Every script replies with a table whose first element is a status: "ok", or the
  * KeyPoolErrorCode to raise ("not-found", ...), then the status's fields, then (added by
@@ -19,7 +20,7 @@ import { EVENTS_LUA } from "./script-events.js";
 export const LUA_PRELUDE = `
 local FREE_AT, FREE_POS, BLOCKS, LIVES, CREATED, LEASES, CLOCK, SETTINGS =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
-local FENCING, ACQUIRED = KEYS[9], KEYS[10]
+local FENCING, ACQUIRED, COOLING, ORDER, SEQ = KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 -- Expiry work one request may do before it answers (the store's catch-up budget).
 local BUDGET = tonumber(ARGV[2])
 -- The pool's channel (poolChannel in pool-keys.ts): KEYS[1] with its last name swapped.
@@ -27,7 +28,7 @@ local TAG_PREFIX = string.sub(FREE_AT, 1, #FREE_AT - ${POOL_KEY_NAMES[0].length}
 local CHANNEL = TAG_PREFIX .. '${CHANNEL_SUFFIX}'
 
 -- The pool's rules, from its settings hash (never from the caller): set by load_settings.
-local BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS, MAX_LEASE = false, false, false, false
+local BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS, MAX_LEASE, MAX_COOLDOWN = false, false, false, false, false
 
 -- Reads the pool's settings; false when the pool has none (new, or its Redis lost its data).
 local function load_settings()
@@ -36,7 +37,8 @@ local function load_settings()
     local n = tonumber(v[i])
     if not n or n < 1 or n ~= math.floor(n) then return false end
   end
-  BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS, MAX_LEASE = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
+  BLOCK_TTL, KEEPALIVE_TTL, MAX_KEYS = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
+  MAX_LEASE, MAX_COOLDOWN = tonumber(v[4]), tonumber(v[5])
   return true
 end
 
@@ -65,6 +67,8 @@ end
 -- 0 .. n-1): add appends, remove swaps the last key into the hole. Each is O(1). The count is
 -- read once per script and kept up to date here.
 local free_n = false
+-- Keys this script put into the free array: finish publishes when any were (a waiter may take one).
+local FREED = 0
 local function free_count()
   if not free_n then free_n = redis.call('HLEN', FREE_POS) end
   return free_n
@@ -75,6 +79,7 @@ local function free_add(key)
   redis.call('HSET', FREE_AT, str(n), key)
   redis.call('HSET', FREE_POS, key, str(n))
   free_n = n + 1
+  FREED = FREED + 1
 end
 
 -- Removes the free key 'key' at position 'at' (a string, as stored).
@@ -112,6 +117,8 @@ ${EVENTS_LUA}
 local function purge(key)
   redis.call('ZREM', LIVES, key)
   redis.call('ZREM', BLOCKS, key)
+  redis.call('ZREM', COOLING, key)
+  redis.call('ZREM', ORDER, key)
   free_remove(key)
   redis.call('HDEL', CREATED, key)
   redis.call('HDEL', LEASES, key)
@@ -119,11 +126,22 @@ local function purge(key)
   redis.call('HDEL', ACQUIRED, key)
 end
 
--- Frees a blocked key.
-local function unblock(key)
+-- Ends a key's block, leaving it in no state: the caller frees it or cools it.
+local function block_end(key)
   redis.call('ZREM', BLOCKS, key)
   redis.call('HDEL', LEASES, key)
   redis.call('HDEL', ACQUIRED, key)
+end
+
+-- Frees a blocked key.
+local function unblock(key)
+  block_end(key)
+  free_add(key)
+end
+
+-- Frees a cooling key whose cooldown ended.
+local function cool_end(key)
+  redis.call('ZREM', COOLING, key)
   free_add(key)
 end
 
@@ -139,7 +157,7 @@ local function auto_release(key)
   DID.autoReleased = DID.autoReleased + 1
 end
 
--- Reclaims dead keys, then ends due blocks, oldest first: at most budget in all.
+-- Reclaims dead keys, then ends due blocks, then due cooldowns, oldest first: at most budget in all.
 local function catch_up(now, budget)
   local dead = redis.call('ZRANGEBYSCORE', LIVES, '-inf', str(now), 'LIMIT', 0, budget)
   for _, key in ipairs(dead) do expire(key) end
@@ -149,6 +167,11 @@ local function catch_up(now, budget)
     for _, key in ipairs(ended) do auto_release(key) end
     work = work + #ended
   end
+  if work < budget then
+    local cooled = redis.call('ZRANGEBYSCORE', COOLING, '-inf', str(now), 'LIMIT', 0, budget - work)
+    for _, key in ipairs(cooled) do cool_end(key) end
+    work = work + #cooled
+  end
   return work
 end
 
@@ -157,7 +180,7 @@ local function live_count(now)
   return redis.call('ZCOUNT', LIVES, '(' .. str(now), '+inf')
 end
 
--- The expiresAt of a live key, its block settled for now; or false and why it is not held.
+-- The expiresAt of a live key, its block or cooldown settled for now; or false and why it is not held.
 local function find(key, now)
   local e = redis.call('ZSCORE', LIVES, key)
   if not e then return false, 'unknown' end
@@ -168,20 +191,56 @@ local function find(key, now)
   end
   local b = redis.call('ZSCORE', BLOCKS, key)
   if b and tonumber(b) <= now then auto_release(key) end
+  local c = redis.call('ZSCORE', COOLING, key)
+  if c and tonumber(c) <= now then cool_end(key) end
   return e
 end
 
--- The reply describing a live key: ok, key, blockedUntil (0 when free), lease id ('' when free),
--- expiresAt, createdAt, fencing token (0 if never acquired), acquiredAt (0 when free).
+-- The reply describing a live key: ok, key, blockedUntil (0 when not blocked), lease id ('' when
+-- not blocked), expiresAt, createdAt, fencing token (0 if never acquired), acquiredAt (0 when not
+-- blocked), cooldownUntil (0 when not cooling). Judged at now without changing anything: a block
+-- or cooldown that ended counts as ended even before a script settles it.
 local function describe(key, now, e)
-  local till, lease, acquired = 0, '', 0
+  local till, lease, acquired, cooled = 0, '', 0, 0
   local b = redis.call('ZSCORE', BLOCKS, key)
   if b and tonumber(b) > now then
     till = tonumber(b)
     lease = redis.call('HGET', LEASES, key) or ''
     acquired = tonumber(redis.call('HGET', ACQUIRED, key) or 0)
   end
+  local c = redis.call('ZSCORE', COOLING, key)
+  if c and tonumber(c) > now then cooled = tonumber(c) end
   local created = tonumber(redis.call('HGET', CREATED, key) or 0)
-  return {'ok', key, till, lease, e, created, tonumber(redis.call('HGET', FENCING, key) or 0), acquired}
+  return {'ok', key, till, lease, e, created, tonumber(redis.call('HGET', FENCING, key) or 0), acquired, cooled}
+end
+
+-- Puts held keys ARGV[first .. first + n - 1] (checked new) into the free array, alive until
+-- now + KEEPALIVE_TTL, each with the next creation sequence in ORDER (the listing's order).
+-- O(n log n).
+local function add_keys(first, n, now)
+  local at, pos, lives, created, order = {}, {}, {}, {}, {}
+  local e, c = str(now + KEEPALIVE_TTL), str(now)
+  local base = free_count()
+  local seq = redis.call('INCRBY', SEQ, n) - n
+  for i = 0, n - 1 do
+    local key, p, j = ARGV[first + i], str(base + i), 2 * i
+    at[j + 1] = p
+    at[j + 2] = key
+    pos[j + 1] = key
+    pos[j + 2] = p
+    lives[j + 1] = e
+    lives[j + 2] = key
+    created[j + 1] = key
+    created[j + 2] = c
+    order[j + 1] = str(seq + i + 1)
+    order[j + 2] = key
+  end
+  redis.call('ZADD', LIVES, unpack(lives))
+  redis.call('HSET', FREE_AT, unpack(at))
+  redis.call('HSET', FREE_POS, unpack(pos))
+  redis.call('HSET', CREATED, unpack(created))
+  redis.call('ZADD', ORDER, unpack(order))
+  free_n = base + n
+  FREED = FREED + n
 end
 `;

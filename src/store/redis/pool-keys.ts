@@ -13,10 +13,13 @@ import { isPoolName, messages } from "../../pool/rules.js";
  * - `created`  HASH key -> createdAt (ms)
  * - `leases`   HASH key -> lease id, blocked keys only
  * - `clock`    STRING: the latest instant any script used; time never goes back within a pool
- * - `settings` HASH blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs: the pool's rules (see settings-script.ts)
+ * - `settings` HASH blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs, maxCooldownMs: the pool's rules (see settings-script.ts)
  * - `fencing`  HASH key -> the fencing token of its latest lease (HINCRBY on every acquire, so no
  *              two servers ever hand out one token of a key twice); kept while the key is free
  * - `acquired` HASH key -> acquiredAt (ms) of its current lease, blocked keys only
+ * - `cooling`  ZSET key -> cooldownUntil (ms), cooling keys only (released with a cooldown)
+ * - `order`    ZSET key -> creation sequence, every key in `lives`: the listing's stable order
+ * - `seq`      STRING: the latest creation sequence handed out (INCRBY on generate and import)
  *
  * The free array gives a uniformly random free key in O(1): position = a random number the
  * store draws, modulo n (Redis's SRANDMEMBER picks a hash bucket, not a member, so it is not
@@ -24,13 +27,15 @@ import { isPoolName, messages } from "../../pool/rules.js";
  */
 export const POOL_KEY_NAMES = [
   "free-at", "free-pos", "blocks", "lives", "created", "leases", "clock", "settings", "fencing", "acquired",
+  "cooling", "order", "seq",
 ] as const;
 
 /**
- * What a Redis pool keeps in its settings hash: the settings GetPoolStats reports, and the
- * longest a lease may be renewed for (`--max-lease`), so every server renews by the same rule.
+ * What a Redis pool keeps in its settings hash: the settings GetPoolStats reports, the longest a
+ * lease may be renewed for (`--max-lease`) and the longest cooldown a release may ask for
+ * (`--max-cooldown`), so every server applies the same rules.
  */
-export interface RedisPoolSettings extends Omit<PoolSettings, "maxCooldownMs"> {
+export interface RedisPoolSettings extends PoolSettings {
   readonly maxLeaseMs: number;
 }
 
@@ -38,7 +43,7 @@ export interface RedisPoolSettings extends Omit<PoolSettings, "maxCooldownMs"> {
  * The fields of a pool's settings hash, in the order scripts read them (HMGET) and append them
  * to every reply (see script-events.ts).
  */
-export const SETTING_FIELDS = ["blockTtlMs", "keepaliveTtlMs", "maxKeys", "maxLeaseMs"] as const satisfies readonly (keyof RedisPoolSettings)[];
+export const SETTING_FIELDS = ["blockTtlMs", "keepaliveTtlMs", "maxKeys", "maxLeaseMs", "maxCooldownMs"] as const satisfies readonly (keyof RedisPoolSettings)[];
 
 /**
  * The key where keypool 0.1 kept a pool's free keys (a SET); opening such a pool moves them into

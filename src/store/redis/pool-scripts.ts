@@ -13,40 +13,48 @@
  */
 export const GENERATE_LUA = `
 local now = tick(ARGV[1])
-local n, elsewhere, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), KEEPALIVE_TTL
+local n, elsewhere = tonumber(ARGV[3]), tonumber(ARGV[4])
 catch_up(now, math.max(BUDGET, n))
 local live = live_count(now)
 if live + elsewhere + n > MAX_KEYS then return {'resource-exhausted', live, MAX_KEYS} end
-local at, pos, lives, created = {}, {}, {}, {}
-local e, c = str(now + ttl), str(now)
-local base = free_count()
 for i = 5, 4 + n do
-  local key = ARGV[i]
-  if redis.call('ZSCORE', LIVES, key) then return {'retry'} end
-  local p = str(base + i - 5)
-  at[#at + 1] = p
-  at[#at + 1] = key
-  pos[#pos + 1] = key
-  pos[#pos + 1] = p
-  lives[#lives + 1] = e
-  lives[#lives + 1] = key
-  created[#created + 1] = key
-  created[#created + 1] = c
+  if redis.call('ZSCORE', LIVES, ARGV[i]) then return {'retry'} end
 end
-redis.call('ZADD', LIVES, unpack(lives))
-redis.call('HSET', FREE_AT, unpack(at))
-redis.call('HSET', FREE_POS, unpack(pos))
-free_n = base + n
-redis.call('HSET', CREATED, unpack(created))
+add_keys(5, n, now)
 DID.generated = n
-return {'ok', now, now + ttl}
+return {'ok', now, now + KEEPALIVE_TTL}
+`;
+
+/**
+ * ARGV: now, budget, elsewhere, mode ("check" or "add"), key... (distinct, well-formed; elsewhere
+ * as for generate). Adds existing secrets as free keys, all or none: reclaims up to
+ * max(BUDGET, count) dead keys, refuses a key this shard holds alive (already-exists and its index
+ * among the keys), then checks the capacity as GenerateKeys does (resource-exhausted, live,
+ * maxKeys). "check" stops there and changes nothing a caller can see (a sharded pool checks every
+ * shard before adding to any). Replies ok, createdAt, expiresAt. O(count · log n).
+ */
+export const IMPORT_LUA = `
+local now = tick(ARGV[1])
+local elsewhere, mode, n = tonumber(ARGV[3]), ARGV[4], #ARGV - 4
+catch_up(now, math.max(BUDGET, n))
+for i = 5, 4 + n do
+  local e = redis.call('ZSCORE', LIVES, ARGV[i])
+  if e and tonumber(e) <= now then expire(ARGV[i]) elseif e then return {'already-exists', i - 5} end
+end
+local live = live_count(now)
+if live + elsewhere + n > MAX_KEYS then return {'resource-exhausted', live, MAX_KEYS} end
+if mode == 'add' then
+  add_keys(5, n, now)
+  DID.generated = n
+end
+return {'ok', now, now + KEEPALIVE_TTL}
 `;
 
 /**
  * ARGV: now, budget, leaseId, draw (an integer in [0, 2^53) from the store's Random). Blocks
  * a uniformly random free key (see free_pick) under the lease. Dead keys met on the way are
  * reclaimed and the pick drawn again; a block that ended but was not settled yet is settled
- * rather than missed. Replies a KeyInfo; not-found, live; or unavailable when a mass expiry
+ * rather than missed (a due cooldown too). Replies a KeyInfo; not-found, live, cooling; or unavailable when a mass expiry
  * exceeds the bounded work. O(BUDGET · log n).
  */
 export const ACQUIRE_LUA = `
@@ -62,11 +70,12 @@ for _ = 1, BUDGET * 4 do
   end
   if not key then
     local ended = redis.call('ZRANGEBYSCORE', BLOCKS, '-inf', str(now), 'LIMIT', 0, 1)
-    if #ended == 0 then
+    local cooled = #ended == 0 and redis.call('ZRANGEBYSCORE', COOLING, '-inf', str(now), 'LIMIT', 0, 1) or {}
+    if #ended == 0 and #cooled == 0 then
       DID.acquireMisses = 1
-      return {'not-found', live_count(now)}
+      return {'not-found', live_count(now), redis.call('ZCOUNT', COOLING, '(' .. str(now), '+inf')}
     end
-    auto_release(ended[1])
+    if #ended > 0 then auto_release(ended[1]) else cool_end(cooled[1]) end
   else
     local e = tonumber(redis.call('ZSCORE', LIVES, key) or 0)
     if e <= now then
@@ -80,7 +89,7 @@ for _ = 1, BUDGET * 4 do
       -- HINCRBY in the pool itself: no two servers can ever hand out one token of a key twice.
       local token = redis.call('HINCRBY', FENCING, key, 1)
       DID.acquired = 1
-      return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0), token, now}
+      return {'ok', key, till, lease, e, tonumber(redis.call('HGET', CREATED, key) or 0), token, now, 0}
     end
   end
 end
@@ -88,16 +97,17 @@ return {'unavailable'}
 `;
 
 /**
- * ARGV: now, budget. Replies ok, live keys, blocked live keys (the settings follow in the reply's
- * tail): exact unless more than BUDGET keys died unreclaimed (a mass expiry the sweeper is still
- * reclaiming). O(BUDGET · log n).
+ * ARGV: now, budget. Replies ok, live keys, blocked live keys, cooling live keys (the settings
+ * follow in the reply's tail): exact unless more than BUDGET keys died unreclaimed (a mass expiry
+ * the sweeper is still reclaiming). O(BUDGET · log n).
  */
 export const STATS_LUA = `
 local now = tick(ARGV[1])
 catch_up(now, BUDGET)
 local total = live_count(now)
-local blocked = redis.call('ZCOUNT', BLOCKS, '(' .. str(now), '+inf')
-return {'ok', total, math.min(blocked, total)}
+local blocked = math.min(total, redis.call('ZCOUNT', BLOCKS, '(' .. str(now), '+inf'))
+local cooling = math.min(total - blocked, redis.call('ZCOUNT', COOLING, '(' .. str(now), '+inf'))
+return {'ok', total, blocked, cooling}
 `;
 
 /**
@@ -109,7 +119,7 @@ export const SWEEP_LUA = `
 local now = tick(ARGV[1])
 local work = catch_up(now, tonumber(ARGV[3]))
 local soonest = -1
-for _, set in ipairs({BLOCKS, LIVES}) do
+for _, set in ipairs({BLOCKS, LIVES, COOLING}) do
   local head = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
   if head[2] and (soonest < 0 or tonumber(head[2]) < soonest) then soonest = tonumber(head[2]) end
 end

@@ -22,8 +22,9 @@ const TAIL_LENGTH = EVENT_NAMES.length + 1 + SETTING_FIELDS.length;
 
 /**
  * Lua for the prelude: the `DID` table and `finish(reply)`, which every script's reply passes
- * through (see commands.ts). `finish` publishes once on `CHANNEL` when the script freed or added
- * keys (a waiter on any server may now get one), then appends the tail: the DID counts, the
+ * through (see commands.ts). `finish` publishes once on `CHANNEL` when the script put keys into
+ * the free array (generated, imported, released, a block or cooldown ended: a waiter on any
+ * server may now get one), then appends the tail: the DID counts, the
  * number of free keys and the pool's settings as the script read them (0s when it has none).
  * O(1) plus one PUBLISH, O(subscribers).
  */
@@ -31,13 +32,12 @@ export const EVENTS_LUA = `
 local DID = { ${EVENT_NAMES.map((name) => `${name} = 0`).join(", ")} }
 
 local function finish(reply)
-  local freed = DID.generated + DID.released + DID.autoReleased
-  if freed > 0 then redis.call('PUBLISH', CHANNEL, freed) end
+  if FREED > 0 then redis.call('PUBLISH', CHANNEL, FREED) end
   for _, name in ipairs({ ${EVENT_NAMES.map((name) => `'${name}'`).join(", ")} }) do
     reply[#reply + 1] = DID[name]
   end
   reply[#reply + 1] = free_count()
-  for _, v in ipairs({ BLOCK_TTL or 0, KEEPALIVE_TTL or 0, MAX_KEYS or 0, MAX_LEASE or 0 }) do reply[#reply + 1] = v end
+  for _, v in ipairs({ BLOCK_TTL or 0, KEEPALIVE_TTL or 0, MAX_KEYS or 0, MAX_LEASE or 0, MAX_COOLDOWN or 0 }) do reply[#reply + 1] = v end
   return reply
 end
 `;
@@ -61,9 +61,9 @@ export class ReplyTail {
     const at = raw.length - TAIL_LENGTH;
     EVENT_NAMES.forEach((name, i) => (this.counts[name] += Number(raw[at + i])));
     this.freeCount = Number(raw[at + EVENT_NAMES.length]);
-    const [blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs] = raw.slice(at + EVENT_NAMES.length + 1).map(Number) as [number, number, number, number];
-    const settings = { blockTtlMs, keepaliveTtlMs, maxKeys, maxLeaseMs };
-    if (blockTtlMs > 0 && !sameSettings(this.settings, settings)) this.settings = settings;
+    const values = raw.slice(at + EVENT_NAMES.length + 1).map(Number);
+    const settings = Object.fromEntries(SETTING_FIELDS.map((f, i) => [f, values[i]!])) as unknown as RedisPoolSettings;
+    if (settings.blockTtlMs > 0 && !sameSettings(this.settings, settings)) this.settings = settings;
     return raw.slice(0, at);
   }
 

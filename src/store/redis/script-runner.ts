@@ -8,7 +8,7 @@ import { ReplyTail } from "./script-events.js";
 
 /** The scripts whose effect a caller is told about: with waitReplicas, acknowledged only once replicated. */
 const WRITES: ReadonlySet<ScriptName> = new Set<ScriptName>([
-  "keypoolGenerate", "keypoolAcquire", "keypoolRelease", "keypoolDelete", "keypoolKeepAlive", "keypoolKeepAliveMany",
+  "keypoolGenerate", "keypoolImport", "keypoolAcquire", "keypoolRelease", "keypoolDelete", "keypoolKeepAlive", "keypoolKeepAliveMany",
 ]);
 
 /** How one shard's scripts are run. */

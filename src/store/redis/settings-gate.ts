@@ -35,6 +35,16 @@ export interface SettingsWanted {
   readonly settings: RedisPoolSettings;
   /** Overwrite the pool's settings with them instead of refusing a pool that has others. */
   readonly update: boolean;
+  /**
+   * A pool served on demand (see RedisStoreOptions.onDemand): the first check writes nothing
+   * into a pool without settings, `restore` checks as the first check does, and a mismatch is
+   * FAILED_PRECONDITION for the call, checked again on the next, rather than a refusal for good.
+   */
+  readonly onDemand: boolean;
+  /** Runs before each check (see RedisStoreOptions.beforeCheck). */
+  readonly beforeCheck: (() => Promise<void>) | undefined;
+  /** The words for a mismatch (default: its own message). */
+  readonly describeMismatch: ((mismatch: PoolSettingsMismatch) => string) | undefined;
 }
 
 /**
@@ -81,10 +91,17 @@ export class SettingsGate {
 
   /**
    * Writes `settings` into a pool that has none (its Redis lost its data, say), in the open
-   * script's "keep" mode: a pool that has settings keeps them. O(1) round trips.
+   * script's "keep" mode: a pool that has settings keeps them. On demand, the pool's settings are
+   * checked as at first (another server may have made the pool meanwhile). O(1) round trips.
    */
   async restore(settings: RedisPoolSettings): Promise<void> {
-    await this.open("keep", settings);
+    if (!this.wanted.onDemand) {
+      await this.open("keep", settings);
+      return;
+    }
+    await this.check("keep").catch((err: unknown) => {
+      throw err instanceof PoolSettingsMismatch ? this.refusedError(err) : err;
+    });
   }
 
   /** Whether the connection is up and the settings were checked and agree. O(1). */
@@ -109,42 +126,54 @@ export class SettingsGate {
    */
   async enter(): Promise<void> {
     if (this.passed) return;
-    if (this.refused) throw refusedError(this.refused);
+    if (this.refused) throw this.refusedError(this.refused);
     if (!this.connection.isServing()) return;
-    this.checking ??= this.check().then(
+    const { update, onDemand } = this.wanted;
+    this.checking ??= this.check(onDemand ? "peek" : update ? "replace" : "keep").then(
       () => {
         this.passed = true;
         this.update();
       },
       (err: unknown) => {
         this.checking = undefined;
-        if (err instanceof PoolSettingsMismatch) {
+        if (err instanceof PoolSettingsMismatch && !onDemand) {
           this.refused = err;
           this.refusedSignal.emit(err);
         }
-        throw err instanceof PoolSettingsMismatch ? refusedError(err) : err;
+        throw err instanceof PoolSettingsMismatch ? this.refusedError(err) : err;
       },
     );
     await this.checking;
   }
 
   /** Compares (or writes) the pool's settings; throws PoolSettingsMismatch when they differ. */
-  private async check(): Promise<void> {
-    const { pool, settings, update } = this.wanted;
-    const [had, ...before] = await this.open(update ? "replace" : "keep", settings);
-    const now = this.runner.tail.settings!;
-    if (had && !update && !sameSettings(now, settings)) throw new PoolSettingsMismatch(pool, now, settings);
+  private async check(first: "keep" | "replace" | "peek"): Promise<void> {
+    const { pool, settings, beforeCheck, update } = this.wanted;
+    await beforeCheck?.();
+    const [had, ...before] = await this.open(first, settings);
+    // On demand with `update`: a pool that exists gets this server's settings; one that does not stays unmade.
+    const mode = first === "peek" && had && update && !sameSettings(this.runner.tail.settings, settings) ? "replace" : first;
+    if (mode !== first) await this.open(mode, settings);
+    const now = this.runner.tail.settings;
+    if (had && mode !== "replace" && !sameSettings(now, settings)) throw new PoolSettingsMismatch(pool, now!, settings);
     const previous = Object.fromEntries(SETTING_FIELDS.map((f, i) => [f, before[i]!])) as unknown as RedisPoolSettings;
-    this.outcome = !had ? "new pool: this server's settings written"
-      : update && !sameSettings(previous, settings) ? `updated by this server (were ${JSON.stringify(previous)})`
+    this.outcome = !had ? (mode === "peek" ? "not in Redis yet: made by the first call that adds keys" : "new pool: this server's settings written")
+      : mode === "replace" && !sameSettings(previous, settings) ? `updated by this server (were ${JSON.stringify(previous)})`
       : "the pool's settings match this server's";
+  }
+
+  /** The error a call gets from a pool with other settings: for good UNAVAILABLE, on demand FAILED_PRECONDITION. */
+  private refusedError(mismatch: PoolSettingsMismatch): KeyPoolError {
+    const said = this.wanted.describeMismatch?.(mismatch) ?? mismatch.message;
+    if (this.wanted.onDemand) return new KeyPoolError("failed-precondition", said);
+    return new KeyPoolError("unavailable", `${said}: this server does not serve the pool`);
   }
 
   /**
    * Runs the open script (see settings-script.ts) until a keypool 0.1 pool is migrated; returns
    * whether the pool had settings (1/0) and the ones it had.
    */
-  private async open(mode: "keep" | "replace", settings: RedisPoolSettings): Promise<number[]> {
+  private async open(mode: "keep" | "replace" | "peek", settings: RedisPoolSettings): Promise<number[]> {
     const args = [mode, ...SETTING_FIELDS.map((f) => settings[f])];
     let reply = await this.runner.run("keypoolOpen", args);
     while (reply[0] === "migrating") reply = await this.runner.run("keypoolOpen", args);
@@ -157,8 +186,4 @@ export class SettingsGate {
     this.serving = serving;
     this.servingSignal.emit(serving);
   }
-}
-
-function refusedError(mismatch: PoolSettingsMismatch): KeyPoolError {
-  return new KeyPoolError("unavailable", `${mismatch.message}: this server does not serve the pool`);
 }

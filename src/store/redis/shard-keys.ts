@@ -1,3 +1,4 @@
+import { isPoolName } from "../../pool/index.js";
 import { CHANNEL_SUFFIX, POOL_KEY_NAMES, assertPoolName } from "./pool-keys.js";
 
 /** Which shard of a pool a store serves: `index` of `count` (count 1: the whole pool). */
@@ -45,6 +46,18 @@ export function shardKeys(pool: string, shard?: ShardRef): readonly string[] {
   return POOL_KEY_NAMES.map((name) => `{${tag}}:${name}`);
 }
 
+/** A pattern (PSUBSCRIBE) matching the freed-keys channel of every shard of every pool. */
+export const FREED_PATTERN = `{keypool:*}:${CHANNEL_SUFFIX}`;
+
+/**
+ * The pool a freed-keys channel belongs to (see shardChannel), or undefined for a channel that
+ * is none of a pool. O(length).
+ */
+export function poolOfChannel(channel: string): string | undefined {
+  const match = /^\{keypool:([^#}]+)(#[^}]*)?\}:(.+)$/.exec(channel);
+  return match && match[3] === CHANNEL_SUFFIX && isPoolName(match[1]!) ? match[1] : undefined;
+}
+
 /** The shard's freed-keys channel, derived like the scripts derive it (see lua-prelude.ts). O(1). */
 export function shardChannel(pool: string, shard?: ShardRef): string {
   return `{${shardTag(pool, shard)}}:${CHANNEL_SUFFIX}`;
@@ -56,10 +69,15 @@ export function shardChannel(pool: string, shard?: ShardRef): string {
  * (see shard-layout.ts). O(key length).
  */
 export function shardOf(key: string, count: number): number {
+  return fnv1a(key) % count;
+}
+
+/** FNV-1a (32-bit) of `text`'s UTF-16 code units, as an unsigned integer. O(length). */
+export function fnv1a(text: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return h % count;
+  return h;
 }

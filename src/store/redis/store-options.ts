@@ -1,6 +1,7 @@
 import type { Clock } from "../../clock.js";
 import type { Random } from "../../random.js";
 import type { Scheduler } from "../../scheduler.js";
+import type { PoolSettingsMismatch } from "./settings-gate.js";
 import type { RedisLink } from "./redis-link.js";
 import type { ReplicaWait } from "./replica-wait.js";
 import type { ShardRef } from "./shard-keys.js";
@@ -17,8 +18,19 @@ export interface RedisStoreOptions {
   readonly newKey?: () => string;
   /** Acknowledge a write only once this many replicas have it (`--redis-wait-replicas`). */
   readonly waitReplicas?: ReplicaWait;
-  /** Which pool of that Redis (default "default"): POOL_NAME in rules.ts (`[a-z0-9_.-]{1,64}`). */
+  /** Which pool of that Redis (default "default"): a pool name (see POOL_NAME in rules.ts). */
   readonly pool?: string;
+  /**
+   * A pool served on demand (a named pool of RedisPools): its first check writes no settings, a
+   * read of a pool Redis does not hold answers as an empty pool (the first call that adds keys
+   * makes it), and a pool with other settings answers FAILED_PRECONDITION (checked again on the
+   * next call) instead of being refused for good.
+   */
+  readonly onDemand?: boolean;
+  /** Runs before the first settings check (a sharded pool's layout check); its failure fails the call. */
+  readonly beforeCheck?: (() => Promise<void>) | undefined;
+  /** The message for a mismatch of settings (default: the mismatch's own, naming fields); e.g. naming flags. */
+  readonly describeMismatch?: (mismatch: PoolSettingsMismatch) => string;
   /**
    * The settings this server was started with. A pool without settings gets them; a pool whose
    * settings differ is refused (PoolSettingsMismatch), unless `updateSettings`.
@@ -31,6 +43,8 @@ export interface RedisStoreOptions {
    * like the three above, kept in the pool's settings hash.
    */
   readonly maxLeaseMs?: number;
+  /** The longest cooldown a release may ask for (default 1 h): a pool setting too. */
+  readonly maxCooldownMs?: number;
   /** Overwrite the pool's settings with these instead of refusing (`--redis-update-settings`). */
   readonly updateSettings?: boolean;
   /** Expiry work one request may do before it answers (default 64, as KeyPool). */

@@ -1,0 +1,138 @@
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { ManualClock } from "../../src/clock.js";
+import type { KeyInfo } from "../../src/pool/index.js";
+import { RedisStore } from "../../src/store/redis-store.js";
+import type { RedisStoreOptions } from "../../src/store/redis-store.js";
+import { encodeListToken } from "../../src/store/redis/list-token.js";
+import { PoolSettingsMismatch } from "../../src/store/redis/settings-gate.js";
+import { eventually } from "../support/eventually.js";
+import { RedisServer, hasRedisServer } from "../support/redis-server.js";
+
+const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
+const SETTINGS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 5_000 };
+
+if (!hasRedisServer()) {
+  console.warn(`\n!!! ${SKIP_REASON}. EVERY Redis listing and cooldown test is SKIPPED. CI installs it and never skips. !!!\n`);
+  test.skip(SKIP_REASON, () => {});
+} else {
+  let server: RedisServer;
+  let admin: Redis;
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let pools = 0;
+
+  /** A store on this test's pool (closed after the test). */
+  async function open(options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
+    const store = await RedisStore.open({ url: server.url, pool: `l${pools}`, ...SETTINGS, sweepIntervalMs: 0, ...options });
+    cleanups.push(() => store.close());
+    return store;
+  }
+
+  /** Every key of the listing and the number of calls it took. */
+  async function listAll(store: RedisStore, pageSize: number, state?: KeyInfo["state"]): Promise<{ keys: KeyInfo[]; calls: number }> {
+    const keys: KeyInfo[] = [];
+    let pageToken = "";
+    let calls = 0;
+    do {
+      const page = await store.list({ pageSize, pageToken, state });
+      calls++;
+      expect(page.keys.length).toBeLessThanOrEqual(pageSize);
+      keys.push(...page.keys);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    return { keys, calls };
+  }
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    admin = new Redis(server.url);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    pools++;
+  });
+  afterAll(async () => {
+    admin?.disconnect();
+    await server?.dispose();
+  });
+
+  describe("Redis listing: a creation sequence per pool", () => {
+    test("a page examines at most 4 x pageSize keys: a rare state costs empty pages, never a long call", async () => {
+      const store = await open();
+      await store.generate(100);
+      const [last] = await store.generate(1);
+      await store.release(last!.key, undefined, 1_000);
+      const { keys, calls } = await listAll(store, 5, "cooling");
+      expect(keys.map((k) => k.key)).toEqual([last!.key]);
+      // 101 keys, 20 examined per call: 6 calls, most of them empty pages with a token.
+      expect(calls).toBe(6);
+    });
+
+    test("tokens are opaque, carry no key text, and a token of another pool or a garbled one is INVALID_ARGUMENT", async () => {
+      const store = await open();
+      const made = await store.generate(10);
+      const page = await store.list({ pageSize: 3, pageToken: "" });
+      expect(page.nextPageToken).toMatch(/^[A-Za-z0-9_-]+$/);
+      for (const k of made) expect(Buffer.from(page.nextPageToken, "base64url").toString("latin1")).not.toContain(k.key.slice(3, 9));
+      for (const pageToken of [encodeListToken("another", 1, { shard: 0, after: 3 }), "garbage!", page.nextPageToken.slice(1)]) {
+        await expect(store.list({ pageSize: 3, pageToken })).rejects.toMatchObject({
+          code: "invalid-argument",
+          message: expect.stringContaining("start the listing over"),
+        });
+      }
+    });
+
+    test("a pool made before listing has its keys given a sequence on open, in bounded steps", async () => {
+      const old = await open();
+      const made = [...(await old.generate(1_000)), ...(await old.generate(1_000)), ...(await old.generate(500))];
+      await old.close();
+      // What such a pool looks like: no order, no sequence, and no maxCooldownMs in its settings.
+      await admin.del(`{keypool:l${pools}}:order`, `{keypool:l${pools}}:seq`);
+      await admin.hdel(`{keypool:l${pools}}:settings`, "maxCooldownMs");
+      const store = await open({ maxCooldownMs: 120_000 });
+      const { keys } = await listAll(store, 1_000);
+      expect(keys).toHaveLength(2_500);
+      expect(new Set(keys.map((k) => k.key))).toEqual(new Set(made.map((k) => k.key)));
+      // The missing setting is this server's: no earlier server can have had another.
+      expect(await admin.hget(`{keypool:l${pools}}:settings`, "maxCooldownMs")).toBe("120000");
+      expect(store.describe().details).toMatchObject({ settings: "the pool's settings match this server's" });
+      await expect(open({ maxCooldownMs: 60_000 })).rejects.toBeInstanceOf(PoolSettingsMismatch);
+    });
+  });
+
+  describe("Redis cooldowns", () => {
+    test("the sweeper alone ends a cooldown at exactly cooldownUntil, and the freed key wakes listeners", async () => {
+      const clock = new ManualClock();
+      const store = await open({ clock });
+      const [key] = await store.generate(1);
+      const heard = { count: 0 };
+      const off = store.onKeysFreed(() => heard.count++);
+      cleanups.push(async () => off());
+      await store.release(key!.key, undefined, 5_000);
+      clock.advance(4_999);
+      expect((await store.sweepOnce()).work).toBe(0);
+      const before = heard.count;
+      clock.advance(1);
+      expect(await store.sweepOnce()).toMatchObject({ work: 1 });
+      await eventually(() => heard.count > before, "the freed-keys event of the ended cooldown");
+      expect(await admin.zcard(`{keypool:l${pools}}:cooling`)).toBe(0);
+      expect((await store.acquire()).key).toBe(key!.key);
+    });
+
+    test("a cooling key that dies is purged from every structure; a cooldown past the pool's --max-cooldown is refused", async () => {
+      const clock = new ManualClock();
+      const store = await open({ clock, maxCooldownMs: 600_000 });
+      const [key] = await store.generate(1);
+      await expect(store.release(key!.key, undefined, 600_001)).rejects.toMatchObject({
+        code: "invalid-argument",
+        message: expect.stringContaining("--max-cooldown"),
+      });
+      await store.release(key!.key, undefined, 600_000);
+      clock.advance(SETTINGS.keepaliveTtlMs);
+      expect(await store.stats()).toMatchObject({ total: 0, cooling: 0 });
+      await expect(store.get(key!.key)).rejects.toMatchObject({ code: "not-found" });
+      const tag = `{keypool:l${pools}}`;
+      expect(await admin.exists(`${tag}:cooling`, `${tag}:order`, `${tag}:lives`, `${tag}:free-at`)).toBe(0);
+    });
+  });
+}
