@@ -6,6 +6,7 @@ import type { RedisEndpoint } from "../../src/store/redis/endpoint.js";
 import { POOL_KEY_NAMES } from "../../src/store/redis/pool-keys.js";
 import { checkShardLayout } from "../../src/store/redis/shard-layout.js";
 import { hashSlot, shardOf, shardTag } from "../../src/store/redis/shard-keys.js";
+import { RedisPools } from "../../src/store/redis-pools.js";
 import { ShardedRedisStore } from "../../src/store/sharded-redis-store.js";
 import type { ShardedRedisStoreOptions } from "../../src/store/sharded-redis-store.js";
 import { RedisClusterRig } from "../support/redis-cluster.js";
@@ -105,6 +106,36 @@ if (!hasRedisServer()) {
       await store.release(got.key, got.leaseId);
       for (let until = Date.now() + 2_000; events.length === before && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
       expect(events.length).toBeGreaterThan(before);
+    });
+
+    test("named pools share one pair of connections; a pool's events, imports and listing span its shards", async () => {
+      const run = ++pools;
+      const set = await RedisPools.open({ endpoint, defaultPool: `t${run}`, maxPools: 10, shards: SHARDS, ...SETTINGS, sweepIntervalMs: 0 });
+      const names = [`alpha${run}`, `beta${run}`];
+      try {
+        const heard = new Set<string>();
+        set.onKeysFreed((pool) => heard.add(pool));
+        const imported = Array.from({ length: 60 }, (_, i) => `sk-cluster-${String(i).padStart(3, "0")}`);
+        await set.pool(names[0]!, true).import(imported);
+        await set.pool(names[1]!, true).generate(5);
+        for (let until = Date.now() + 5_000; !names.every((n) => heard.has(n)) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+        expect([...heard].filter((n) => names.includes(n)).sort()).toEqual(names);
+        // Each imported key lives in the shard its hash names, so every per-key call finds it.
+        const store = set.pool(names[0]!, false);
+        for (const key of imported.slice(0, 10)) expect(await admin.zscore(store.shards[shardOf(key, SHARDS)]!.keys[LIVES]!, key)).not.toBeNull();
+        await expect(store.import([`sk-cluster-new`, imported[7]!])).rejects.toMatchObject({ code: "already-exists", message: expect.stringContaining("keys[1]") });
+        const listed: string[] = [];
+        let pageToken = "";
+        do {
+          const page = await store.list({ pageSize: 7, pageToken });
+          listed.push(...page.keys.map((k) => k.key));
+          pageToken = page.nextPageToken;
+        } while (pageToken !== "");
+        expect(listed.sort()).toEqual([...imported].sort());
+      } finally {
+        await set.close();
+        await Promise.all([`t${run}`, ...names].map((n) => new ShardedRedisStore({ endpoint, pool: n, shards: SHARDS, ...SETTINGS, sweepIntervalMs: 0 })).map(wipe));
+      }
     });
 
     test("a server started with another --pool-shards is refused, naming both values", async () => {
