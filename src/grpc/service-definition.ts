@@ -13,17 +13,31 @@ export class MalformedMessage {
   ) {}
 }
 
+/**
+ * A hand-written codec for one method's hot messages: each side answers undefined for what it
+ * does not handle, and the generic (protobuf-es) codec takes over. Both must give exactly what
+ * the generic one would.
+ */
+export interface FastCodec {
+  readonly encodeResponse?: (value: never) => Buffer | undefined;
+  readonly decodeRequest?: (bytes: Buffer) => unknown;
+}
+
 /** Serializes a message (or a message init object) of `schema` to bytes. */
-function serializer(schema: DescMessage): (value: unknown) => Buffer {
+function serializer(schema: DescMessage, fast?: (value: never) => Buffer | undefined): (value: unknown) => Buffer {
   return (value) => {
+    const encoded = fast?.(value as never);
+    if (encoded !== undefined) return encoded;
     const bytes = toBinary(schema, create(schema, value as never));
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
 
 /** Parses bytes as `schema`; malformed bytes give a `MalformedMessage` when `lenient`. */
-function deserializer(schema: DescMessage, lenient: boolean): (bytes: Buffer) => unknown {
+function deserializer(schema: DescMessage, lenient: boolean, fast?: (bytes: Buffer) => unknown): (bytes: Buffer) => unknown {
   return (bytes) => {
+    const decoded = fast?.(bytes);
+    if (decoded !== undefined) return decoded;
     try {
       // Unknown fields are dropped, not kept: keeping half a million tiny ones costs ~10x the CPU.
       return fromBinary(schema, bytes, { readUnknownFields: false });
@@ -34,16 +48,16 @@ function deserializer(schema: DescMessage, lenient: boolean): (bytes: Buffer) =>
   };
 }
 
-/** The grpc-js definition of one method (path, stream flags, serializers). */
-export function methodDefinition(method: DescMethod): MethodDefinition<unknown, unknown> {
+/** The grpc-js definition of one method (path, stream flags, serializers; `fast` serves its side). */
+export function methodDefinition(method: DescMethod, fast?: FastCodec): MethodDefinition<unknown, unknown> {
   const kind = method.methodKind;
   return {
     path: `/${method.parent.typeName}/${method.name}`,
     requestStream: kind === "client_streaming" || kind === "bidi_streaming",
     responseStream: kind === "server_streaming" || kind === "bidi_streaming",
     requestSerialize: serializer(method.input),
-    requestDeserialize: deserializer(method.input, true),
-    responseSerialize: serializer(method.output),
+    requestDeserialize: deserializer(method.input, true, fast?.decodeRequest),
+    responseSerialize: serializer(method.output, fast?.encodeResponse),
     responseDeserialize: deserializer(method.output, false),
     originalName: method.localName,
   };
@@ -52,10 +66,10 @@ export function methodDefinition(method: DescMethod): MethodDefinition<unknown, 
 /**
  * Builds the grpc-js `ServiceDefinition` of a protobuf-es service descriptor: the bridge that
  * lets grpc-js serve and call services described by `buf generate` output, keyed by each
- * method's local (camelCase) name. O(methods).
+ * method's local (camelCase) name; `fast` gives hand-written codecs by that name. O(methods).
  */
-export function serviceDefinition(service: DescService): ServiceDefinition {
+export function serviceDefinition(service: DescService, fast: Readonly<Record<string, FastCodec>> = {}): ServiceDefinition {
   const definition: Record<string, MethodDefinition<unknown, unknown>> = {};
-  for (const method of service.methods) definition[method.localName] = methodDefinition(method);
+  for (const method of service.methods) definition[method.localName] = methodDefinition(method, fast[method.localName]);
   return definition as ServiceDefinition;
 }

@@ -2,6 +2,7 @@ import type { DescMessage, MessageInitShape, MessageShape } from "@bufbuild/prot
 import type { GenService, GenServiceMethods } from "@bufbuild/protobuf/codegenv2";
 import type * as grpc from "@grpc/grpc-js";
 import { MalformedMessage, serviceDefinition } from "./service-definition.js";
+import type { FastCodec } from "./service-definition.js";
 
 /** What a handler learns about its call besides the request. */
 export interface CallContext {
@@ -70,15 +71,17 @@ function contextOf(method: string, call: grpc.ServerUnaryCall<unknown, unknown> 
 /**
  * Adapts a typed implementation to grpc-js. Every handler is wrapped so that a rejection or a
  * throw always becomes a status (grpc-js drops rejected promises of async handlers), and a
- * request that is not a valid message is answered INVALID_ARGUMENT. O(methods).
+ * request that is not a valid message is answered INVALID_ARGUMENT. `fast`: hand-written codecs
+ * by method local name (see `FastCodec`). O(methods).
  */
 export function addTypedService<S extends GenService<GenServiceMethods>>(
   server: grpc.Server,
   service: S,
   impl: ServiceImpl<S>,
   onError: ErrorMapper,
+  fast: Readonly<Record<string, FastCodec>> = {},
 ): void {
-  const definition = serviceDefinition(service);
+  const definition = serviceDefinition(service, fast);
   const handlers: grpc.UntypedServiceImplementation = {};
   for (const method of service.methods) {
     const path = definition[method.localName]!.path;

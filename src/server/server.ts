@@ -14,6 +14,7 @@ import type { Clock } from "../clock.js";
 import { HealthReporter } from "./health.js";
 import { ConnectionGuard, listen } from "./listener.js";
 import { KeyService, keyServiceImpl } from "./key-service.js";
+import { KEEPALIVE_CODEC } from "./keepalive-stream.js";
 import { DEFAULT_LIMITS, channelOptions } from "./limits.js";
 import type { ServerLimits } from "./limits.js";
 import { DEFAULT_LOG_LIMIT, LogLimiter } from "./log-limiter.js";
@@ -108,7 +109,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const recheckCall = (context: CallContext): Error | undefined =>
     recheck(access, context.method, context.metadata, context.peer.slice(0, context.peer.lastIndexOf(":")));
   const impl = keyServiceImpl({ pools, waiters, streams, limits, metrics, recheck: recheckCall });
-  addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log));
+  addTypedService(server, KeyService, impl, (err, context) => errorToStatus(err, context, log), { keepAlive: KEEPALIVE_CODEC });
   health.addToServer(server);
   const reflection = options.reflection ?? true ? new Reflection([KeyService.typeName, Health.typeName], recheckCall) : undefined;
   reflection?.addToServer(server, (err, context) => errorToStatus(err, context, log));
