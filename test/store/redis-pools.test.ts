@@ -96,6 +96,7 @@ if (!hasRedisServer()) {
       await expect(ghost.release("sk-some-imported-key", undefined, 1_000)).rejects.toMatchObject({ code: "not-found" });
       expect(await ghost.keepAliveMany(["sk-some-imported-key"])).toEqual([{ key: "sk-some-imported-key", found: false }]);
       expect(await ghost.list({ pageSize: 10, pageToken: "" })).toEqual({ keys: [], nextPageToken: "" });
+      expect(await ghost.shards[0]!.sweepOnce()).toMatchObject({ work: 0, next: -1 });
       expect(await admin.keys("*ghost*")).toEqual([]);
       // The first call that adds keys makes it, with this server's settings.
       await ghost.import(["sk-some-imported-key"]);
@@ -117,6 +118,17 @@ if (!hasRedisServer()) {
       // Checked again on each call: once the pool's settings match, it serves.
       await admin.hset("{keypool:strict}:settings", "blockTtlMs", "60000");
       expect((await pools.pool("strict", false).acquire()).blockedUntil).toBeGreaterThan(0);
+    });
+
+    test("a pool found absent, then made by a server with other settings: the next call is FAILED_PRECONDITION", async () => {
+      const pools = await open();
+      const late = pools.pool("late", false);
+      await expect(late.acquire()).rejects.toMatchObject({ code: "not-found" });
+      const other = await open({ defaultPool: "y", maxKeys: 10 });
+      await other.pool("late", true).generate(1);
+      // This call follows the pool's settings (as every script does); the next one checks them again.
+      await expect(late.stats()).resolves.toMatchObject({ total: 1, maxKeys: 10 });
+      await expect(late.acquire()).rejects.toMatchObject({ code: "failed-precondition", message: expect.stringContaining("maxKeys 10") });
     });
 
     test("the default pool with other settings refuses start-up; another --pool-shards too", async () => {

@@ -116,6 +116,8 @@ return {'ok', total, blocked, cooling}
  * earliest pending deadline (-1 for none). O(sweepBudget · log n).
  */
 export const SWEEP_LUA = `
+-- A pool Redis does not hold (a named pool asked about, never made) stays without a single key.
+if not BLOCK_TTL and redis.call('EXISTS', LIVES) == 0 then return {'ok', 0, 0, -1} end
 local now = tick(ARGV[1])
 local work = catch_up(now, tonumber(ARGV[3]))
 local soonest = -1

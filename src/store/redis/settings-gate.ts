@@ -104,6 +104,13 @@ export class SettingsGate {
     });
   }
 
+  /** Makes the next call check the settings again (a pool served on demand whose settings changed). O(1). */
+  recheck(): void {
+    if (!this.passed) return;
+    this.passed = false;
+    this.checking = undefined;
+  }
+
   /** Whether the connection is up and the settings were checked and agree. O(1). */
   isServing(): boolean {
     return this.serving;

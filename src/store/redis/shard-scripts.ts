@@ -4,6 +4,7 @@ import type { RedisConnection } from "./connection.js";
 import { ABSENT_REPLIES } from "./absent-replies.js";
 import type { RedisPoolSettings } from "./pool-keys.js";
 import type { ReplicaWait } from "./replica-wait.js";
+import { sameSettings } from "./script-events.js";
 import type { ReplyTail } from "./script-events.js";
 import { ScriptRunner } from "./script-runner.js";
 import { SettingsGate } from "./settings-gate.js";
@@ -48,10 +49,25 @@ export class ShardScripts {
   async run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
     await this.gate.enter();
     const reply = await this.runner.run(name, args);
-    if (reply[0] !== "no-settings") return reply;
+    if (reply[0] !== "no-settings") {
+      this.followSettings();
+      return reply;
+    }
     const absent = ABSENT_REPLIES[name];
     if (absent && Number(reply[1]) === 0 && this.options.onDemand) return absent(args);
     await this.gate.restore(this.settings);
     return this.runner.run(name, args);
+  }
+
+  /**
+   * On demand (without `update`), a pool whose settings changed since they were checked (made by
+   * another server after this one found it absent, or updated) is checked again on the next call,
+   * which then answers FAILED_PRECONDITION: the reply just received followed the pool's settings,
+   * as every script does. O(1).
+   */
+  private followSettings(): void {
+    const { onDemand, update, settings } = this.options;
+    const now = this.tail.settings;
+    if (onDemand && !update && now && !sameSettings(now, settings)) this.gate.recheck();
   }
 }
