@@ -29,7 +29,7 @@ describe("typed stubs from the protobuf-es descriptors", () => {
   it("builds the grpc-js definition grpc-js expects (paths, stream flags, round-trip serializers)", () => {
     const def = serviceDefinition(KeyService);
     expect(Object.keys(def)).toEqual([
-      "generateKeys", "acquireKey", "releaseKey", "deleteKey", "renewLease", "keepAliveKey", "keepAlive", "getKey", "getPoolStats",
+      "generateKeys", "importKeys", "listKeys", "acquireKey", "releaseKey", "deleteKey", "renewLease", "keepAliveKey", "keepAlive", "getKey", "getPoolStats",
     ]);
     expect(def.keepAlive).toMatchObject({ path: "/keypool.v1.KeyService/KeepAlive", requestStream: true, responseStream: true });
     expect(def.getKey).toMatchObject({ path: "/keypool.v1.KeyService/GetKey", requestStream: false, responseStream: false });
