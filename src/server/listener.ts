@@ -39,7 +39,8 @@ export class ConnectionGuard {
   /**
    * A grpc-js interceptor (register it first, innermost) that charges a call to its address when
    * it ended before its request message arrived (HEADERS then RST_STREAM: the rapid-reset
-   * pattern; grpc-js reports every end as a cancel), unless its deadline passed or its
+   * pattern; grpc-js reports every end as a cancel), also when the server refused it before the
+   * message came, unless its deadline passed or its
    * connection is already gone (a dropped connection ends all its calls: not an attack). A
    * client that sends whole requests and then resets is served like any other; nghttp2's own
    * limit (1,000 resets per connection) and the connection limits bound it.
@@ -61,14 +62,19 @@ export class ConnectionGuard {
               proceed();
             },
             onCancel: () => {
-              if (!gotMessage && !answered) this.cancelled(call);
+              if (!gotMessage) this.cancelled(call, answered);
             },
           });
         },
         // A call the server answered while its request was still coming (refused for a missing
-        // token, over a limit...) was not reset by its client, though grpc-js reports its end as
-        // a cancel too. A reset stream ends its request first (grpc-js then answers "no request
-        // message" itself), so only statuses sent before the request ended count as answers.
+        // token, over a limit...) was not reset by its client, but grpc-js reports its end as a
+        // cancel too, and it is charged all the same: streams opened and reset against a server
+        // that wants a token are refused at their HEADERS, before the reset arrives, and when
+        // such refusals went free a flood of them from 30 addresses was never cut off and
+        // exhausted a 96 MB heap (npm run soak:floods -- --attack rapid-reset). A client without
+        // a token thus has --max-resets refused calls per window. A reset stream ends its request
+        // first (grpc-js then answers "no request message" itself), so only statuses sent before
+        // the request ended count as answers, for the log line.
         // Registered first, this interceptor sees every status, also the outer interceptors'.
         sendStatus: (status, next) => {
           if (!requestEnded) answered = true;
@@ -78,13 +84,15 @@ export class ConnectionGuard {
     };
   }
 
-  private cancelled(call: grpc.ServerInterceptingCallInterface): void {
+  /** Charges a call that ended without a request message (`answered`: refused by the server first). */
+  private cancelled(call: grpc.ServerInterceptingCallInterface, answered: boolean): void {
     if (deadlinePassed(call.getDeadline())) return;
     const { remoteAddress, remotePort } = call.getConnectionInfo();
     if (this.sockets.get(`${remoteAddress}:${remotePort}`)?.destroyed !== false) return;
     const address = peerOf(remoteAddress);
     if (this.gate.reset(address)) {
-      this.log.warn({ peer: address }, "closed every connection of a peer that cancelled too many calls (--max-resets); refusing it for a while");
+      const what = answered ? "had too many calls refused before their request arrived" : "cancelled too many calls";
+      this.log.warn({ peer: address }, `closed every connection of a peer that ${what} (--max-resets); refusing it for a while`);
     }
   }
 

@@ -5,7 +5,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { ManualClock } from "../../src/clock.js";
+import { createTypedClient } from "../../src/grpc/typed-client.js";
 import { TokenRegistry, hashToken } from "../../src/server/auth.js";
 import { pathOf } from "../support/fuzz-calls.js";
 import { startTestServer } from "../support/test-server.js";
@@ -101,14 +103,43 @@ describe("connection limits", () => {
     expect(await serves(connect())).toBe(true);
   });
 
-  it("calls the server refuses (here: no token) are answered, never charged as resets", async () => {
+  /** A server that wants a token (so a call without one is refused at its HEADERS). */
+  async function withTokens(limits: { maxResets: number }, clock?: ManualClock): Promise<TestServer> {
     const authFile = join(mkdtempSync(join(tmpdir(), "keypool-resets-")), "auth.json");
     writeFileSync(authFile, JSON.stringify({ tokens: [{ name: "w", role: "worker", sha256: hashToken("secret") }] }));
     const access = { tokens: new TokenRegistry(authFile), allowInsecureRemote: false, reflection: "authenticated" as const };
-    t = await startTestServer({ server: { access, limits: { maxResets: 5 } } });
-    const codes = new Set<number>();
-    for (let i = 0; i < 60; i++) codes.add(await t.client.getPoolStats({}).then(() => 0, (e: grpc.ServiceError) => e.code));
-    expect(codes).toEqual(new Set([grpc.status.UNAUTHENTICATED]));
+    return startTestServer({ server: { access, limits, ...(clock ? { clock } : {}) } });
+  }
+
+  it("calls the server refuses (here: no token) are answered: --max-resets of them per 10 s, then the address is cut off", async () => {
+    const clock = new ManualClock();
+    t = await withTokens({ maxResets: 20 }, clock);
+    const codes: string[] = [];
+    for (let i = 0; i < 25; i++) codes.push(await t.client.getPoolStats({}).then(() => "OK", (e: grpc.ServiceError) => grpc.status[e.code]!));
+    expect(codes.slice(0, 20)).toEqual(Array(20).fill("UNAUTHENTICATED"));
+    expect(codes.slice(21)).toEqual(Array(4).fill("UNAVAILABLE"));
+    clock.advance(10_000);
+    // A channel of its own: the shared subchannel backs off after being cut.
+    const fresh = createTypedClient(KeyService, t.address, grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
+    expect(await fresh.getPoolStats({}).catch((e: grpc.ServiceError) => grpc.status[e.code])).toBe("UNAUTHENTICATED");
+    fresh.close();
+  });
+
+  it("a rapid-reset client without a token (each call refused before its reset arrives) is cut off after --max-resets", async () => {
+    const clock = new ManualClock();
+    t = await withTokens({ maxResets: 20 }, clock);
+    const bystander = connect("127.0.0.2");
+    const sent = await rapidReset(connect(), 1_000);
+    expect(sent).toBeLessThan(200);
+    expect(await serves(connect())).toBe(false);
+    const stream = bystander.request({ ":method": "POST", ":path": pathOf("GetPoolStats"), "content-type": "application/grpc", te: "trailers" });
+    stream.on("error", () => {});
+    stream.end(Buffer.alloc(5));
+    stream.resume();
+    const [headers] = (await once(stream, "response")) as [http2.IncomingHttpHeaders];
+    expect(headers["grpc-status"]).toBe(String(grpc.status.UNAUTHENTICATED));
+    clock.advance(10_000);
+    expect(bystander.destroyed).toBe(false);
   });
 
   it("calls that end at their deadline or with their connection are not charged as resets", async () => {

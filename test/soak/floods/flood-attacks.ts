@@ -7,16 +7,15 @@
 import * as http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { KeyService } from "../../../gen/keypool/v1/keypool_pb.js";
 import { ServerReflectionRequestSchema } from "../../../gen/grpc/reflection/v1/reflection_pb.js";
-import { createTypedClient } from "../../../src/grpc/typed-client.js";
 import { grpcFrame } from "../../support/fuzz-raw-http2.js";
 import { healthClient } from "../../support/health-client.js";
 import type { WatchCall } from "../../support/health-client.js";
+import { connectFrom, idleConnectionsFlood, rapidResetFlood, sourceAddress } from "./connection-attacks.js";
 import { neverReadFlood } from "./transport-attacks.js";
 
 /** The floods, by name. */
-export const ATTACKS = ["watch", "reflection", "refused", "keepalive-never-read"] as const;
+export const ATTACKS = ["watch", "reflection", "refused", "keepalive-never-read", "idle-connections", "rapid-reset"] as const;
 /** A flood's name. */
 export type Attack = (typeof ATTACKS)[number];
 type Counts = Record<string, number>;
@@ -89,27 +88,48 @@ async function reflectionFlood(address: string, until: number): Promise<Counts> 
   return counts;
 }
 
-/** Calls refused for want of a token (UNAUTHENTICATED, an `info` log line each): 8 connections x 32 in flight. */
+/**
+ * Calls refused for want of a token (UNAUTHENTICATED, an `info` log line each): whole GetPoolStats
+ * requests over 8 connections from addresses of their own (the server may ban the address), 256
+ * in flight, each waiting for its answer; a closed connection is replaced.
+ */
 async function refusedFlood(address: string, until: number): Promise<Counts> {
   const counts: Counts = {};
-  const clients = Array.from({ length: 8 }, () => createTypedClient(KeyService, address));
+  const sessions: http2.ClientHttp2Session[] = [];
+  const sessionFor = (w: number): http2.ClientHttp2Session => {
+    const slot = w % 8;
+    const old = sessions[slot];
+    if (old && !old.closed && !old.destroyed) return old;
+    return (sessions[slot] = connectFrom(address, sourceAddress(slot), counts));
+  };
+  const call = (session: http2.ClientHttp2Session): Promise<string> =>
+    new Promise((resolve) => {
+      try {
+        const stream = session.request({ ":method": "POST", ":path": "/keypool.v1.KeyService/GetPoolStats", "content-type": "application/grpc", te: "trailers" });
+        stream.on("error", () => {});
+        stream.on("response", (h) => resolve(h["grpc-status"] === undefined ? "no status" : grpc.status[Number(h["grpc-status"])]!));
+        stream.on("close", () => resolve("closed without an answer"));
+        stream.end(grpcFrame(new Uint8Array()));
+        stream.resume();
+      } catch {
+        resolve("session gone");
+      }
+    });
   const worker = async (w: number): Promise<void> => {
     while (Date.now() < until) {
-      const code = await clients[w % clients.length]!.getPoolStats({}, { timeoutMs: 5_000 }).then(
-        () => "OK",
-        (e: grpc.ServiceError) => (e.code === grpc.status.UNAUTHENTICATED ? "UNAUTHENTICATED" : `${grpc.status[e.code]}: ${e.details.slice(0, 120)}`),
-      );
-      counts[code] = (counts[code] ?? 0) + 1;
+      const outcome = await call(sessionFor(w));
+      counts[outcome] = (counts[outcome] ?? 0) + 1;
+      if (outcome !== "UNAUTHENTICATED") await sleep(10);
     }
   };
   await Promise.all(Array.from({ length: 256 }, (_, w) => worker(w)));
-  for (const client of clients) client.close();
+  for (const session of sessions) session.destroy();
   return counts;
 }
 
 const FLOODS: Record<Attack, (address: string, until: number) => Promise<Counts>> = {
   watch: watchFlood, reflection: reflectionFlood, refused: refusedFlood,
-  "keepalive-never-read": neverReadFlood,
+  "keepalive-never-read": neverReadFlood, "idle-connections": idleConnectionsFlood, "rapid-reset": rapidResetFlood,
 };
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {

@@ -8,19 +8,20 @@
  * attack; bounded in time; kills every process it started. Prints one JSON line per attack;
  * exits 1 when a cap is broken.
  *
- *   npm run soak:floods -- [--attack watch|reflection|refused|keepalive-never-read|all] [--duration 20s] [--cap-mb 128]
+ *   npm run soak:floods -- [--attack watch|reflection|refused|keepalive-never-read|idle-connections|rapid-reset|all] [--duration 20s] [--cap-mb 128]
  *                          [--second-half-cap-mb 48] [--p99-factor 20]
  */
 import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import { KeyService } from "../../../gen/keypool/v1/keypool_pb.js";
 import { parseDuration } from "../../../src/cli/duration.js";
 import { createTypedClient } from "../../../src/grpc/typed-client.js";
+import type { TypedClient } from "../../../src/grpc/typed-client.js";
 import { hashToken } from "../../../src/server/auth.js";
 import { startSoakServer } from "../soak-server.js";
 import type { SoakServer } from "../soak-server.js";
@@ -45,9 +46,20 @@ function p99(samples: number[]): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? Number.NaN;
 }
 
-/** Calls GetPoolStats (with the admin token) every 20 ms until `stop`; returns the latencies in ms and the failures. */
-async function probe(address: string, stop: () => boolean): Promise<{ latencies: number[]; failures: Record<string, number> }> {
+/** Open file descriptors of the server (its sockets: what the connection limits bound). */
+function fds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/** A probe client connected before the flood starts (a flood of connections may fill --max-connections). */
+async function probeClient(address: string): Promise<TypedClient<typeof KeyService>> {
   const client = createTypedClient(KeyService, address);
+  await new Promise<void>((resolve, reject) => client.grpc.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())));
+  return client;
+}
+
+/** Calls GetPoolStats (with the admin token) every 20 ms until `stop`, then closes `client`; returns the latencies in ms and the failures. */
+async function probe(client: TypedClient<typeof KeyService>, stop: () => boolean): Promise<{ latencies: number[]; failures: Record<string, number> }> {
   const metadata = new grpc.Metadata();
   metadata.set("authorization", `Bearer ${TOKEN}`);
   const latencies: number[] = [];
@@ -66,6 +78,46 @@ async function probe(address: string, stop: () => boolean): Promise<{ latencies:
   return { latencies, failures };
 }
 
+interface Sample {
+  readonly ms: number;
+  readonly rss: number;
+  readonly fds: number;
+}
+
+/** Samples the server's RSS and open descriptors every 250 ms while `running()`. */
+async function sampleServer(pid: number, running: () => boolean): Promise<Sample[]> {
+  const started = Date.now();
+  const samples: Sample[] = [];
+  while (running()) {
+    samples.push({ ms: Date.now() - started, rss: rssMb(pid), fds: fds(pid) });
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return samples;
+}
+
+/**
+ * The flood's memory figures. Its "second half" starts halfway through the flood as it ran, or
+ * once the server's descriptors reached 95 % of their peak if that is later (a connection flood
+ * on a loaded machine takes a while to fill --max-connections: until then growth is the bound
+ * being reached, not a leak). `series` is the RSS at each tenth of the flood.
+ */
+function memoryFigures(samples: readonly Sample[], baseline: number): { rssMb: Record<string, unknown>; peakFds: number } {
+  const peak = Math.max(baseline, ...samples.map((s) => s.rss));
+  const peakFds = Math.max(...samples.map((s) => s.fds));
+  const lastMs = samples.at(-1)?.ms ?? 0;
+  const filled = samples.find((s) => s.fds >= 0.95 * peakFds)?.ms ?? 0;
+  const secondHalfFrom = Math.max(lastMs / 2, peakFds - (samples[0]?.fds ?? 0) > 50 ? filled : 0);
+  const firstHalf = Math.max(baseline, ...samples.filter((s) => s.ms < secondHalfFrom).map((s) => s.rss));
+  const series = Array.from({ length: 10 }, (_, i) => Math.round(samples[Math.floor((i * samples.length) / 10)]?.rss ?? Number.NaN));
+  return {
+    rssMb: {
+      baseline: Math.round(baseline), firstHalfPeak: Math.round(firstHalf), peak: Math.round(peak), growth: Math.round(peak - baseline),
+      secondHalfGrowth: Math.round(peak - firstHalf), secondHalfFromS: Number((secondHalfFrom / 1000).toFixed(1)), series,
+    },
+    peakFds,
+  };
+}
+
 async function runAttack(attack: Attack, durationMs: number, authFile: string): Promise<Record<string, unknown>> {
   // A small heap, as the attacks that killed the server before were run with: a leak ends it.
   const server = await startSoakServer({
@@ -74,31 +126,28 @@ async function runAttack(attack: Attack, durationMs: number, authFile: string): 
   live.server = server;
   await new Promise((r) => setTimeout(r, 2_000)); // let start-up settle
   let stopIdle = false;
-  const idle = probe(server.address, () => stopIdle);
+  const idle = probe(await probeClient(server.address), () => stopIdle);
   await new Promise((r) => setTimeout(r, 3_000));
   stopIdle = true;
   const idleP99 = p99((await idle).latencies);
   const baseline = rssMb(server.pid);
   const linesBefore = server.log.lines;
+  const fdsBefore = fds(server.pid);
+  const probing = await probeClient(server.address);
+  const loadBefore = loadavg()[0]!;
   const attacker = fork(ATTACKER, [attack, server.address, String(durationMs)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   live.attacker = attacker;
-  const counts = new Promise<Record<string, number>>((resolve) => attacker.once("message", (m) => resolve(m as Record<string, number>)));
-  let peak = baseline;
-  let halfway = baseline;
+  const counts = new Promise<Record<string, number>>((resolve) => {
+    attacker.once("message", (m) => resolve(m as Record<string, number>));
+    attacker.once("exit", (code) => resolve({ attackerDiedWithoutReport: code ?? -1 }));
+  });
   let attacking = true;
-  const started = Date.now();
-  const sampler = (async () => {
-    while (attacking) {
-      const rss = rssMb(server.pid);
-      peak = Math.max(peak, rss);
-      if (Date.now() - started < durationMs / 2) halfway = peak;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  })();
-  const underAttack = probe(server.address, () => !attacking);
+  const sampler = sampleServer(server.pid, () => attacking);
+  const underAttack = probe(probing, () => !attacking);
   const done = await counts;
+  const loadAfter = loadavg()[0]!;
   attacking = false;
-  await sampler;
+  const memory = memoryFigures(await sampler, baseline);
   const probed = await underAttack;
   const attackP99 = p99(probed.latencies);
   const lines = server.log.lines - linesBefore;
@@ -106,12 +155,10 @@ async function runAttack(attack: Attack, durationMs: number, authFile: string): 
   const exit = await server.stop();
   return {
     attack, seconds: durationMs / 1000, counts: done,
-    rssMb: {
-      baseline: Math.round(baseline), halfway: Math.round(halfway), peak: Math.round(peak),
-      growth: Math.round(peak - baseline), secondHalfGrowth: Math.round(peak - halfway), after: Math.round(after),
-    },
+    rssMb: { ...memory.rssMb, after: Math.round(after) },
     probeP99Ms: { idle: Number(idleP99.toFixed(2)), underAttack: Number(attackP99.toFixed(2)) },
     probe: { answered: probed.latencies.length, failures: probed.failures },
+    serverFds: { before: fdsBefore, peak: memory.peakFds }, loadAverage1m: { before: loadBefore, after: Number(loadAfter.toFixed(2)) },
     heapLimitMb: HEAP_MB, logLines: lines, serverErrors: server.errors.length, exit,
   };
 }
