@@ -165,9 +165,9 @@ export class RedisStore extends RedisShard implements KeyStore {
 
   /** One page of the pool in creation order (see listing-script.ts). O(pageSize · log n). */
   async list(query: ListQuery): Promise<ListPage> {
-    const { after } = decodeListToken(query.pageToken, this.pool, 1);
+    const { after } = decodeListToken(query.pageToken, this.pool, 1, query.state);
     const page = await this.listShard(query.state, query.pageSize, after);
-    return { keys: page.keys, nextPageToken: page.more ? encodeListToken(this.pool, 1, { shard: 0, after: page.after }) : "" };
+    return { keys: page.keys, nextPageToken: page.more ? encodeListToken(this.pool, 1, { shard: 0, after: page.after }, query.state) : "" };
   }
 
   /** This shard's part of a listing: at most `pageSize` keys after sequence `after`, 4 · pageSize examined. */

@@ -226,10 +226,10 @@ export class ShardedRedisStore implements KeyStore {
    */
   async list(query: ListQuery): Promise<ListPage> {
     const count = this.shards.length;
-    const { shard, after } = decodeListToken(query.pageToken, this.pool, count);
+    const { shard, after } = decodeListToken(query.pageToken, this.pool, count, query.state);
     const page = await this.shards[shard]!.listShard(query.state, query.pageSize, after);
     const next = page.more ? { shard, after: page.after } : shard + 1 < count ? { shard: shard + 1, after: 0 } : undefined;
-    return { keys: page.keys, nextPageToken: next ? encodeListToken(this.pool, count, next) : "" };
+    return { keys: page.keys, nextPageToken: next ? encodeListToken(this.pool, count, next, query.state) : "" };
   }
 
   /**

@@ -80,6 +80,10 @@ if (!hasRedisServer()) {
           message: expect.stringContaining("start the listing over"),
         });
       }
+      await expect(store.list({ pageSize: 3, pageToken: page.nextPageToken, state: "free" })).rejects.toMatchObject({
+        code: "invalid-argument",
+        message: expect.stringContaining("another state filter"),
+      });
     });
 
     test("a pool made before listing has its keys given a sequence on open, in bounded steps", async () => {
