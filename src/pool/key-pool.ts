@@ -1,19 +1,17 @@
 import type { Random } from "../random.js";
-import { DeadlineList } from "./deadline-list.js";
 import { KeyPoolError } from "./errors.js";
-import { KeyIndex } from "./key-index.js";
-import { FreeSet } from "./free-set.js";
 import { assertKey, assertLeaseId, isKey, isLeaseId } from "./key-format.js";
-import { DEFAULT_MAX_COOLDOWN_MS, assertPoolSettings, keysToGenerate, messages } from "./rules.js";
-import { SlotTable } from "./slot-table.js";
+import { checkImport } from "./key-import.js";
+import { INSTANCE_BYTES, listPage } from "./key-listing.js";
+import { DEAD, KeyStates, UNKNOWN } from "./key-states.js";
+import { renewLease } from "./lease-renewal.js";
+import type { LeaseRules } from "./lease-renewal.js";
+import { DEFAULT_MAX_COOLDOWN_MS, assertCooldown, assertPoolSettings, keysToGenerate, messages } from "./rules.js";
 import { DEFAULT_MAX_LEASE_MS, NOT_HELD, REFUSALS, maxLeaseRefusal } from "./lease-refusals.js";
 import type { LeaseRefusal } from "./lease-refusals.js";
 import { TokenSource } from "./token-source.js";
-import type { KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolOptions, PoolStats, RenewOutcome } from "./types.js";
+import type { KeyInfo, LeaseRef, LeaseResult, ListPage, ListQuery, PoolCounters, PoolOptions, PoolStats, RenewOutcome } from "./types.js";
 
-/** Why `live` found no key: never generated or deleted (-1), or dead (-2). */
-const UNKNOWN = -1;
-const DEAD = -2;
 const NOT_FOUND_MESSAGE = { [UNKNOWN]: NOT_HELD.unknown, [DEAD]: NOT_HELD.expired } as const;
 
 /** Expiry work one request may do before it answers (bounded: O(1) per request). */
@@ -21,30 +19,34 @@ export const DEFAULT_CATCH_UP_BUDGET = 64;
 
 /**
  * The key pool: a pure, synchronous data structure. Time is passed in (`now`, ms) and never read;
- * randomness is injected. Every operation is O(1) in the number of keys (generate is O(count)).
+ * randomness is injected. Every operation is O(1) in the number of keys (generate and import are
+ * O(count), a cooldown O(log n), a listing page O(pageSize)).
  *
- * Layout: each key lives in a slot of a `SlotTable`. Free keys sit in a `FreeSet` (uniform random
- * pick and swap-remove in O(1)); blocked keys in a list ordered by block deadline; every key in a
- * list ordered by life deadline. Both deadlines are only ever set to now + a fixed TTL and time
- * never goes backwards inside the pool, so moving a key to a list's tail (acquire, renew,
- * keepalive) keeps that list sorted: no scan, no heap. Deadlines are inclusive: at exactly `blockedUntil` a key is free,
- * at exactly `expiresAt` it is dead. Every read settles the key it touches, so each request sees
- * exact state; bulk expiry is done by `sweep` in bounded slices.
+ * Layout (see KeyStates): each key lives in a slot of a `SlotTable`. Free keys sit in a `FreeSet`
+ * (uniform random pick and swap-remove in O(1)); blocked keys in a list ordered by block
+ * deadline; cooling keys in a heap by cooldown deadline; every key in a list ordered by life
+ * deadline. Block and life deadlines are only ever set to now + a fixed TTL and time never goes
+ * backwards inside the pool, so moving a key to a list's tail (acquire, renew, keepalive) keeps
+ * that list sorted; cooldowns vary per release, hence the heap. Deadlines are inclusive: at
+ * exactly `blockedUntil` or `cooldownUntil` a key is free, at exactly `expiresAt` it is dead.
+ * Every read settles the key it touches, so each request sees exact state; bulk expiry is done by
+ * `sweep` in bounded slices.
  */
 export class KeyPool {
-  private readonly free = new FreeSet();
-  private readonly blocks = new DeadlineList();
-  private readonly lives = new DeadlineList();
-  private readonly slots = new SlotTable([this.free, this.blocks, this.lives]);
+  private readonly states: KeyStates;
+  private readonly free: KeyStates["free"];
+  private readonly blocks: KeyStates["blocks"];
+  private readonly lives: KeyStates["lives"];
+  private readonly slots: KeyStates["slots"];
   /** Shorthands for the hottest columns. */
-  private readonly expiresAt = this.slots.expiresAt;
-  private readonly blockedUntil = this.slots.blockedUntil;
-  private readonly index: KeyIndex;
+  private readonly expiresAt: KeyStates["slots"]["expiresAt"];
+  private readonly blockedUntil: KeyStates["slots"]["blockedUntil"];
   private readonly tokens: TokenSource;
+  /** Names this pool instance in its page tokens (random per pool and run; drawn at the first listing). */
+  private instance: Uint8Array | undefined;
   private lastNow = 0;
   private readonly budget: number;
-  private readonly maxLeaseMs: number;
-  private readonly maxLease: LeaseRefusal;
+  private readonly leaseRules: LeaseRules;
   /** The longest cooldown a release may ask for (a pool setting). */
   readonly maxCooldownMs: number;
   /** Lifetime event counts, for metrics. */
@@ -63,11 +65,14 @@ export class KeyPool {
       maxCooldownMs: options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS,
     });
     this.maxCooldownMs = options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
-    this.index = new KeyIndex((slot) => this.slots.keys.get(slot)!);
+    this.states = new KeyStates(this.counters);
+    ({ free: this.free, blocks: this.blocks, lives: this.lives, slots: this.slots } = this.states);
+    this.expiresAt = this.slots.expiresAt;
+    this.blockedUntil = this.slots.blockedUntil;
     this.tokens = new TokenSource(random);
     this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
-    this.maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
-    this.maxLease = maxLeaseRefusal(this.maxLeaseMs);
+    const maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
+    this.leaseRules = { blockTtlMs, keepaliveTtlMs, maxLeaseMs, maxLease: maxLeaseRefusal(maxLeaseMs) };
   }
 
   /** Live keys plus dead ones not yet reclaimed (exact once `sweep` has caught up). */
@@ -81,7 +86,7 @@ export class KeyPool {
     now = this.tick(now);
     // Reclaiming up to n dead keys makes the capacity check exact: either every dead key is gone,
     // or n slots were freed.
-    this.catchUp(now, Math.max(this.budget, n));
+    this.states.catchUp(now, Math.max(this.budget, n));
     if (this.lives.size + n > this.options.maxKeys) {
       throw new KeyPoolError("resource-exhausted", messages.poolFull(this.lives.size, this.options.maxKeys, n));
     }
@@ -92,6 +97,25 @@ export class KeyPool {
   }
 
   /**
+   * Adds existing secrets as free keys alive for one keepalive TTL, all or none (see
+   * `checkImport`: INVALID_ARGUMENT or ALREADY_EXISTS naming the index), then RESOURCE_EXHAUSTED
+   * past maxKeys. O(k) for k keys.
+   */
+  import(keys: readonly string[], now: number): KeyInfo[] {
+    now = this.tick(now);
+    checkImport(keys, (key) => this.states.live(key, now) >= 0);
+    this.states.catchUp(now, Math.max(this.budget, keys.length));
+    if (this.lives.size + keys.length > this.options.maxKeys) {
+      throw new KeyPoolError("resource-exhausted", messages.poolFull(this.lives.size, this.options.maxKeys, keys.length));
+    }
+    return keys.map((key) => {
+      const slot = this.states.allocate(key, now, now + this.options.keepaliveTtlMs);
+      this.free.add(slot);
+      return this.slots.info(slot, now);
+    });
+  }
+
+  /**
    * Blocks and returns a uniformly random free key under a fresh lease, whose fencing token is
    * one more than the key's previous one. O(1): at most the catch-up budget of expiry work plus
    * four budgets of picks (each pick of a dead key reclaims it). Throws NOT_FOUND when no key is
@@ -99,21 +123,26 @@ export class KeyPool {
    */
   acquire(now: number): KeyInfo {
     now = this.tick(now);
-    this.catchUp(now, this.budget);
+    this.states.catchUp(now, this.budget);
     for (let work = 0; work < this.budget * 4; work++) {
       if (this.free.size === 0) {
-        // A block that ended but was not swept yet is a free key: settle it instead of missing.
+        // A block or cooldown that ended but was not swept yet is a free key: settle it instead of missing.
         const head = this.blocks.head;
         if (head !== -1 && this.blockedUntil.get(head) <= now) {
-          this.settle(head, now);
+          this.states.settle(head, now);
+          continue;
+        }
+        const cooled = this.states.cooling.top;
+        if (cooled !== -1 && this.slots.cooldownUntil.get(cooled) <= now) {
+          this.states.settle(cooled, now);
           continue;
         }
         this.counters.acquireMisses++;
-        throw new KeyPoolError("not-found", messages.noFreeKey(this.lives.size));
+        throw new KeyPoolError("not-found", messages.noFreeKey(this.lives.size, this.states.cooling.size));
       }
       const slot = this.free.at(this.random.int(this.free.size));
       if (this.expiresAt.get(slot) <= now) {
-        this.purge(slot);
+        this.states.purge(slot);
         this.counters.expired++;
         continue;
       }
@@ -131,19 +160,26 @@ export class KeyPool {
 
   /**
    * Unblocks `key`. A free key stays free (OK). With `leaseId`, a key blocked under another lease
-   * is left untouched (FAILED_PRECONDITION). O(1).
+   * is left untouched (FAILED_PRECONDITION), and so is a cooling key (its lease ended). With
+   * `cooldownMs` > 0 the key, free or just released, becomes COOLING until now + cooldownMs (a
+   * cooling key keeps the later deadline); its life is unchanged. O(1), O(log n) with a cooldown.
+   * Throws INVALID_ARGUMENT for a malformed key or lease id or a cooldown past maxCooldownMs.
    */
-  release(key: string, leaseId: string | undefined, now: number): KeyInfo {
+  release(key: string, leaseId: string | undefined, now: number, cooldownMs = 0): KeyInfo {
     now = this.tick(now);
     if (leaseId) assertLeaseId(leaseId);
+    assertCooldown(cooldownMs, this.maxCooldownMs);
     const slot = this.find(key, now);
     if (this.blockedUntil.get(slot) !== 0) {
       if (leaseId && !this.slots.hasLease(slot, leaseId)) {
         throw new KeyPoolError("failed-precondition", messages.notCurrentLease());
       }
-      this.unblock(slot);
+      if (cooldownMs === 0) this.states.unblock(slot);
       this.counters.released++;
+    } else if (leaseId && this.slots.cooldownUntil.get(slot) !== 0) {
+      throw new KeyPoolError("failed-precondition", messages.coolingNotYourLease());
     }
+    if (cooldownMs > 0) this.states.cool(slot, now + cooldownMs);
     return this.slots.info(slot, now);
   }
 
@@ -193,28 +229,15 @@ export class KeyPool {
     return results;
   }
 
-  /**
-   * `renew` for a well-formed key and lease id at a ticked `now`: the renewed key's slot, or the
-   * refusal (nothing changed then). O(1).
-   */
+  /** `renewLease` with this pool's rules. O(1). */
   private renewChecked(key: string, leaseId: string, now: number): number | LeaseRefusal {
-    const slot = this.live(key, now);
-    if (slot < 0) return slot === DEAD ? REFUSALS.expired : REFUSALS.notFound;
-    if (this.blockedUntil.get(slot) === 0) return REFUSALS.ended;
-    if (!this.slots.hasLease(slot, leaseId)) return REFUSALS.taken;
-    const until = now + this.options.blockTtlMs;
-    if (until > this.slots.acquiredAt.get(slot) + this.maxLeaseMs) return this.maxLease;
-    this.blockedUntil.set(slot, until);
-    this.blocks.moveToTail(slot);
-    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
-    this.lives.moveToTail(slot);
-    return slot;
+    return renewLease(this.states, key, leaseId, now, this.leaseRules);
   }
 
   /** Purges `key` in any state. O(1). Throws NOT_FOUND. */
   delete(key: string, now: number): void {
     now = this.tick(now);
-    this.purge(this.find(key, now));
+    this.states.purge(this.find(key, now));
     this.counters.deleted++;
   }
 
@@ -231,13 +254,13 @@ export class KeyPool {
   tryKeepAlive(key: string, now: number): KeyInfo | undefined {
     now = this.tick(now);
     assertKey(key);
-    const slot = this.live(key, now);
+    const slot = this.states.live(key, now);
     return slot < 0 ? undefined : this.extend(slot, now);
   }
 
   /** Whether `key` is a well-formed key the pool holds alive at `now` (a dead one is reclaimed). O(1). */
   isLive(key: string, now: number): boolean {
-    return isKey(key) && this.live(key, this.tick(now)) >= 0;
+    return isKey(key) && this.states.live(key, this.tick(now)) >= 0;
   }
 
   /** Describes `key`. O(1). Throws NOT_FOUND. */
@@ -249,13 +272,13 @@ export class KeyPool {
   /** Counts keys after a bounded catch-up (exact unless a mass expiry is still being swept). O(1). */
   stats(now: number): PoolStats {
     now = this.tick(now);
-    this.catchUp(now, this.budget);
+    this.states.catchUp(now, this.budget);
+    const cooling = this.states.cooling.size;
     return {
       total: this.lives.size,
-      free: this.lives.size - this.blocks.size,
+      free: this.lives.size - this.blocks.size - cooling,
       blocked: this.blocks.size,
-      // No release cools a key before cooldowns land in this pool.
-      cooling: 0,
+      cooling,
       blockTtlMs: this.options.blockTtlMs,
       keepaliveTtlMs: this.options.keepaliveTtlMs,
       maxKeys: this.options.maxKeys,
@@ -265,37 +288,30 @@ export class KeyPool {
 
   /** Does up to `budget` units of expiry work; returns how many were done. O(budget). */
   sweep(now: number, budget: number): number {
-    return this.catchUp(this.tick(now), budget);
+    return this.states.catchUp(this.tick(now), budget);
   }
 
-  /** The earliest pending block or life deadline, or undefined when there is none. O(1). */
+  /** The earliest pending block, cooldown or life deadline, or undefined when there is none. O(1). */
   nextDeadline(): number | undefined {
-    const b = this.blocks.head === -1 ? Infinity : this.blockedUntil.get(this.blocks.head);
-    const l = this.lives.head === -1 ? Infinity : this.expiresAt.get(this.lives.head);
-    const next = Math.min(b, l);
-    return next === Infinity ? undefined : next;
+    return this.states.nextDeadline();
   }
 
   /**
-   * Puts back a key exactly as a durable log recorded it (used on recovery). A block that already
-   * ended comes back free. O(1). The key must not be in the pool, and the caller keeps the pool
-   * within `maxKeys` (restore does not check). Both deadline lists are append-only, so keys must
-   * come back in `expiresAt` order and blocked keys in `blockedUntil` order; out of order, expiry
-   * and auto-release stop early at the first deadline not yet due.
+   * One page of the pool's live keys (optionally of one state) in slot order: O(pageSize) work,
+   * see `listPage` for the cursor, the token and the exactly-once rule. Changes nothing.
+   * Throws INVALID_ARGUMENT for a token of another listing.
+   */
+  list(query: ListQuery, now: number): ListPage {
+    if (!this.instance) this.random.fill((this.instance = new Uint8Array(INSTANCE_BYTES)));
+    return listPage(this.states, query, this.tick(now), this.instance);
+  }
+
+  /**
+   * Puts back a key exactly as a durable log recorded it (used on recovery); see
+   * `KeyStates.restore` for the order rules. O(1), O(log n) for a cooling key.
    */
   restore(info: KeyInfo, now: number): void {
-    now = this.tick(now);
-    const slot = this.allocate(info.key, info.createdAt, info.expiresAt);
-    this.slots.fencing.set(slot, info.fencingToken ?? 0);
-    if (info.blockedUntil !== undefined && info.blockedUntil > now && info.leaseId) {
-      this.blockedUntil.set(slot, info.blockedUntil);
-      // A record from before leases were renewable has no acquiredAt: its lease began one TTL ago.
-      this.slots.acquiredAt.set(slot, info.acquiredAt ?? info.blockedUntil - this.options.blockTtlMs);
-      this.slots.setLeaseId(slot, info.leaseId);
-      this.blocks.append(slot);
-    } else {
-      this.free.add(slot);
-    }
+    this.states.restore(info, this.tick(now), this.options.blockTtlMs);
   }
 
   /** Time never goes backwards inside the pool, so both deadline lists stay sorted. */
@@ -304,44 +320,11 @@ export class KeyPool {
     return this.lastNow;
   }
 
-  /**
-   * Reclaims dead keys, then ends due blocks, oldest first: at most `budget` units in all.
-   * Dead keys go first because purging one also drops its block (ending the block of a key that
-   * is dead anyway would be wasted work), so k keys never need more than k units, and a request
-   * that counts keys (generate's capacity check, stats) sees every dead key gone first.
-   */
-  private catchUp(now: number, budget: number): number {
-    let work = 0;
-    for (let s = this.lives.head; work < budget && s !== -1 && this.expiresAt.get(s) <= now; s = this.lives.head) {
-      this.purge(s);
-      this.counters.expired++;
-      work++;
-    }
-    for (let s = this.blocks.head; work < budget && s !== -1 && this.blockedUntil.get(s) <= now; s = this.blocks.head) {
-      this.settle(s, now);
-      work++;
-    }
-    return work;
-  }
-
   /** The slot of a live key, settling its state for `now`; throws INVALID_ARGUMENT, NOT_FOUND. */
   private find(key: string, now: number): number {
     assertKey(key);
-    const slot = this.live(key, now);
+    const slot = this.states.live(key, now);
     if (slot < 0) throw new KeyPoolError("not-found", NOT_FOUND_MESSAGE[slot as typeof UNKNOWN | typeof DEAD]);
-    return slot;
-  }
-
-  /** The slot of a well-formed live key, settled for `now`; UNKNOWN or DEAD (reclaimed) if none. */
-  private live(key: string, now: number): number {
-    const slot = this.index.find(key);
-    if (slot === -1) return UNKNOWN;
-    if (this.expiresAt.get(slot) <= now) {
-      this.purge(slot);
-      this.counters.expired++;
-      return DEAD;
-    }
-    this.settle(slot, now);
     return slot;
   }
 
@@ -351,42 +334,11 @@ export class KeyPool {
     return this.slots.info(slot, now);
   }
 
-  /** Frees `slot` if its block has ended at `now`. */
-  private settle(slot: number, now: number): void {
-    const until = this.blockedUntil.get(slot);
-    if (until !== 0 && until <= now) {
-      this.unblock(slot);
-      this.counters.autoReleased++;
-    }
-  }
-
-  private unblock(slot: number): void {
-    this.blocks.unlink(slot);
-    this.blockedUntil.set(slot, 0);
-    this.free.add(slot);
-  }
-
   private create(now: number): number {
     let key = this.tokens.key();
-    while (this.index.find(key) !== -1) key = this.tokens.key(); // 2^-144: never, but never wrong
-    const slot = this.allocate(key, now, now + this.options.keepaliveTtlMs);
+    while (this.states.index.find(key) !== -1) key = this.tokens.key(); // 2^-144: never, but never wrong
+    const slot = this.states.allocate(key, now, now + this.options.keepaliveTtlMs);
     this.free.add(slot);
     return slot;
-  }
-
-  private allocate(key: string, createdAt: number, expiresAt: number): number {
-    const slot = this.slots.allocate(key, createdAt, expiresAt);
-    this.index.insert(slot);
-    this.lives.append(slot);
-    return slot;
-  }
-
-  /** Removes a key in any state and recycles its slot. */
-  private purge(slot: number): void {
-    if (this.blockedUntil.get(slot) !== 0) this.blocks.unlink(slot);
-    else this.free.remove(slot);
-    this.lives.unlink(slot);
-    this.index.remove(slot);
-    this.slots.recycle(slot);
   }
 }

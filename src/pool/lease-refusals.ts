@@ -33,6 +33,11 @@ export const REFUSALS = {
     reason: "lease-ended",
     message: "the lease ended: the key is free (the lease was released or its block ran out at blocked_until); stop using the key and acquire one again",
   },
+  /** The key is cooling: its lease was released with a cooldown. */
+  cooling: {
+    reason: "lease-ended",
+    message: "the lease ended: the key was released with a cooldown and is cooling until cooldown_until; stop using the key and acquire one again",
+  },
   /** The key is blocked under a newer lease. */
   taken: {
     reason: "lease-ended",

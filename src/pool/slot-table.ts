@@ -1,6 +1,6 @@
 import { BytesColumn, FIRST_PAGE, Float64Column, Int32Column, PAGE_SIZE, RefColumn } from "./columns.js";
 import { TOKEN_BYTES, decodeToken, encodeToken } from "./key-format.js";
-import type { KeyInfo } from "./types.js";
+import type { KeyInfo, KeyState } from "./types.js";
 
 /** Anything with per-slot storage that must grow with the table. */
 export interface SlotStorage {
@@ -29,8 +29,25 @@ export class SlotTable {
   private used = 0;
   private reserved = 0;
 
-  /** `others` grow with the table: structures indexed by slot (free set, deadline lists). */
-  constructor(private readonly others: readonly SlotStorage[]) {}
+  /**
+   * `others` grow with the table: structures indexed by slot (free set, deadline lists, cooldown
+   * heap). `cooldownUntil` is the column the cooldown heap orders by (made before the table).
+   */
+  constructor(
+    private readonly others: readonly SlotStorage[],
+    /** 0 when the slot is not cooling. */
+    readonly cooldownUntil: Float64Column = SlotTable.cooldownColumn(),
+  ) {}
+
+  /** A column for `cooldownUntil`, for structures that must hold it before the table exists. */
+  static cooldownColumn(): Float64Column {
+    return new Float64Column();
+  }
+
+  /** Slots ever handed out: every key lives in a slot below it (slots are recycled, never moved). */
+  get highWater(): number {
+    return this.used;
+  }
 
   /** A fresh, unblocked slot holding `key`. */
   allocate(key: string, createdAt: number, expiresAt: number): number {
@@ -46,6 +63,7 @@ export class SlotTable {
     this.createdAt.set(slot, createdAt);
     this.expiresAt.set(slot, expiresAt);
     this.blockedUntil.set(slot, 0);
+    this.cooldownUntil.set(slot, 0);
     this.fencing.set(slot, 0);
     return slot;
   }
@@ -54,6 +72,7 @@ export class SlotTable {
   recycle(slot: number): void {
     this.keys.set(slot, undefined);
     this.blockedUntil.set(slot, 0);
+    this.cooldownUntil.set(slot, 0);
     this.nextSpare.set(slot, this.spare);
     this.spare = slot;
   }
@@ -82,24 +101,33 @@ export class SlotTable {
     return encodeToken(this.leases.page(slot), this.leases.offset(slot));
   }
 
+  /** The state of an occupied slot at `now` (a block or cooldown ends at its deadline). O(1). */
+  stateAt(slot: number, now: number): KeyState {
+    return this.blockedUntil.get(slot) > now ? "blocked" : this.cooldownUntil.get(slot) > now ? "cooling" : "free";
+  }
+
   /** The slot as the pool answers it at `now`. */
   info(slot: number, now: number): KeyInfo {
     const until = this.blockedUntil.get(slot);
     const blocked = until > now;
+    const cooled = this.cooldownUntil.get(slot);
+    const cooling = cooled > now;
     return {
       key: this.keys.get(slot)!,
-      state: blocked ? "blocked" : "free",
+      state: blocked ? "blocked" : cooling ? "cooling" : "free",
       leaseId: blocked ? this.leaseId(slot) : undefined,
       blockedUntil: blocked ? until : undefined,
       expiresAt: this.expiresAt.get(slot),
       createdAt: this.createdAt.get(slot),
       fencingToken: this.fencing.get(slot),
       acquiredAt: blocked ? this.acquiredAt.get(slot) : undefined,
+      cooldownUntil: cooling ? cooled : undefined,
     };
   }
 
   private reserve(size: number): void {
-    for (const c of [this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.fencing, this.acquiredAt, this.nextSpare, ...this.others]) {
+    const own = [this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.cooldownUntil, this.fencing, this.acquiredAt, this.nextSpare];
+    for (const c of [...own, ...this.others]) {
       c.reserve(size);
     }
   }

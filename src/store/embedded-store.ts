@@ -1,5 +1,7 @@
 import { KeyPool, KeyPoolError, assertKey, refusalError } from "../pool/index.js";
-import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolOptions, PoolSettings, PoolStats } from "../pool/index.js";
+import type {
+  KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, ListPage, ListQuery, PoolCounters, PoolOptions, PoolSettings, PoolStats,
+} from "../pool/index.js";
 import type { Random } from "../random.js";
 import type { Scheduler } from "../scheduler.js";
 import { DurableLog } from "./durable/durable-log.js";
@@ -82,8 +84,18 @@ export class EmbeddedStore implements KeyStore {
   }
 
   async generate(count: number): Promise<KeyInfo[]> {
+    return this.add((now) => this.pool.generate(count, now));
+  }
+
+  /** Adds existing secrets as free keys, all or none (see KeyPool.import). O(k). */
+  async import(keys: readonly string[]): Promise<KeyInfo[]> {
+    return this.add((now) => this.pool.import(keys, now));
+  }
+
+  /** Runs an operation that adds keys, records them, and tells waiters once they are durable. */
+  private async add(make: (now: number) => KeyInfo[]): Promise<KeyInfo[]> {
     const keys = await this.run((now) => {
-      const made = this.pool.generate(count, now);
+      const made = make(now);
       for (const info of made) this.log?.put(info, now);
       this.sweeper.poke();
       return made;
@@ -96,8 +108,9 @@ export class EmbeddedStore implements KeyStore {
     return this.run((now) => this.saved(this.pool.acquire(now), now));
   }
 
-  async release(key: string, leaseId?: string): Promise<KeyInfo> {
-    const info = await this.run((now) => this.saved(this.pool.release(key, leaseId, now), now));
+  /** Unblocks a key, or with `cooldownMs` parks it as COOLING (see KeyPool.release). O(1), O(log n) with a cooldown. */
+  async release(key: string, leaseId?: string, cooldownMs?: number): Promise<KeyInfo> {
+    const info = await this.run((now) => this.saved(this.pool.release(key, leaseId, now, cooldownMs), now));
     this.freed.emit();
     return info;
   }
@@ -149,6 +162,11 @@ export class EmbeddedStore implements KeyStore {
       if (missed) this.log?.deathsSeen(now);
       return results;
     });
+  }
+
+  /** One page of the pool in slot order (see KeyPool.list). O(pageSize); reads wait for queued writes. */
+  async list(query: ListQuery): Promise<ListPage> {
+    return this.run((now) => this.pool.list(query, now));
   }
 
   async get(key: string): Promise<KeyInfo> {

@@ -6,7 +6,10 @@ import { ALPHABET, T0, keyStartingWith } from "./pool-fixtures.js";
 import { ReferencePool, type Expected } from "./reference-pool.js";
 
 /** Short TTLs and a small pool, so keys are born, leased, lapse and die thousands of times. */
-const OPTIONS = { blockTtlMs: 1000, keepaliveTtlMs: 5000, maxKeys: 48, maxLeaseMs: 1800 } satisfies PoolOptions;
+const OPTIONS = { blockTtlMs: 1000, keepaliveTtlMs: 5000, maxKeys: 48, maxLeaseMs: 1800, maxCooldownMs: 3000 } satisfies PoolOptions;
+/** Cooldowns a release asks for: mostly none, some short and long, some out of range. */
+const COOLDOWNS = [0, 0, 0, 0, 1, 400, 1500, 3000, 3001, -5, 0.5];
+const STATES = [undefined, undefined, "free", "blocked", "cooling"] as const;
 const MALFORMED_KEYS = ["", "kp_", "kp_shrt", `kp_${"A".repeat(23)} `, `KP_${"A".repeat(24)}é`, "x".repeat(513), "tab\tinside"];
 const COUNTS = [0, 1, 1, 2, 3, 3, 5, 8, 12, 30, 60, 1001, 2.5];
 /** Outcomes every run must reach, or the run proves less than it claims. */
@@ -15,6 +18,8 @@ const MUST_SEE = [
   "release:ok", "release:failed-precondition", "release:not-found", "release:invalid-argument", "delete:ok",
   "delete:not-found", "keepAlive:ok", "keepAlive:not-found", "get:ok", "get:not-found", "advance:deadline",
   "renew:ok", "renew:lease-ended", "renew:not-found", "renew:max-lease", "renew:invalid-argument",
+  "release-cooldown:ok", "release-cooldown:invalid-argument", "release-cooldown:failed-precondition",
+  "import:ok", "import:already-exists", "import:invalid-argument", "import:resource-exhausted", "list:ok", "list:cooling",
 ];
 
 type Actual<T> = { ok: T } | { error: KeyPoolErrorCode; message: string };
@@ -68,8 +73,10 @@ class ModelRun {
   }
 
   private step(): void {
-    const r = this.rnd.int(100);
-    if (r < 10) this.generate();
+    const r = this.rnd.int(110);
+    if (r >= 105) this.list();
+    else if (r >= 100) this.import();
+    else if (r < 10) this.generate();
     else if (r < 28) this.acquire();
     else if (r < 42) this.keyed((key, now) => this.releaseOne(key, now));
     else if (r < 52) this.renewSome();
@@ -159,8 +166,58 @@ class ModelRun {
 
   private releaseOne(key: string, now: number): void {
     const lease = this.someLease(key);
-    const expected = this.model.release(key, lease, now);
-    this.compare("release", key, expected, attempt(() => this.pool.release(key, lease, now)), ` lease ${lease?.slice(0, 4)}`);
+    const cooldown = COOLDOWNS[this.rnd.int(COOLDOWNS.length)]!;
+    const expected = this.model.release(key, lease, now, cooldown);
+    const op = cooldown === 0 ? "release" : "release-cooldown";
+    this.compare(op, key, expected, attempt(() => this.pool.release(key, lease, now, cooldown)), ` lease ${lease?.slice(0, 4)} cool ${cooldown}`);
+  }
+
+  /** Imports a batch: mostly new secrets, sometimes one already held, repeated, malformed, or too many. */
+  private import(): void {
+    const r = this.rnd.int(10);
+    const fresh = (): string => `sk-${Array.from({ length: 5 + this.rnd.int(40) }, () => ALPHABET[this.rnd.int(64)]).join("")}`;
+    const keys = Array.from({ length: r === 9 ? 49 : 1 + this.rnd.int(6) }, fresh);
+    const live = this.model.liveKeys();
+    if (r === 0 && live.length > 0) keys.push(live[this.rnd.int(live.length)]!);
+    if (r === 1) keys.push(keys[0]!);
+    if (r === 2) keys.splice(this.rnd.int(keys.length), 0, MALFORMED_KEYS[this.rnd.int(MALFORMED_KEYS.length)]!);
+    if (r === 3) keys.length = 0;
+    const now = this.when();
+    const expected = this.model.import(keys, now);
+    const actual = attempt(() => this.pool.import(keys, now));
+    this.note("import", ` ${keys.length}`, "error" in actual ? actual.error : "ok");
+    if ("error" in expected) {
+      expect(actual).toMatchObject({ error: expected.error });
+      if ("error" in actual) for (const k of keys) if (k.length >= 8) expect(actual.message, "messages never echo a key").not.toContain(k);
+      return;
+    }
+    if ("error" in actual) expect.fail(`import failed with ${actual.error}; the model expected ${keys.length} keys`);
+    expect(actual.ok.map((k) => k.key)).toEqual(keys);
+    expect(actual.ok).toEqual(this.model.added(actual.ok));
+    // A key that died may come back by a new import (the one picked live above may die at `now`).
+    this.known.push(...keys.filter((k) => !this.known.includes(k)));
+  }
+
+  /** Lists the whole pool (or one state) page by page: every live key exactly once, as `get` sees it. */
+  private list(): void {
+    const now = this.when();
+    const state = STATES[this.rnd.int(STATES.length)];
+    const pageSize = 1 + this.rnd.int(12);
+    this.model.tick(now);
+    const listed: string[] = [];
+    let pageToken = "";
+    let pages = 0;
+    do {
+      const page = this.pool.list({ state, pageSize, pageToken }, now);
+      expect(page.keys.length).toBeLessThanOrEqual(pageSize);
+      for (const info of page.keys) expect(info, "a listed key is as get describes it").toEqual((this.model.get(info.key, now) as { ok: unknown }).ok);
+      listed.push(...page.keys.map((k) => k.key));
+      pageToken = page.nextPageToken;
+      expect(++pages, "a listing ends").toBeLessThan(1000);
+    } while (pageToken !== "");
+    expect(new Set(listed).size, "no key listed twice").toBe(listed.length);
+    expect(listed.sort()).toEqual(this.model.keysIn(state).sort());
+    this.note("list", ` ${state ?? "all"}/${pageSize}`, state === "cooling" && listed.length > 0 ? "cooling" : "ok");
   }
 
   private generate(): void {

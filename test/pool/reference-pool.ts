@@ -1,4 +1,4 @@
-import type { KeyInfo, KeyPoolErrorCode, LeaseEndReason, PoolOptions, PoolStats } from "../../src/pool/index.js";
+import type { KeyInfo, KeyPoolErrorCode, KeyState, LeaseEndReason, PoolOptions, PoolStats } from "../../src/pool/index.js";
 
 /**
  * The documented shapes, restated here so the model does not trust the pool's own checks: a key
@@ -27,6 +27,8 @@ interface Entry {
   /** Acquisitions so far: the latest lease's fencing token. */
   fencing: number;
   acquiredAt: number | undefined;
+  /** Set only while cooling. */
+  cooldownUntil: number | undefined;
 }
 
 /**
@@ -46,9 +48,14 @@ export class ReferencePool {
     return [...this.entries.keys()].filter((key) => this.live(key) !== undefined);
   }
 
-  /** Every live key nobody holds. O(n). */
+  /** Every live key nobody holds and nobody parked. O(n). */
   freeKeys(): string[] {
-    return this.liveKeys().filter((key) => this.entries.get(key)!.blockedUntil === undefined);
+    return this.liveKeys().filter((key) => this.stateOf(this.entries.get(key)!) === "free");
+  }
+
+  /** Every live key in `state`. O(n). */
+  keysIn(state: KeyState | undefined): string[] {
+    return this.liveKeys().filter((key) => state === undefined || this.stateOf(this.entries.get(key)!) === state);
   }
 
   /** Every live key somebody holds. O(n). */
@@ -64,8 +71,8 @@ export class ReferencePool {
   /** The earliest deadline still ahead of `time`, if any. O(n). */
   nextDeadline(time: number): number | undefined {
     const ahead = [...this.entries.values()]
-      .flatMap((e) => (e.blockedUntil === undefined ? [e.expiresAt] : [e.expiresAt, e.blockedUntil]))
-      .filter((t) => t > time);
+      .flatMap((e) => [e.expiresAt, e.blockedUntil ?? Infinity, e.cooldownUntil ?? Infinity])
+      .filter((t) => t > time && t !== Infinity);
     return ahead.length === 0 ? undefined : Math.min(...ahead);
   }
 
@@ -78,14 +85,26 @@ export class ReferencePool {
     return { ok: n };
   }
 
-  /** Records keys the pool generated. */
-  added(keys: readonly KeyInfo[]): void {
-    for (const k of keys) {
-      this.entries.set(k.key, {
+  /** ImportKeys, from the proto: the keys it should add (all or none), or its error. */
+  import(keys: readonly string[], now: number): Expected<string[]> {
+    this.tick(now);
+    if (keys.length < 1 || keys.length > 1000) return { error: "invalid-argument" };
+    if (keys.some((k) => !KEY_SHAPE.test(k))) return { error: "invalid-argument" };
+    if (new Set(keys).size < keys.length || keys.some((k) => this.live(k))) return { error: "already-exists" };
+    if (this.liveKeys().length + keys.length > this.options.maxKeys) return { error: "resource-exhausted" };
+    return { ok: [...keys] };
+  }
+
+  /** Records keys the pool generated or imported, and what each should look like. */
+  added(keys: readonly KeyInfo[]): KeyInfo[] {
+    return keys.map((k) => {
+      const e: Entry = {
         createdAt: this.now, expiresAt: this.now + this.options.keepaliveTtlMs, blockedUntil: undefined, leaseId: undefined,
-        fencing: 0, acquiredAt: undefined,
-      });
-    }
+        fencing: 0, acquiredAt: undefined, cooldownUntil: undefined,
+      };
+      this.entries.set(k.key, e);
+      return this.info(k.key, e);
+    });
   }
 
   /** The keys AcquireKey may hand out, or NOT_FOUND. */
@@ -119,14 +138,19 @@ export class ReferencePool {
     return { ok: this.info(key, e) };
   }
 
-  release(key: string, leaseId: string | undefined, now: number): Expected<KeyInfo> {
+  /** ReleaseKey, from the proto, with the cooldown rules of issue 13. */
+  release(key: string, leaseId: string | undefined, now: number, cooldownMs = 0): Expected<KeyInfo> {
     this.tick(now);
     if (leaseId && !LEASE_SHAPE.test(leaseId)) return { error: "invalid-argument" };
+    const max = this.options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
+    if (!Number.isInteger(cooldownMs) || cooldownMs < 0 || cooldownMs > max) return { error: "invalid-argument" };
     return this.withLive(key, (e): Expected<KeyInfo> => {
       if (e.blockedUntil !== undefined && leaseId && leaseId !== e.leaseId) return { error: "failed-precondition" };
+      if (e.cooldownUntil !== undefined && leaseId) return { error: "failed-precondition" };
       e.blockedUntil = undefined;
       e.leaseId = undefined;
       e.acquiredAt = undefined;
+      if (cooldownMs > 0) e.cooldownUntil = Math.max(e.cooldownUntil ?? 0, this.now + cooldownMs);
       return { ok: this.info(key, e) };
     });
   }
@@ -157,9 +181,10 @@ export class ReferencePool {
     this.tick(now);
     const total = this.liveKeys().length;
     const free = this.freeKeys().length;
+    const cooling = this.keysIn("cooling").length;
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = this.options;
     const maxCooldownMs = this.options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
-    return { total, free, blocked: total - free, cooling: 0, blockTtlMs, keepaliveTtlMs, maxKeys, maxCooldownMs };
+    return { total, free, blocked: total - free - cooling, cooling, blockTtlMs, keepaliveTtlMs, maxKeys, maxCooldownMs };
   }
 
   /** Time never goes backwards. */
@@ -186,19 +211,25 @@ export class ReferencePool {
       e.leaseId = undefined;
       e.acquiredAt = undefined;
     }
+    if (e.cooldownUntil !== undefined && e.cooldownUntil <= this.now) e.cooldownUntil = undefined;
     return e;
+  }
+
+  private stateOf(e: Entry): KeyState {
+    return e.blockedUntil !== undefined ? "blocked" : e.cooldownUntil !== undefined ? "cooling" : "free";
   }
 
   private info(key: string, e: Entry): KeyInfo {
     return {
       key,
-      state: e.blockedUntil === undefined ? "free" : "blocked",
+      state: this.stateOf(e),
       leaseId: e.leaseId,
       blockedUntil: e.blockedUntil,
       expiresAt: e.expiresAt,
       createdAt: e.createdAt,
       fencingToken: e.fencing,
       acquiredAt: e.acquiredAt,
+      cooldownUntil: e.cooldownUntil,
     };
   }
 }

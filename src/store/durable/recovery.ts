@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { redactKey } from "../../pool/index.js";
-import type { KeyPool, PoolOptions } from "../../pool/index.js";
+import type { KeyInfo, KeyPool, PoolOptions } from "../../pool/index.js";
 import { DataDirError, damagedData as damaged } from "./data-dir.js";
 import type { Journal } from "./journal.js";
 import { decodeRecord } from "./record-codec.js";
@@ -80,7 +80,7 @@ export async function recover(journal: Journal, pool: KeyPool, options: PoolOpti
       if (++keys > options.maxKeys) throw overCapacity(journal.dir, options.maxKeys);
       if (record.expiresAt > life || record.blockedUntil > latestBlock) rewrite.push(key);
       if (record.blockedUntil > now && record.leaseId) blocked.push(record);
-      else pool.restore({ key, state: "free", expiresAt: life, createdAt: record.createdAt, fencingToken: record.fencingToken }, now);
+      else pool.restore(freeInfo(record, now, life), now);
     }
     const counted = journal.keys.getCount();
     if (read !== counted) throw damaged(journal.dir, `it counts ${counted} records but ${read} could be read`);
@@ -99,6 +99,15 @@ export async function recover(journal: Journal, pool: KeyPool, options: PoolOpti
   return { ...report, warning: `the data dir's watermark ${new Date(remembered.watermark).toISOString()} lies ahead of this clock ` +
     `(${new Date(clockNow).toISOString()}) by more than ${WATERMARK_SLACK_MS / 1000} s: a clock set ahead wrote it; it was ignored ` +
     `and ${rewrite.length} records with deadlines past this restart's were rewritten` };
+}
+
+/** A record that is not blocked at `now` as the pool takes it back: free, or cooling until its deadline. */
+function freeInfo(r: StoredRecord, now: number, life: number): KeyInfo {
+  const cooling = r.cooldownUntil > now;
+  return {
+    key: r.key, state: cooling ? "cooling" : "free", expiresAt: life, createdAt: r.createdAt, fencingToken: r.fencingToken,
+    cooldownUntil: cooling ? r.cooldownUntil : undefined,
+  };
 }
 
 /** Restores blocked keys in block-deadline order, which the pool's block list requires. */
