@@ -5,8 +5,6 @@
 export type KeyPoolErrorCode =
   | "invalid-argument"
   | "not-found"
-  /** A key to add is already in the pool (or twice in one batch). */
-  | "already-exists"
   | "failed-precondition"
   /** An ImportKeys key the pool already holds (or one repeated in the call). */
   | "already-exists"

@@ -11,7 +11,6 @@ import { CallRefused } from "./access.js";
 export const STATUS_OF: Readonly<Record<KeyPoolErrorCode, Status>> = {
   "invalid-argument": Status.INVALID_ARGUMENT,
   "not-found": Status.NOT_FOUND,
-  "already-exists": Status.ALREADY_EXISTS,
   "failed-precondition": Status.FAILED_PRECONDITION,
   "already-exists": Status.ALREADY_EXISTS,
   "resource-exhausted": Status.RESOURCE_EXHAUSTED,

@@ -1,4 +1,4 @@
-import { KeyPoolError, assertKey, assertLeaseId, messages } from "../pool/index.js";
+import { KeyPoolError, assertCooldown, assertKey, assertLeaseId, messages } from "../pool/index.js";
 import type { KeepAliveResult, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
 
@@ -27,11 +27,13 @@ export function emptyPoolView(settings: PoolSettings, backing: Pick<KeyStore, "i
   return {
     settings,
     generate: noAdd,
+    import: noAdd,
     acquire: async () => {
       throw new KeyPoolError("not-found", messages.noFreeKey(0));
     },
-    release: async (key, leaseId) => {
-      if (leaseId !== undefined) assertLeaseId(leaseId);
+    release: async (key, leaseId, cooldownMs) => {
+      if (leaseId) assertLeaseId(leaseId);
+      assertCooldown(cooldownMs ?? 0, settings.maxCooldownMs);
       return lookup(key);
     },
     delete: lookup,
@@ -53,6 +55,11 @@ export function emptyPoolView(settings: PoolSettings, backing: Pick<KeyStore, "i
       return keys.map((key) => ({ key, found: false }));
     },
     get: lookup,
+    list: async (query) => {
+      // No listing of this pool ever handed out a token.
+      if (query.pageToken !== "") throw new KeyPoolError("invalid-argument", messages.badPageToken("this pool holds no keys"));
+      return { keys: [], nextPageToken: "" };
+    },
     stats: async (): Promise<PoolStats> => ({ ...settings, total: 0, free: 0, blocked: 0, cooling: 0 }),
     counters: () => ZERO_COUNTERS,
     onKeysFreed: () => () => {},

@@ -1,4 +1,6 @@
-import type { KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, PoolCounters, PoolSettings, PoolStats } from "../pool/index.js";
+import type {
+  KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, ListPage, ListQuery, PoolCounters, PoolSettings, PoolStats,
+} from "../pool/index.js";
 
 /** What a store tells the start-up log about itself (never a key, a password or a token). */
 export interface StoreDescription {
@@ -26,10 +28,22 @@ export interface KeyStore {
   readonly settings: PoolSettings;
   /** Adds `count` (0 means 1, at most 1000) new free keys, all or none. */
   generate(count: number): Promise<KeyInfo[]>;
+  /**
+   * Adds existing secrets as free keys alive for one keepalive TTL, all or none (pool/key-import.ts):
+   * INVALID_ARGUMENT naming the index of a malformed key ("keys[3] ...") or for 0 or more than
+   * 1000 keys, ALREADY_EXISTS naming the index of a key already in this pool or repeated in the
+   * call, RESOURCE_EXHAUSTED past max-keys.
+   */
+  import(keys: readonly string[]): Promise<KeyInfo[]>;
   /** Blocks and returns a uniformly random free key; NOT_FOUND when none is free. */
   acquire(): Promise<KeyInfo>;
-  /** Unblocks a key; with `leaseId`, only if it is the current lease (else FAILED_PRECONDITION). */
-  release(key: string, leaseId?: string): Promise<KeyInfo>;
+  /**
+   * Unblocks a key; with `leaseId`, only if it is the current lease (else FAILED_PRECONDITION).
+   * With `cooldownMs` (> 0) the key becomes COOLING until now + cooldown (a free key too; on a
+   * cooling key the later deadline wins; a lease id on a cooling key is FAILED_PRECONDITION, its
+   * lease ended); INVALID_ARGUMENT past maxCooldownMs naming --max-cooldown. Life unchanged.
+   */
+  release(key: string, leaseId?: string, cooldownMs?: number): Promise<KeyInfo>;
   /** Purges a key in any state. */
   delete(key: string): Promise<void>;
   /**
@@ -54,6 +68,13 @@ export interface KeyStore {
   keepAliveMany(keys: readonly string[]): Promise<KeepAliveResult[]>;
   /** Describes a key without changing it. */
   get(key: string): Promise<KeyInfo>;
+  /**
+   * One page of the pool (optionally one state) in a stable order: O(pageSize) work (+ O(log n) on
+   * Redis), at most 4 * pageSize entries examined, so a page may hold fewer keys (even none) with
+   * a token to go on. A full scan returns every key present for the whole scan exactly once.
+   * Tokens are opaque; another store's, run's or pool's is INVALID_ARGUMENT.
+   */
+  list(query: ListQuery): Promise<ListPage>;
   /** Counts live keys (`total` = keys not dead at this instant) and reports the settings. */
   stats(): Promise<PoolStats>;
   /**
