@@ -3,7 +3,7 @@ import type { KeepAliveResult, KeyInfo, KeyState, LeaseRef, LeaseResult, ListPag
 import { systemRandom } from "../random.js";
 import type { KeyStore } from "./key-store.js";
 import { inChunks } from "./redis/chunks.js";
-import { assertImport } from "./redis/import-keys.js";
+import { checkImport } from "../pool/key-import.js";
 import { KeyMaker } from "./redis/key-maker.js";
 import { decodeListToken, encodeListToken } from "./redis/list-token.js";
 import { RedisShard } from "./redis/redis-shard.js";
@@ -80,9 +80,10 @@ export class RedisStore extends RedisShard implements KeyStore {
     }
   }
 
-  /** Validates the batch (see assertImport), then adds it in one script, all or none. O(k log n). */
+  /** Validates the batch (see checkImport), then adds it in one script, all or none. O(k log n). */
   async import(keys: readonly string[]): Promise<KeyInfo[]> {
-    assertImport(keys);
+    // Whether a key is already held is the script's to say (ALREADY_EXISTS naming its index).
+    checkImport(keys, () => false);
     return this.importChecked(keys, keys.map((_, i) => i), 0, "add");
   }
 

@@ -11,7 +11,7 @@ import type { KeyStore, StoreDescription } from "./key-store.js";
 import type { RedisEndpoint } from "./redis/endpoint.js";
 import { RedisLink } from "./redis/redis-link.js";
 import type { ReplicaWait } from "./redis/replica-wait.js";
-import { assertImport } from "./redis/import-keys.js";
+import { checkImport } from "../pool/key-import.js";
 import { decodeListToken, encodeListToken } from "./redis/list-token.js";
 import { generateSharded, importSharded, perShard } from "./redis/sharded-adds.js";
 import { LayoutGate } from "./redis/layout-gate.js";
@@ -155,7 +155,8 @@ export class ShardedRedisStore implements KeyStore {
    * already held or a full pool adds nothing. Runs one at a time with GenerateKeys. O(k log n).
    */
   async import(keys: readonly string[]): Promise<KeyInfo[]> {
-    assertImport(keys);
+    // Whether a key is already held is the script's to say (ALREADY_EXISTS naming its index).
+    checkImport(keys, () => false);
     return this.oneAtATime(() => this.recorded().then(() => importSharded(this.shards, keys)));
   }
 

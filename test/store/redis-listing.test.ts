@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/clock.js";
+import { REFUSALS } from "../../src/pool/index.js";
 import type { KeyInfo } from "../../src/pool/index.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
@@ -105,14 +106,19 @@ if (!hasRedisServer()) {
   });
 
   describe("Redis cooldowns", () => {
-    test("the sweeper alone ends a cooldown at exactly cooldownUntil, and the freed key wakes listeners", async () => {
+    test("a cooling key cannot be renewed; the sweeper alone ends its cooldown at exactly cooldownUntil, and the freed key wakes listeners", async () => {
       const clock = new ManualClock();
       const store = await open({ clock });
       const [key] = await store.generate(1);
       const heard = { count: 0 };
       const off = store.onKeysFreed(() => heard.count++);
       cleanups.push(async () => off());
-      await store.release(key!.key, undefined, 5_000);
+      const held = await store.acquire();
+      await store.release(key!.key, held.leaseId, 5_000);
+      await expect(store.renew(key!.key, held.leaseId!)).rejects.toMatchObject({
+        code: "failed-precondition",
+        message: REFUSALS.cooling.message,
+      });
       clock.advance(4_999);
       expect((await store.sweepOnce()).work).toBe(0);
       const before = heard.count;

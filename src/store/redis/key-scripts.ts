@@ -90,7 +90,7 @@ return describe(key, now, e)
 
 /**
  * Lua for both renewal scripts: renews `key`'s current lease or says why not ('unknown' and
- * 'expired': not held; 'ended': free; 'taken': blocked under another lease; 'max-lease').
+ * 'expired': not held; 'ended': free; 'cooling': released with a cooldown; 'taken': blocked under another lease; 'max-lease').
  * Both deadlines move to now + the pool's TTL, the latest score in each ZSET: O(log n).
  */
 const RENEW_ONE = `
@@ -98,7 +98,7 @@ local function renew(key, lease, now, max_lease)
   local e, why = find(key, now)
   if not e then return why end
   local b = redis.call('ZSCORE', BLOCKS, key)
-  if not b then return 'ended' end
+  if not b then return redis.call('ZSCORE', COOLING, key) and 'cooling' or 'ended' end
   if redis.call('HGET', LEASES, key) ~= lease then return 'taken' end
   local till = now + BLOCK_TTL
   -- A lease blocked before keys had an acquiredAt began one block TTL before its deadline.

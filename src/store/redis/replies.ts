@@ -66,7 +66,7 @@ export function toKeyInfo(reply: ScriptReply, at = 1): KeyInfo {
   };
 }
 
-/** The refusal a renewal script's outcome stands for ('unknown', 'expired', 'ended', 'taken', 'max-lease'). O(1). */
+/** The refusal a renewal script's outcome stands for ('unknown', 'expired', 'ended', 'cooling', 'taken', 'max-lease'). O(1). */
 export function renewRefusal(outcome: string, maxLeaseMs: number): LeaseRefusal {
   switch (outcome) {
     case "unknown":
@@ -75,6 +75,8 @@ export function renewRefusal(outcome: string, maxLeaseMs: number): LeaseRefusal 
       return REFUSALS.expired;
     case "ended":
       return REFUSALS.ended;
+    case "cooling":
+      return REFUSALS.cooling;
     case "taken":
       return REFUSALS.taken;
     case "max-lease":
