@@ -2,7 +2,7 @@
  * An example keypool worker: for each job it leases a key (waiting for one when none is free),
  * keeps the key alive while it works, and gives it back under its lease. Run it against a server:
  *
- *   KEYPOOL_ADDR=localhost:50051 JOBS=3 npx tsx examples/worker.ts
+ *   KEYPOOL_ADDR=localhost:50051 KEYPOOL_POOL=openai JOBS=3 npx tsx examples/worker.ts
  *
  * An application that installed the package imports from "keypool" instead of "../src/index.js".
  */
@@ -14,6 +14,8 @@ import type { KeyPoolClientOptions } from "../src/index.js";
 /** What the worker does and where. */
 export interface WorkerOptions {
   readonly address: string;
+  /** The pool to lease from; default the server's default pool. */
+  readonly pool?: string;
   readonly jobs: number;
   /** How long to wait for a free key per job; default 10 s. */
   readonly waitMs?: number;
@@ -31,8 +33,9 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   let finished = 0;
   try {
     for (let job = 1; job <= options.jobs; job++) {
-      const leased = await client.acquireKey({ waitMs: options.waitMs ?? 10_000 });
-      const hold = client.hold(leased); // keeps the key alive; release() gives it back under its lease
+      const leased = await client.acquireKey({ pool: options.pool, waitMs: options.waitMs ?? 10_000 });
+      // Keeps the key alive; release() gives it back under its lease, in the key's own pool.
+      const hold = client.hold(leased);
       hold.on("lost", (reason) => log(`job ${job}: lost ${redactKey(leased.key)} (${reason}), abandoning the job`));
       try {
         await options.work(leased.key, hold.signal);
@@ -56,6 +59,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const workMs = Number(process.env.WORK_MS ?? 1_000);
   runWorker({
     address: process.env.KEYPOOL_ADDR ?? "localhost:50051",
+    pool: process.env.KEYPOOL_POOL,
     jobs: Number(process.env.JOBS ?? 3),
     client: token ? { token } : {},
     work: (_key, signal) => sleep(workMs, undefined, { signal }),

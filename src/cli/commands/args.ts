@@ -1,12 +1,24 @@
-import { isKey, isLeaseId } from "../../pool/key-format.js";
-import { messages } from "../../pool/rules.js";
+import { KeyPoolError } from "../../pool/errors.js";
+import { assertKey, isLeaseId } from "../../pool/key-format.js";
 import { parseDuration } from "../duration.js";
 import { UsageError } from "../output.js";
 
-/** `text` as a key; a UsageError that never echoes it otherwise. */
+/**
+ * Runs `check`, turning the pool's INVALID_ARGUMENT into a UsageError in the same words (the
+ * rules' messages, which never echo a key).
+ */
+export function asUsage(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    throw err instanceof KeyPoolError ? new UsageError(err.message) : err;
+  }
+}
+
+/** `text` as a key (generated or imported); a UsageError that never echoes it otherwise. */
 export function keyArg(text: string, what = "KEY"): string {
-  if (isKey(text)) return text;
-  throw new UsageError(messages.malformedKey(what, text.length));
+  asUsage(() => assertKey(text, what));
+  return text;
 }
 
 /** `text` as a lease id, or a UsageError. */

@@ -1,13 +1,14 @@
 import type { KeyPoolClient } from "../../client/key-pool-client.js";
 import { KeyPoolClientError } from "../../client/errors.js";
-import { isKey } from "../../pool/key-format.js";
-import { MAX_GENERATE, messages } from "../../pool/rules.js";
+import { assertKey } from "../../pool/key-format.js";
+import { MAX_IMPORT, messages } from "../../pool/rules.js";
 import { ProgressBar, UsageError, writeJson } from "../output.js";
 import type { Sink } from "../output.js";
+import { asUsage } from "./args.js";
 import type { Command, Source } from "./command.js";
 
 /** Most keys one ImportKeys call may carry. */
-export const IMPORT_BATCH = MAX_GENERATE;
+export const IMPORT_BATCH = MAX_IMPORT;
 
 /** A key read from the input, with the line it came from (1-based). */
 interface InputKey {
@@ -34,9 +35,9 @@ export function parseKeys(text: string): InputKey[] {
     const key = raw.replace(/^[ \t]+|[ \t\r]+$/g, "");
     if (key === "") return;
     const line = i + 1;
-    if (!isKey(key)) throw new UsageError(messages.malformedKey(`line ${line}`, key.length));
+    asUsage(() => assertKey(key, `line ${line}`));
     const first = seen.get(key);
-    if (first !== undefined) throw new UsageError(`line ${line} repeats the key of line ${first}: remove one`);
+    if (first !== undefined) throw new UsageError(messages.keyRepeated(`line ${line}`, `line ${first}`));
     seen.set(key, line);
     keys.push({ key, line });
   });

@@ -1,6 +1,6 @@
 import type { KeyPoolClient } from "../../client/key-pool-client.js";
 import type { KeyState, ListOptions, PoolKey } from "../../client/types.js";
-import { MAX_GENERATE } from "../../pool/rules.js";
+import { MAX_PAGE_SIZE } from "../../pool/rules.js";
 import { KEY_JSON_SHAPE, keyJsonStream, keyTable } from "../output.js";
 import type { Sink } from "../output.js";
 import { integerArg } from "./args.js";
@@ -43,12 +43,12 @@ export const list: Command = {
   ],
   flags: {
     state: { type: "string", value: "STATE", choices: STATES, help: "only keys in this state" },
-    "page-size": { type: "string", value: "N", help: `keys per call (1 to ${MAX_GENERATE})` },
+    "page-size": { type: "string", value: "N", help: `keys per call (1 to ${MAX_PAGE_SIZE})` },
   },
   positionals: { min: 0, max: 0 },
   jsonShape: `{"keys": [key, ...]}, each key ${KEY_JSON_SHAPE}`,
   run: async ({ values, client, json, io, pool }) => {
-    const pageSize = values["page-size"] === undefined ? undefined : integerArg("--page-size", String(values["page-size"]), 1, MAX_GENERATE);
+    const pageSize = values["page-size"] === undefined ? undefined : integerArg("--page-size", String(values["page-size"]), 1, MAX_PAGE_SIZE);
     const state = values.state as KeyState | undefined;
     const options: ListOptions = { pool, signal: io.signal, ...(state ? { state } : {}), ...(pageSize ? { pageSize } : {}) };
     await (json ? listJson : listTable)(client, options, io.stdout);

@@ -38,9 +38,13 @@ export function startCli(args: readonly string[], options: CliOptions): { done: 
   return { done, stderr: () => stderr.text };
 }
 
-/** `keypool ...` as its own process, as users run it; output collected as it comes. */
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; output: { stdout: string; stderr: string }; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * `keypool ...` as its own process, as users run it; output collected as it comes. With `stdin`,
+ * that text is piped in (as `keypool import < keys.txt` would get it); else stdin is /dev/null.
+ */
+export function spawnCli(args: readonly string[], env: Record<string, string> = {}, stdin?: string): { child: ChildProcess; output: { stdout: string; stderr: string }; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env }, stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+  if (stdin !== undefined) child.stdin!.end(stdin);
   const output = { stdout: "", stderr: "" };
   child.stdout!.on("data", (d: Buffer) => (output.stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (output.stderr += d.toString()));
