@@ -11,6 +11,9 @@ import { renewTests } from "./conformance/renew.js";
 import { statsTests } from "./conformance/stats.js";
 import { uniformityTests } from "./conformance/uniformity.js";
 import { counterTests } from "./conformance/counters.js";
+import { cooldownTests } from "./conformance/cooldown.js";
+import { importTests } from "./conformance/import.js";
+import { listingTests } from "./conformance/listing.js";
 import { faultTests } from "./conformance/faults.js";
 import type { StoreCapabilities, StoreFactory } from "./harness.js";
 
@@ -42,6 +45,9 @@ export function describeStoreConformance(name: string, factory: StoreFactory, op
     statsTests(ctx);
     counterTests(ctx);
     faultTests(ctx);
+    importTests(ctx);
+    cooldownTests(ctx);
+    listingTests(ctx);
     uniformityTests(ctx);
     modelBasedTests(ctx, options.modelRuns ?? 100);
   });

@@ -2,12 +2,12 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { REFUSALS } from "../../src/pool/index.js";
-import type { KeyInfo } from "../../src/pool/index.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
 import { encodeListToken } from "../../src/store/redis/list-token.js";
 import { PoolSettingsMismatch } from "../../src/store/redis/settings-gate.js";
 import { eventually } from "../support/eventually.js";
+import { scan } from "./conformance/listing.js";
 import { RedisServer, hasRedisServer } from "../support/redis-server.js";
 
 const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
@@ -29,21 +29,6 @@ if (!hasRedisServer()) {
     return store;
   }
 
-  /** Every key of the listing and the number of calls it took. */
-  async function listAll(store: RedisStore, pageSize: number, state?: KeyInfo["state"]): Promise<{ keys: KeyInfo[]; calls: number }> {
-    const keys: KeyInfo[] = [];
-    let pageToken = "";
-    let calls = 0;
-    do {
-      const page = await store.list({ pageSize, pageToken, state });
-      calls++;
-      expect(page.keys.length).toBeLessThanOrEqual(pageSize);
-      keys.push(...page.keys);
-      pageToken = page.nextPageToken;
-    } while (pageToken !== "");
-    return { keys, calls };
-  }
-
   beforeAll(async () => {
     server = await RedisServer.start();
     admin = new Redis(server.url);
@@ -58,17 +43,6 @@ if (!hasRedisServer()) {
   });
 
   describe("Redis listing: a creation sequence per pool", () => {
-    test("a page examines at most 4 x pageSize keys: a rare state costs empty pages, never a long call", async () => {
-      const store = await open();
-      await store.generate(100);
-      const [last] = await store.generate(1);
-      await store.release(last!.key, undefined, 1_000);
-      const { keys, calls } = await listAll(store, 5, "cooling");
-      expect(keys.map((k) => k.key)).toEqual([last!.key]);
-      // 101 keys, 20 examined per call: 6 calls, most of them empty pages with a token.
-      expect(calls).toBe(6);
-    });
-
     test("tokens are opaque, carry no key text, and a token of another pool or a garbled one is INVALID_ARGUMENT", async () => {
       const store = await open();
       const made = await store.generate(10);
@@ -95,7 +69,7 @@ if (!hasRedisServer()) {
       await admin.del(`{keypool:l${pools}}:order`, `{keypool:l${pools}}:seq`);
       await admin.hdel(`{keypool:l${pools}}:settings`, "maxCooldownMs");
       const store = await open({ maxCooldownMs: 120_000 });
-      const { keys } = await listAll(store, 1_000);
+      const { keys } = await scan(store, 1_000);
       expect(keys).toHaveLength(2_500);
       expect(new Set(keys.map((k) => k.key))).toEqual(new Set(made.map((k) => k.key)));
       // The missing setting is this server's: no earlier server can have had another.
