@@ -65,7 +65,7 @@ export async function openStore(config: ServeConfig, onRefused: (message: string
     return pools;
   }
   try {
-    const store = await EmbeddedStore.open({ ...settings, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom });
+    const store = await EmbeddedStore.open({ ...settings, maxCooldownMs: config.maxCooldownMs, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom });
     return singlePoolSet(store, config.pool);
   } catch (err) {
     throw new ConfigError((err as Error).message.split("\n")[0]!);

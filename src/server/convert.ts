@@ -45,10 +45,11 @@ function timestamp(ms: number): Timestamp {
  */
 export function keyInfoMessage(info: KeyInfo, pool: string): KeyInfoMessage {
   const blocked = info.state === "blocked";
+  const cooling = info.state === "cooling";
   return {
     $typeName: "keypool.v1.KeyInfo",
     key: info.key,
-    state: blocked ? KeyState.BLOCKED : info.state === "free" ? KeyState.FREE : KeyState.COOLING,
+    state: blocked ? KeyState.BLOCKED : cooling ? KeyState.COOLING : KeyState.FREE,
     leaseId: info.leaseId ?? "",
     blockedUntil: blocked && info.blockedUntil !== undefined ? timestamp(info.blockedUntil) : undefined,
     expiresAt: timestamp(info.expiresAt),
@@ -56,7 +57,7 @@ export function keyInfoMessage(info: KeyInfo, pool: string): KeyInfoMessage {
     fencingToken: BigInt(info.fencingToken ?? 0),
     acquiredAt: blocked && info.acquiredAt !== undefined ? timestamp(info.acquiredAt) : undefined,
     pool,
-    cooldownUntil: undefined,
+    cooldownUntil: cooling && info.cooldownUntil !== undefined ? timestamp(info.cooldownUntil) : undefined,
   };
 }
 
@@ -92,5 +93,7 @@ export function statsMessage(stats: PoolStats): GetPoolStatsResponse {
     blockTtl: durationFromMs(stats.blockTtlMs),
     keepaliveTtl: durationFromMs(stats.keepaliveTtlMs),
     maxKeys: BigInt(stats.maxKeys),
+    cooling: BigInt(stats.cooling),
+    maxCooldown: durationFromMs(stats.maxCooldownMs),
   });
 }

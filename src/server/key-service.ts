@@ -1,18 +1,17 @@
-import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
-import type { Duration } from "@bufbuild/protobuf/wkt";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError, messages } from "../pool/index.js";
 import type { PoolWaiters } from "../store/pool-waiters.js";
 import { resolvePoolName } from "../store/pool-set.js";
 import type { PoolSet } from "../store/pool-set.js";
-import { status } from "@grpc/grpc-js";
-import { CallRefused, ROLE_METADATA, poolRefusal } from "./access.js";
+import { ROLE_METADATA, poolRefusal } from "./access.js";
 import { keyInfoMessage, statsMessage } from "./convert.js";
 import { keepAliveStream } from "./keepalive-stream.js";
 import type { KeepAliveDeps } from "./keepalive-stream.js";
 import type { ServerLimits } from "./limits.js";
 import type { Metrics } from "./metrics.js";
+import { cooldownArgMs, durationArgMs, listQueryOf } from "./request-args.js";
 import type { StreamRegistry } from "./stream-registry.js";
 
 /** What the handlers work with. */
@@ -29,14 +28,6 @@ export interface KeyServiceDeps {
 // Only admins see other holders' lease ids: a reader or a worker who learnt one could release
 // a key it does not hold (the holder has its lease id from AcquireKey).
 const seesLeaseIds = (context: CallContext): boolean => context.metadata.get(ROLE_METADATA)[0] === "admin";
-
-/** A wait Duration in ms; out-of-range nanos (a Duration's are 0-999,999,999 here) are refused. */
-function waitMs(wait: Duration): number {
-  if (!Number.isInteger(wait.nanos) || wait.nanos < 0 || wait.nanos > 999_999_999) {
-    throw new KeyPoolError("invalid-argument", `wait.nanos must be from 0 to 999999999 (got ${wait.nanos}); put whole seconds in wait.seconds`);
-  }
-  return durationMs(wait);
-}
 
 /**
  * How long before its call's deadline a waiting AcquireKey stops waiting: a key handed over
@@ -76,22 +67,25 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
       metrics.count("generated", name, keys.length);
       return { keys: keys.map((k) => keyInfoMessage(k, name)) };
     },
-    // Not yet: the stores gain import and list in this change (issue 13).
-    importKeys: async ({ pool }, context) => {
-      route(pool, context);
-      throw new CallRefused(status.UNIMPLEMENTED, "ImportKeys is not yet served by this server");
+    importKeys: async ({ keys, pool }, context) => {
+      const { name, store } = route(pool, context, true);
+      const imported = await store.import(keys);
+      metrics.count("imported", name, imported.length);
+      return { keys: imported.map((k) => keyInfoMessage(k, name)) };
     },
-    listKeys: async ({ pool }, context) => {
-      route(pool, context);
-      throw new CallRefused(status.UNIMPLEMENTED, "ListKeys is not yet served by this server");
+    listKeys: async (request, context) => {
+      const { name, store } = route(request.pool, context);
+      const page = await store.list(listQueryOf(request));
+      return { keys: page.keys.map((k) => keyInfoMessage(k, name)), nextPageToken: page.nextPageToken };
     },
     acquireKey: async ({ wait, pool }, context) => {
-      const { name, store } = route(pool, context);
+      const { name } = route(pool, context);
       try {
-        const key = await waiters.acquire(name, waitWithin(wait ? waitMs(wait) : 0, context.timeLeftMs()), context.signal);
+        const key = await waiters.acquire(name, waitWithin(wait ? durationArgMs("wait", wait) : 0, context.timeLeftMs()), context.signal);
         if (context.signal.aborted) {
-          // Nobody will receive this answer: the key goes back under its own lease (or its block ends).
-          await store.release(key.key, key.leaseId).catch(() => {});
+          // Nobody will receive this answer: the key goes back under its own lease (or its block
+          // ends). The pool is looked up again: it may have been made while the call waited.
+          await pools.pool(name, false).release(key.key, key.leaseId).catch(() => {});
           throw new KeyPoolError("cancelled", "the call ended before its key could be sent; the key was released");
         }
         metrics.count("acquired", name);
@@ -101,9 +95,9 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
         throw err;
       }
     },
-    releaseKey: async ({ key, leaseId, pool }, context) => {
+    releaseKey: async ({ key, leaseId, pool, cooldown }, context) => {
       const { name, store } = route(pool, context);
-      const info = await store.release(key, leaseId || undefined);
+      const info = await store.release(key, leaseId || undefined, cooldownArgMs(cooldown, store.settings));
       metrics.count("released", name);
       return { key: keyInfoMessage(info, name) };
     },

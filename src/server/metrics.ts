@@ -81,7 +81,7 @@ export class Metrics {
           if (!stats) return;
           this.set({ pool, state: "free" }, stats.free);
           this.set({ pool, state: "blocked" }, stats.blocked);
-          this.set({ pool, state: "cooling" }, stats.total - stats.free - stats.blocked);
+          this.set({ pool, state: "cooling" }, stats.cooling);
         }));
       },
     });

@@ -1,9 +1,8 @@
-import { KeyPoolError, isPoolName, messages } from "../pool/index.js";
+import { DEFAULT_POOL, KeyPoolError, isPoolName, messages } from "../pool/index.js";
 import { emptyPoolView } from "./empty-pool.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
 
-/** The default pool's name when `--pool` is not given. */
-export const DEFAULT_POOL = "default";
+export { DEFAULT_POOL };
 
 /**
  * The named pools a server serves (see /work/POOLS.md, decision 1): a `KeyStore` per pool, made

@@ -60,6 +60,12 @@ const cases = [
   { name: "worker may not delete", policy: withTokens, path: `${KS}DeleteKey`, token: TOKENS.worker, peer: REMOTE, expect: "PERMISSION_DENIED" },
   { name: "reader may read stats", policy: withTokens, path: `${KS}GetPoolStats`, token: TOKENS.reader, peer: REMOTE, expect: "allowed" },
   { name: "reader may not acquire", policy: withTokens, path: `${KS}AcquireKey`, token: TOKENS.reader, peer: REMOTE, expect: "PERMISSION_DENIED" },
+  // Keys are secrets: only admins list or import them.
+  { name: "admin may list keys", policy: withTokens, path: `${KS}ListKeys`, token: TOKENS.admin, peer: REMOTE, expect: "allowed" },
+  { name: "worker may not list keys", policy: withTokens, path: `${KS}ListKeys`, token: TOKENS.worker, peer: REMOTE, expect: "PERMISSION_DENIED" },
+  { name: "reader may not list keys", policy: withTokens, path: `${KS}ListKeys`, token: TOKENS.reader, peer: REMOTE, expect: "PERMISSION_DENIED" },
+  { name: "admin may import keys", policy: withTokens, path: `${KS}ImportKeys`, token: TOKENS.admin, peer: REMOTE, expect: "allowed" },
+  { name: "worker may not import keys", policy: withTokens, path: `${KS}ImportKeys`, token: TOKENS.worker, peer: REMOTE, expect: "PERMISSION_DENIED" },
   { name: "reflection needs a token when authenticated", policy: withTokens, path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", peer: REMOTE, expect: "UNAUTHENTICATED" },
   { name: "no auth: open reflection is refused to a remote peer (loopback-only mode)", policy: noTokens, path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", peer: REMOTE, expect: "UNAUTHENTICATED" },
   { name: "no auth: open reflection serves loopback", policy: noTokens, path: "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", peer: LOCAL, expect: "allowed" },
