@@ -46,7 +46,7 @@ export const SERVE_FLAGS = {
   "max-calls-per-connection": { env: "KEYPOOL_MAX_CALLS_PER_CONNECTION", default: "2000", help: "most concurrent calls per HTTP/2 connection" },
   "max-connections": { env: "KEYPOOL_MAX_CONNECTIONS", default: "2000", help: "most open client connections; more are closed at once" },
   "max-connections-per-peer": { env: "KEYPOOL_MAX_CONNECTIONS_PER_PEER", default: "200", help: "most open connections from one IP address" },
-  "max-resets": { env: "KEYPOOL_MAX_RESETS", default: "200", help: "calls one IP address may cancel unanswered per 10 s; past it: disconnected, refused 10 s" },
+  "max-resets": { env: "KEYPOOL_MAX_RESETS", default: "200", help: "calls one IP address may end (cancelled, or refused by the server) before their request arrived, per 10 s; past it: disconnected, refused 10 s" },
   "http2-ping-interval": { env: "KEYPOOL_HTTP2_PING_INTERVAL", default: "60s", help: "ping idle connections this often" },
   "http2-ping-timeout": { env: "KEYPOOL_HTTP2_PING_TIMEOUT", default: "20s", help: "drop connections whose ping is not answered in this" },
   "http2-min-client-ping-interval": { env: "KEYPOOL_HTTP2_MIN_CLIENT_PING_INTERVAL", default: "10s", help: "GOAWAY clients that ping more often" },

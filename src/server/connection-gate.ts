@@ -7,8 +7,9 @@ export interface ConnectionLimits {
   /** Most open connections from one IP address (`--max-connections-per-peer`). */
   readonly maxConnectionsPerPeer: number;
   /**
-   * Calls one IP address may cancel before they were answered (HTTP/2 RST_STREAM) per
-   * `RESET_WINDOW_MS` (`--max-resets`); past it, every connection of that address is closed and
+   * Calls one IP address may end before their request message arrived, per `RESET_WINDOW_MS`
+   * (`--max-resets`): cancelled (HTTP/2 RST_STREAM) or refused by the server at their HEADERS
+   * (see `ConnectionGuard.interceptor`); past it, every connection of that address is closed and
    * it is refused for `PENALTY_MS`.
    */
   readonly maxResets: number;
@@ -40,7 +41,7 @@ export function peerOf(address: string | undefined): string {
 
 /**
  * Admission control for connections, per server and per IP address, and a token-bucket budget
- * of cancelled calls per address (HTTP/2 rapid reset). Time from the injected clock. O(1) per
+ * per address of calls ended before their request arrived (HTTP/2 rapid reset). Time from the injected clock. O(1) per
  * admit, leave and reset, amortized (refused addresses are forgotten in ban order).
  */
 export class ConnectionGate {

@@ -38,7 +38,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxWaiters: 10_000,
   maxHealthWatches: 1_000,
   maxCallsPerConnection: 2_000,
-  // An idle connection costs ~20 KB: 2,000 of them ~40 MB.
+  // An idle connection costs ~30 KB: 2,000 of them took 60 MB of RSS (npm run soak:floods).
   maxConnections: 2_000,
   maxConnectionsPerPeer: 200,
   // Per address and 10 s; nghttp2 on its own allows 1,000 per connection, and a reconnect.

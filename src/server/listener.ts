@@ -23,8 +23,9 @@ const deadlinePassed = (deadline: grpc.Deadline): boolean => (deadline instanceo
 /**
  * The server's own TCP listener in front of grpc-js (handed over through grpc-js's public
  * connection injector): every connection passes the gate (`--max-connections`,
- * `--max-connections-per-peer`, refused addresses), and calls cancelled before they were
- * answered are charged to their address's reset budget (`--max-resets`), so a rapid-reset
+ * `--max-connections-per-peer`, refused addresses), and calls that ended before their request
+ * arrived (cancelled, or refused at once) are charged to their address's reset budget
+ * (`--max-resets`), so a rapid-reset
  * client is cut off after a handful of streams instead of the thousand nghttp2 allows per
  * connection (and cannot come straight back). O(1) per connection and per call.
  */
