@@ -44,7 +44,8 @@ export function loadMethod(plan: BenchPlan, store: string): string {
     `server: bench/bench-server.ts in its own process (startServer + echo via configure), ${store} store, ` +
     `${plan.grpcPoolKeys.toLocaleString("en-US")} keys preloaded; ${plan.grpcClients} load-client processes ` +
     `(bench/load-client.ts, one grpc-js channel each): unary ${SHAPE.concurrency} closed loops per client; streams ` +
-    `${SHAPE.streams} per client x ${SHAPE.window} requests in flight x ${SHAPE.batch} keys; ` +
+    `${SHAPE.streams} per client x ${SHAPE.window} requests in flight x ${SHAPE.batch} keys; keepalives and renewals on the ` +
+    `same kind of keys (${SHAPE.keys.toLocaleString("en-US")} per client, acquired from the pool); ` +
     `${plan.grpcWarmupMs} ms warm-up + ${plan.grpcDurationMs} ms window, ${plan.grpcRounds} interleaved round(s), median`
   );
 }

@@ -1,5 +1,6 @@
-import { KeyService } from "../gen/keypool/v1/keypool_pb.js";
-import type { GetKeyRequest } from "../gen/keypool/v1/keypool_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { KeyService, LeaseRefSchema } from "../gen/keypool/v1/keypool_pb.js";
+import type { GetKeyRequest, LeaseRef } from "../gen/keypool/v1/keypool_pb.js";
 import { createTypedClient } from "../src/grpc/typed-client.js";
 import type { TypedClient } from "../src/grpc/typed-client.js";
 import { pipelinedStream, unaryLoops } from "./drivers.js";
@@ -66,8 +67,12 @@ export async function keypoolWorkload(address: string, spec: WorkloadSpec): Prom
   const made = spec.keys > 0 ? await ownKeys(client, spec.keys) : ["kp_AAAAAAAAAAAAAAAAAAAAAAAA"];
   const leases = holds ? await ownLeases(client, Math.min(spec.keys, made.length)) : [];
   const keys = holds ? leases.map((l) => l.key) : made;
+  // The stream sends its leases as ready LeaseRef messages, as it sends its keys as ready strings:
+  // the client's serializer would otherwise make a message per lease reflectively, every time.
+  const leaseRefs = leases.map((l) => create(LeaseRefSchema, l));
   let leaseCursor = 0;
   const nextLease = (): { key: string; leaseId: string } => leases[(leaseCursor = (leaseCursor + 1) % leases.length)]!;
+  const nextLeaseRef = (): LeaseRef => leaseRefs[(leaseCursor = (leaseCursor + 1) % leases.length)]!;
   let cursor = 0;
   let turn = 0;
   const nextKey = (): string => keys[(cursor = (cursor + 1) % keys.length)]!;
@@ -88,7 +93,7 @@ export async function keypoolWorkload(address: string, spec: WorkloadSpec): Prom
   const run = async (rec: Recorder): Promise<void> => {
     if (spec.name === "keepalive-stream" || spec.name === "renew-stream") {
       const message = spec.name === "renew-stream"
-        ? () => ({ leases: Array.from({ length: spec.batch }, nextLease) })
+        ? () => ({ leases: Array.from({ length: spec.batch }, nextLeaseRef) })
         : () => ({ keys: Array.from({ length: spec.batch }, nextKey) });
       await Promise.all(
         Array.from({ length: spec.streams }, () =>
