@@ -110,7 +110,7 @@ describe("KeyService over gRPC", () => {
 
   it("answers garbage request bytes with INVALID_ARGUMENT and keeps serving", async () => {
     const raw = new grpc.Client(t.address, grpc.credentials.createInsecure());
-    const methods = ["GenerateKeys", "AcquireKey", "ReleaseKey", "DeleteKey", "KeepAliveKey", "GetKey", "GetPoolStats"];
+    const methods = ["GenerateKeys", "ImportKeys", "ListKeys", "AcquireKey", "ReleaseKey", "DeleteKey", "RenewLease", "KeepAliveKey", "GetKey", "GetPoolStats"];
     try {
       for (const method of methods) {
         const err = await new Promise<grpc.ServiceError | null>((resolve) =>
