@@ -12,12 +12,16 @@ import type { Expected, ModelSettings } from "./reference-model.js";
 const SETTINGS = { blockTtlMs: 1_000, keepaliveTtlMs: 3_000, maxKeys: 6, maxLeaseMs: 2_000 } satisfies ModelSettings;
 /** Steps that land exactly on, just before and just after the deadlines above. */
 const STEPS = [0, 1, 499, 500, 999, 1_000, 1_001, 2_999, 3_000];
+/** Cooldowns a release asks for: none most often, then ones ending on, before and after the steps. */
+const COOLDOWNS = [0, 0, 0, 500, 1_000, 2_000];
 
 type Op =
   | { readonly kind: "generate"; readonly count: number }
   | { readonly kind: "acquire" }
   | { readonly kind: "stats" }
-  | { readonly kind: "release"; readonly pick: number; readonly lease: "none" | "last" | "foreign" }
+  | { readonly kind: "release"; readonly pick: number; readonly lease: "none" | "last" | "foreign"; readonly cooldown: number }
+  | { readonly kind: "import"; readonly fresh: number; readonly picks: readonly number[] }
+  | { readonly kind: "list"; readonly pageSize: number }
   | { readonly kind: "delete"; readonly pick: number }
   | { readonly kind: "keepAlive"; readonly pick: number }
   | { readonly kind: "get"; readonly pick: number }
@@ -31,7 +35,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("generate" as const), count: fc.integer({ min: 0, max: 3 }) }),
   fc.record({ kind: fc.constant("acquire" as const) }),
   fc.record({ kind: fc.constant("stats" as const) }),
-  fc.record({ kind: fc.constant("release" as const), pick, lease: fc.constantFrom("none" as const, "last" as const, "foreign" as const) }),
+  fc.record({
+    kind: fc.constant("release" as const), pick, lease: fc.constantFrom("none" as const, "last" as const, "foreign" as const), cooldown: fc.constantFrom(...COOLDOWNS),
+  }),
+  fc.record({ kind: fc.constant("import" as const), fresh: fc.integer({ min: 0, max: 2 }), picks: fc.array(pick, { maxLength: 1 }) }),
+  fc.record({ kind: fc.constant("list" as const), pageSize: fc.integer({ min: 1, max: 4 }) }),
   fc.record({ kind: fc.constant("delete" as const), pick }),
   fc.record({ kind: fc.constant("keepAlive" as const), pick }),
   fc.record({ kind: fc.constant("get" as const), pick }),
@@ -55,6 +63,8 @@ async function outcome<T>(promise: Promise<T>): Promise<Expected<T>> {
 class Ledger {
   readonly keys: string[] = [];
   readonly leases = new Map<string, string>();
+  /** Imported texts handed out so far (each run's own, so they never collide across runs). */
+  imported = 0;
 
   key(i: number): string {
     return this.keys.length === 0 ? UNKNOWN_KEY : this.keys[i % this.keys.length]!;
@@ -93,8 +103,29 @@ const STEP: Handlers = {
   async release({ store, model, ledger, now }, o) {
     const key = ledger.key(o.pick);
     const lease = { none: undefined, last: ledger.leases.get(key), foreign: FOREIGN_LEASE }[o.lease];
-    const expected = model.release(key, lease, now);
-    expect(await outcome(store.release(key, lease))).toEqual(expected);
+    const expected = model.release(key, lease, now, o.cooldown);
+    expect(await outcome(store.release(key, lease, o.cooldown))).toEqual(expected);
+  },
+  async import({ store, model, ledger, now }, o) {
+    const fresh = Array.from({ length: o.fresh }, () => `sk-model-${String(ledger.imported++).padStart(5, "0")}`);
+    const keys = [...new Set([...fresh, ...o.picks.map((i) => ledger.key(i)).filter((k) => k !== UNKNOWN_KEY)])];
+    if (keys.length === 0) return;
+    const expected = model.import(keys, now);
+    const actual = await outcome(store.import(keys));
+    expect("ok" in actual ? { ok: actual.ok.length } : actual).toEqual(expected);
+    if (!("ok" in actual)) return;
+    model.add(actual.ok, now);
+    ledger.keys.push(...fresh);
+  },
+  async list({ store, model, now }, o) {
+    const listed: KeyInfo[] = [];
+    let pageToken = "";
+    do {
+      const page = await store.list({ pageSize: o.pageSize, pageToken });
+      listed.push(...page.keys);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    expect(listed.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual(model.list(now));
   },
   async delete({ store, model, ledger, now }, o) {
     const key = ledger.key(o.pick);

@@ -10,6 +10,8 @@ interface ModelKey {
   /** Acquisitions so far: the latest lease's fencing token. */
   fencing: number;
   acquiredAt?: number | undefined;
+  /** Set only while cooling (a cooldown that ended is cleared on the next look). */
+  cooldownUntil?: number | undefined;
 }
 
 /** What the contract says a call must come to: a value, or an error code. */
@@ -39,7 +41,7 @@ export class ReferenceModel {
 
   /** Free live keys at `now`. */
   freeKeys(now: number): string[] {
-    return this.live(now).filter((k) => this.keys.get(k)!.blockedUntil === undefined);
+    return this.live(now).filter((k) => this.keys.get(k)!.blockedUntil === undefined && this.keys.get(k)!.cooldownUntil === undefined);
   }
 
   /** How `get(key)` must answer. */
@@ -53,6 +55,18 @@ export class ReferenceModel {
     const n = count === 0 ? 1 : count;
     if (this.live(now).length + n > this.settings.maxKeys) return { code: "resource-exhausted" };
     return { ok: n };
+  }
+
+  /** How `import(keys)` must answer (keys well-formed and distinct): ALREADY_EXISTS for a live one, then the capacity. */
+  import(keys: readonly string[], now: number): Expected<number> {
+    if (keys.some((key) => this.look(key, now) !== undefined)) return { code: "already-exists" };
+    if (this.live(now).length + keys.length > this.settings.maxKeys) return { code: "resource-exhausted" };
+    return { ok: keys.length };
+  }
+
+  /** The live keys at `now` as the store must describe them, by key. */
+  list(now: number): KeyInfo[] {
+    return this.live(now).sort().map((key) => this.info(key, this.look(key, now)!));
   }
 
   /** Records keys a store made at `now`. */
@@ -82,12 +96,17 @@ export class ReferenceModel {
     return { ok: this.info(key, k) };
   }
 
-  /** How `release(key, leaseId)` must answer; applies it when it succeeds. */
-  release(key: string, leaseId: string | undefined, now: number): Expected<KeyInfo> {
+  /**
+   * How `release(key, leaseId, cooldownMs)` must answer; applies it when it succeeds. A cooldown
+   * cools a blocked or free key; a cooling key keeps the later deadline and refuses a lease id.
+   */
+  release(key: string, leaseId: string | undefined, now: number, cooldownMs = 0): Expected<KeyInfo> {
     const k = this.look(key, now);
     if (!k) return { code: "not-found" };
     if (k.blockedUntil !== undefined && leaseId && leaseId !== k.leaseId) return { code: "failed-precondition" };
+    if (k.cooldownUntil !== undefined && leaseId) return { code: "failed-precondition" };
     k.blockedUntil = k.leaseId = k.acquiredAt = undefined;
+    if (cooldownMs > 0) k.cooldownUntil = Math.max(k.cooldownUntil ?? 0, now + cooldownMs);
     return { ok: this.info(key, k) };
   }
 
@@ -110,11 +129,12 @@ export class ReferenceModel {
   stats(now: number): PoolStats {
     const live = this.live(now);
     const blocked = live.filter((k) => this.look(k, now)!.blockedUntil !== undefined).length;
+    const cooling = live.filter((k) => this.look(k, now)!.cooldownUntil !== undefined).length;
     return {
       total: live.length,
-      free: live.length - blocked,
+      free: live.length - blocked - cooling,
       blocked,
-      cooling: 0,
+      cooling,
       blockTtlMs: this.settings.blockTtlMs,
       keepaliveTtlMs: this.settings.keepaliveTtlMs,
       maxKeys: this.settings.maxKeys,
@@ -135,6 +155,7 @@ export class ReferenceModel {
       return undefined;
     }
     if (k.blockedUntil !== undefined && k.blockedUntil <= now) k.blockedUntil = k.leaseId = k.acquiredAt = undefined;
+    if (k.cooldownUntil !== undefined && k.cooldownUntil <= now) k.cooldownUntil = undefined;
     return k;
   }
 
@@ -142,13 +163,14 @@ export class ReferenceModel {
     const blocked = k.blockedUntil !== undefined;
     return {
       key,
-      state: blocked ? "blocked" : "free",
+      state: blocked ? "blocked" : k.cooldownUntil !== undefined ? "cooling" : "free",
       leaseId: blocked ? k.leaseId : undefined,
       blockedUntil: k.blockedUntil,
       expiresAt: k.expiresAt,
       createdAt: k.createdAt,
       fencingToken: k.fencing,
       acquiredAt: blocked ? k.acquiredAt : undefined,
+      cooldownUntil: k.cooldownUntil,
     };
   }
 }
