@@ -6,6 +6,7 @@ import { inChunks } from "./redis/chunks.js";
 import { checkImport } from "../pool/key-import.js";
 import { KeyMaker } from "./redis/key-maker.js";
 import { decodeListToken, encodeListToken } from "./redis/list-token.js";
+import type { ScriptReply } from "./redis/commands.js";
 import { RedisShard } from "./redis/redis-shard.js";
 import { expectOk, renewRefusal, toAddedKeys, toKeepAliveResults, toKeyInfo, toLeaseResults, toShardPage } from "./redis/replies.js";
 import type { ShardPage } from "./redis/replies.js";
@@ -84,18 +85,25 @@ export class RedisStore extends RedisShard implements KeyStore {
   async import(keys: readonly string[]): Promise<KeyInfo[]> {
     // Whether a key is already held is the script's to say (ALREADY_EXISTS naming its index).
     checkImport(keys, () => false);
-    return this.importChecked(keys, keys.map((_, i) => i), 0, "add");
+    return this.importChecked(keys, keys.map((_, i) => i), 0);
   }
 
   /**
    * Imports keys already validated: `indexes[i]` is keys[i]'s index in the caller's request (for
-   * the ALREADY_EXISTS message), `elsewhere` as for generate. "check" changes nothing a caller can
-   * see and returns no keys (a sharded pool checks every shard before adding to any). One script.
+   * the ALREADY_EXISTS message), `elsewhere` as for generate. One script.
    */
-  async importChecked(keys: readonly string[], indexes: readonly number[], elsewhere: number, mode: "check" | "add"): Promise<KeyInfo[]> {
-    const reply = await this.run("keypoolImport", [elsewhere, mode, ...keys]);
-    const infos = toAddedKeys(keys, reply, elsewhere, (r) => messages.keyExists(`keys[${indexes[Number(r[1])]}]`));
-    return mode === "add" ? infos : [];
+  async importChecked(keys: readonly string[], indexes: readonly number[], elsewhere: number): Promise<KeyInfo[]> {
+    const reply = await this.importScript(keys, elsewhere, "add");
+    return toAddedKeys(keys, reply, elsewhere, (r) => messages.keyExists(`keys[${indexes[Number(r[1])]}]`));
+  }
+
+  /**
+   * The import script's reply (ok, already-exists and the index among `keys`, resource-exhausted);
+   * "check" changes nothing a caller can see (a sharded pool checks every shard before adding
+   * to any). One script.
+   */
+  importScript(keys: readonly string[], elsewhere: number, mode: "check" | "add"): Promise<ScriptReply> {
+    return this.run("keypoolImport", [elsewhere, mode, ...keys]);
   }
 
   async acquire(): Promise<KeyInfo> {

@@ -1,7 +1,9 @@
-import { KeyPoolError } from "../../pool/index.js";
+import { KeyPoolError, messages } from "../../pool/index.js";
 import type { KeyInfo } from "../../pool/index.js";
 import type { Random } from "../../random.js";
 import type { RedisStore } from "../redis-store.js";
+import type { ScriptReply } from "./commands.js";
+import { toAddedKeys } from "./replies.js";
 import { shardOf } from "./shard-keys.js";
 
 /**
@@ -59,7 +61,8 @@ interface Part {
  * Imports validated keys into a pool split over `shards`, each key into the shard its hash names
  * (`shardOf`, as every per-key call finds it). One shard: one script, all or none. Several: the
  * live counts first (for --max-keys over the whole pool), then every shard named checks its part
- * (a key already held: ALREADY_EXISTS naming its index; a full pool), and only then do they add,
+ * (a key already held: ALREADY_EXISTS naming the lowest such index, before any capacity refusal,
+ * as one shard says it; a full pool), and only then do they add,
  * in parallel. A shard that fails to add after the checks passed (Redis failing, or a key
  * imported by another server between the check and the add) fails the call, and the keys the
  * other shards added are deleted again: all or none, except for a key another caller acquired in
@@ -67,7 +70,7 @@ interface Part {
  * is ever held twice). O(k log n), 3 scripts per shard named.
  */
 export async function importSharded(shards: readonly RedisStore[], keys: readonly string[]): Promise<KeyInfo[]> {
-  if (shards.length === 1) return shards[0]!.importChecked(keys, keys.map((_, i) => i), 0, "add");
+  if (shards.length === 1) return shards[0]!.importChecked(keys, keys.map((_, i) => i), 0);
   const parts = new Map<number, Part>();
   keys.forEach((key, i) => {
     const shard = shardOf(key, shards.length);
@@ -81,9 +84,8 @@ export async function importSharded(shards: readonly RedisStore[], keys: readonl
   const total = live.reduce((sum, n) => sum + n, 0);
   // Live keys outside the shard plus the keys the other shards will add.
   const elsewhere = (p: Part): number => total - live[p.shard]! + keys.length - p.keys.length;
-  const run = (p: Part, mode: "check" | "add"): Promise<KeyInfo[]> => shards[p.shard]!.importChecked(p.keys, p.indexes, elsewhere(p), mode);
-  firstFailure(await Promise.allSettled(named.map((p) => run(p, "check"))));
-  const added = await Promise.allSettled(named.map((p) => run(p, "add")));
+  refuse(named, await Promise.all(named.map((p) => shards[p.shard]!.importScript(p.keys, elsewhere(p), "check"))), elsewhere);
+  const added = await Promise.allSettled(named.map((p) => shards[p.shard]!.importChecked(p.keys, p.indexes, elsewhere(p))));
   if (added.some((r) => r.status === "rejected")) {
     await Promise.allSettled(named.flatMap((p, i) => (added[i]!.status === "fulfilled" ? p.keys.map((k) => shards[p.shard]!.delete(k)) : [])));
     firstFailure(added);
@@ -91,6 +93,16 @@ export async function importSharded(shards: readonly RedisStore[], keys: readonl
   const out: KeyInfo[] = new Array(keys.length);
   named.forEach((p, i) => (added[i] as PromiseFulfilledResult<KeyInfo[]>).value.forEach((info, j) => (out[p.indexes[j]!] = info)));
   return out;
+}
+
+/**
+ * Throws what the shards' checks found, as one shard would say it: a held key first
+ * (ALREADY_EXISTS naming the lowest index of the request), then the capacity. O(shards).
+ */
+function refuse(parts: readonly Part[], replies: readonly ScriptReply[], elsewhere: (p: Part) => number): void {
+  const held = replies.flatMap((r, i) => (r[0] === "already-exists" ? [parts[i]!.indexes[Number(r[1])]!] : []));
+  if (held.length > 0) throw new KeyPoolError("already-exists", messages.keyExists(`keys[${Math.min(...held)}]`));
+  replies.forEach((r, i) => toAddedKeys(parts[i]!.keys, r, elsewhere(parts[i]!)));
 }
 
 /** Throws the first rejection, in shard order (so the error a caller sees does not depend on timing). */
