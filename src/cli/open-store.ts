@@ -1,7 +1,6 @@
 import { systemRandom } from "../random.js";
 import { backgroundScheduler } from "../scheduler.js";
-import { EmbeddedStore } from "../store/embedded-store.js";
-import { singlePoolSet } from "../store/pool-set.js";
+import { EmbeddedPools } from "../store/embedded-pools.js";
 import type { PoolSet } from "../store/pool-set.js";
 import type { RedisPoolSettings } from "../store/redis/pool-keys.js";
 import { PoolSettingsMismatch } from "../store/redis/settings-gate.js";
@@ -65,8 +64,10 @@ export async function openStore(config: ServeConfig, onRefused: (message: string
     return pools;
   }
   try {
-    const store = await EmbeddedStore.open({ ...settings, maxCooldownMs: config.maxCooldownMs, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom });
-    return singlePoolSet(store, config.pool);
+    return await EmbeddedPools.open({
+      ...settings, maxCooldownMs: config.maxCooldownMs, dataDir: config.dataDir, scheduler: backgroundScheduler, random: systemRandom,
+      defaultPool: config.pool, maxPools: config.maxPools,
+    });
   } catch (err) {
     throw new ConfigError((err as Error).message.split("\n")[0]!);
   }

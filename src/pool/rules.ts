@@ -79,6 +79,8 @@ export const messages = {
     `a lease id is ${TOKEN_CHARS} characters of [A-Za-z0-9_-], as AcquireKey returned it`,
   invalidPoolName: (pool: string) =>
     `pool name ${pool.length > 64 ? `of ${pool.length} characters` : JSON.stringify(pool)} is invalid: use ${POOL_NAME_RULE}`,
+  tooManyPools: (pool: string, maxPools: number) =>
+    `this server holds at most ${maxPools} pools (--max-pools) and pool "${pool}" is not one of them: raise --max-pools or use a pool it holds`,
   notPositive: (name: string, value: number) => `${name} must be a positive integer (got ${value})`,
 } as const;
 

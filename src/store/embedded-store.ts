@@ -7,6 +7,7 @@ import type { Scheduler } from "../scheduler.js";
 import { DurableLog } from "./durable/durable-log.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
 import type { PoolLog } from "./pool-log.js";
+import type { PoolSweeps } from "./pool-sweeps.js";
 import { Signal } from "./signal.js";
 import { Sweeper } from "./sweeper.js";
 
@@ -15,6 +16,14 @@ export { DataDirError } from "./durable/data-dir.js";
 /** Units of expiry work `stats` does per event-loop turn while dead keys remain. */
 const STATS_SLICE = 512;
 export type { RecoveryReport } from "./durable/recovery.js";
+
+/** What the pools of one `EmbeddedPools` share: one sweeper over all of them, one log. */
+export interface SharedParts {
+  readonly sweeper: Sweeper;
+  readonly sweeps: PoolSweeps;
+  /** The pool's part of the log's record keys ("" = the default pool; see recordKey). */
+  readonly logPart: string;
+}
 
 /** Settings of an embedded store. */
 export interface EmbeddedStoreOptions extends PoolOptions {
@@ -49,20 +58,47 @@ export class EmbeddedStore implements KeyStore {
   private readonly freed = new Signal();
   private readonly servingChanged = new Signal<[serving: boolean]>();
   private closing: Promise<void> | undefined;
+  /** Tells the sweeper the pool's next deadline may have moved. O(1), O(log pools) when shared. */
+  private readonly pokeSweeper: () => void;
+  /** Whether this store owns its sweeper and log (a lone store) or shares its set's. */
+  private readonly owns: boolean;
 
   private constructor(
     options: EmbeddedStoreOptions,
     /** The pool itself, for in-process use (tests, benchmarks). */
     readonly pool: KeyPool,
-    log: DurableLog | undefined,
+    durable: DurableLog | undefined,
+    shared?: SharedParts,
   ) {
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
     this.settings = { blockTtlMs, keepaliveTtlMs, maxKeys, maxCooldownMs: pool.maxCooldownMs };
     this.scheduler = options.scheduler;
-    this.dataDir = this.log = log;
-    this.sweeper = new Sweeper(pool, this.scheduler, () => this.freed.emit());
-    this.sweeper.poke();
-    log?.onFailure(() => this.servingChanged.emit(false));
+    this.dataDir = durable;
+    this.owns = shared === undefined;
+    if (shared) {
+      this.log = durable?.view(shared.logPart);
+      const { sweeper, sweeps } = shared;
+      const id = sweeps.add(pool, () => this.freed.emit());
+      this.sweeper = sweeper;
+      this.pokeSweeper = () => {
+        sweeps.report(id);
+        sweeper.poke();
+      };
+    } else {
+      this.log = durable;
+      const sweeper = (this.sweeper = new Sweeper(pool, this.scheduler, () => this.freed.emit()));
+      this.pokeSweeper = () => sweeper.poke();
+    }
+    this.pokeSweeper();
+    this.log?.onFailure(() => this.servingChanged.emit(false));
+  }
+
+  /**
+   * One pool of an `EmbeddedPools`: its sweeper and durable log (`durable`, records under pool
+   * part `logPart`) are the set's, shared by every pool; closing the store closes neither. O(1).
+   */
+  static pooled(options: EmbeddedStoreOptions, pool: KeyPool, durable: DurableLog | undefined, shared: SharedParts): EmbeddedStore {
+    return new EmbeddedStore(options, pool, durable, shared);
   }
 
   /** An embedded store in memory only (`dataDir` must be absent). O(maxKeys) for the key index. */
@@ -97,7 +133,7 @@ export class EmbeddedStore implements KeyStore {
     const keys = await this.run((now) => {
       const made = make(now);
       for (const info of made) this.log?.put(info, now);
-      this.sweeper.poke();
+      this.pokeSweeper();
       return made;
     });
     this.freed.emit();
@@ -140,7 +176,7 @@ export class EmbeddedStore implements KeyStore {
       // In memory nothing needs the renewed keys' descriptions: the pool builds none.
       const results = this.pool.renewMany(leases, now, log && ((info) => log.put(info, now)));
       // The block deadlines moved later, all to one instant: one word to the sweeper covers them.
-      this.sweeper.poke();
+      this.pokeSweeper();
       if (log && results.some((r) => r.reason === "not-found")) log.deathsSeen(now);
       return results;
     });
@@ -240,13 +276,13 @@ export class EmbeddedStore implements KeyStore {
   /** Queues `info`'s record; a new block deadline may be the earliest, so the sweeper hears of it. */
   private saved(info: KeyInfo, now: number): KeyInfo {
     this.log?.put(info, now);
-    this.sweeper.poke();
+    this.pokeSweeper();
     return info;
   }
 
   private async shutdown(): Promise<void> {
     const wasServing = this.log?.failed === undefined;
-    this.sweeper.close();
+    if (this.owns) this.sweeper.close();
     try {
       await this.log?.close(this.scheduler.now());
     } finally {

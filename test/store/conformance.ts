@@ -15,6 +15,7 @@ import { cooldownTests } from "./conformance/cooldown.js";
 import { importTests } from "./conformance/import.js";
 import { listingTests } from "./conformance/listing.js";
 import { faultTests } from "./conformance/faults.js";
+import { poolTests } from "./conformance/pools.js";
 import type { StoreCapabilities, StoreFactory } from "./harness.js";
 
 /** What a store's test file may tune; the rules checked never change. */
@@ -49,6 +50,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory, op
     cooldownTests(ctx);
     listingTests(ctx);
     uniformityTests(ctx);
+    poolTests(ctx);
     modelBasedTests(ctx, options.modelRuns ?? 100);
   });
 }

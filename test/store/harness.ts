@@ -2,6 +2,7 @@ import type { ManualClock } from "../../src/clock.js";
 import type { ManualScheduler } from "../../src/scheduler.js";
 import type { Random } from "../../src/random.js";
 import type { KeyStore } from "../../src/store/key-store.js";
+import type { PoolSet } from "../../src/store/pool-set.js";
 
 /** What the conformance suite asks a store factory for. */
 export interface StoreSettings {
@@ -48,4 +49,13 @@ export interface StoreCapabilities {
    * mismatch rule); equal ones must open and report the pool's settings.
    */
   readonly samePool?: (first: KeyStore, settings: StoreSettings) => Promise<StoreUnderTest>;
+  /** Opens the named pools of a fresh server (a PoolSet with default pool "home", at most 5 pools). */
+  readonly poolSet?: (settings: StoreSettings) => Promise<PoolSetUnderTest>;
+}
+
+/** A server's pools made for one test, and how to dispose of them. */
+export interface PoolSetUnderTest {
+  readonly pools: PoolSet;
+  /** Closes the pools and removes whatever they left behind. */
+  cleanup(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type { Journal } from "./journal.js";
 import { decodeRecord } from "./record-codec.js";
+import type { StoredRecord } from "./record-codec.js";
 
 /** Records checked per slice: about a millisecond of work. */
 export const REAP_SLICE = 1024;
@@ -19,7 +20,7 @@ export class DiskReaper {
 
   constructor(
     private readonly journal: Journal,
-    private readonly isGone: (key: string, now: number) => boolean,
+    private readonly isGone: (record: StoredRecord, now: number) => boolean,
   ) {}
 
   /** Checks up to `limit` records after the cursor, queuing removals; returns how many it checked. */
@@ -32,7 +33,7 @@ export class DiskReaper {
       last = key;
       // An undecodable record is left for recovery to report, loudly.
       const record = decodeRecord(key, value);
-      if (record && Math.max(record.expiresAt, floor) <= now && this.isGone(key, now)) this.journal.remove(key, now);
+      if (record && Math.max(record.expiresAt, floor) <= now && this.isGone(record, now)) this.journal.remove(key, now);
     }
     this.cursor = checked < limit ? undefined : last;
     return checked;

@@ -1,13 +1,41 @@
-import type { KeyInfo, KeyPool, PoolOptions } from "../../pool/index.js";
+import { KeyPool } from "../../pool/index.js";
+import type { KeyInfo, PoolOptions } from "../../pool/index.js";
 import type { Scheduler, TimerHandle } from "../../scheduler.js";
 import type { PoolLog } from "../pool-log.js";
-import { inspectDataDir, writeMarker } from "./data-dir.js";
+import { Signal } from "../signal.js";
+import { DataDirError, inspectDataDir, writeMarker } from "./data-dir.js";
 import { lockDataDir } from "./dir-lock.js";
 import type { DirLock } from "./dir-lock.js";
 import { DiskReaper } from "./disk-reaper.js";
 import { Journal } from "./journal.js";
+import { recordKey } from "./record-codec.js";
 import { recover } from "./recovery.js";
-import type { RecoveryReport } from "./recovery.js";
+import type { RecoveryReport, RecoveryTarget } from "./recovery.js";
+
+/**
+ * The pools a data dir holds, as its log sees them: pools are named by their record-key part
+ * ("" = the default pool, whatever `--pool` calls it; see recordKey).
+ */
+export interface LoggedPools {
+  /** The pool recovery fills for a record of pool part `pool`, made if missing (DataDirError if it cannot be). */
+  readonly restoreTarget: RecoveryTarget;
+  /** Whether `key` of pool part `pool` is alive at `now` (a dead one is reclaimed; a pool not held: false). O(1). */
+  isLive(pool: string, key: string, now: number): boolean;
+  /** Keys that died of old age so far, over every pool. O(1). */
+  deaths(): number;
+}
+
+/** The LoggedPools of a data dir holding one pool, the default: a record of any other pool is refused. */
+export function onePool(pool: KeyPool, dir: string): LoggedPools {
+  return {
+    restoreTarget: (part) => {
+      if (part === "") return pool;
+      throw new DataDirError(dir, `holds keys of pool "${part}" besides the default pool`, "open it with a server that serves named pools (keypool serve)");
+    },
+    isLive: (part, key, now) => part === "" && pool.isLive(key, now),
+    deaths: () => pool.counters.expired,
+  };
+}
 
 /** How often background upkeep runs: one reaper slice, and a watermark if one is due. */
 const UPKEEP_MS = 250;
@@ -27,31 +55,35 @@ export class DurableLog implements PoolLog {
   private readonly reaper: DiskReaper;
   private upkeepTimer: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
-  /** `pool.counters.expired` when the last death watermark was queued. */
+  /** `pools.deaths()` when the last death watermark was queued. */
   private deathsMarked = 0;
+  private readonly failedSignal = new Signal();
   private checking: Promise<void> | undefined;
   private nextCheck: Promise<void> | undefined;
 
   private constructor(
     private readonly dir: string,
-    private readonly pool: KeyPool,
+    private readonly pools: LoggedPools,
     private readonly journal: Journal,
     private readonly lock: DirLock,
     private readonly scheduler: Scheduler,
+    private readonly keepaliveTtlMs: number,
     recovery: RecoveryReport,
   ) {
     this.recovery = recovery;
-    this.reaper = new DiskReaper(journal, (key, now) => !pool.isLive(key, now));
+    this.reaper = new DiskReaper(journal, (record, now) => !pools.isLive(record.pool, record.key, now));
+    journal.onFailure(() => this.failedSignal.emit());
     this.scheduleUpkeep();
   }
 
   /**
-   * Opens (creating if missing) the data dir and recovers the pool it holds into the empty
-   * `pool`; see `recover` for the rules. Rejects with DataDirError, naming the path and the fix,
-   * for a dir that cannot be used or is damaged: it never starts over with an empty pool. O(n)
-   * in the keys held.
+   * Opens (creating if missing) the data dir and recovers the pools it holds into the empty
+   * pools of `pools` (a single KeyPool: the default pool only); see `recover` for the rules.
+   * Rejects with DataDirError, naming the path and the fix, for a dir that cannot be used or is
+   * damaged: it never starts over with an empty pool. O(n) in the keys held.
    */
-  static async open(dir: string, pool: KeyPool, options: PoolOptions, scheduler: Scheduler): Promise<DurableLog> {
+  static async open(dir: string, pools: LoggedPools | KeyPool, options: PoolOptions, scheduler: Scheduler): Promise<DurableLog> {
+    const logged = pools instanceof KeyPool ? onePool(pools, dir) : pools;
     if (dir.length === 0) throw new Error("the data dir path is empty: set --data-dir or KEYPOOL_DATA_DIR");
     const state = await inspectDataDir(dir);
     const lock = await lockDataDir(dir);
@@ -59,9 +91,9 @@ export class DurableLog implements PoolLog {
     try {
       if (state.marker === "none") await writeMarker(dir, false);
       journal = await Journal.open(dir, state);
-      const report = await recover(journal, pool, options, scheduler.now());
+      const report = await recover(journal, logged.restoreTarget, options, scheduler.now());
       if (state.marker !== "ready") await writeMarker(dir, true);
-      return new DurableLog(dir, pool, journal, lock, scheduler, report);
+      return new DurableLog(dir, logged, journal, lock, scheduler, options.keepaliveTtlMs, report);
     } catch (err) {
       await journal?.abandon();
       await lock.release();
@@ -82,12 +114,33 @@ export class DurableLog implements PoolLog {
   }
 
   /**
+   * The log of pool part `pool` ("" = the default pool: this log itself): its records sit under
+   * recordKey(pool, key). Closing a view closes nothing (the shared log closes once). O(1).
+   */
+  view(pool: string): PoolLog {
+    if (pool === "") return this;
+    const log = this;
+    return {
+      get failed() {
+        return log.failed;
+      },
+      put: (info, now) => this.journal.put(info, now, recordKey(pool, info.key)),
+      remove: (key, now) => this.journal.remove(recordKey(pool, key), now),
+      deathsSeen: (now) => this.deathsSeen(now),
+      barrier: () => this.barrier(),
+      onFailure: (listener) => this.onFailure(listener),
+      details: () => this.details(),
+      close: async () => {},
+    };
+  }
+
+  /**
    * Queues a watermark of `now` if any key died of old age since the last one. Every death is
    * counted when the pool reclaims the key, which it does before it answers NOT_FOUND for it; a
    * deleted or unknown key needs no watermark (a delete is on disk before it is acknowledged).
    */
   deathsSeen(now: number): void {
-    const deaths = this.pool.counters.expired;
+    const deaths = this.pools.deaths();
     if (deaths === this.deathsMarked) return;
     this.deathsMarked = deaths;
     this.journal.mark(now);
@@ -123,7 +176,7 @@ export class DurableLog implements PoolLog {
   }
 
   onFailure(listener: () => void): void {
-    this.journal.onFailure(listener);
+    this.failedSignal.subscribe(listener);
   }
 
   /**
@@ -149,7 +202,7 @@ export class DurableLog implements PoolLog {
     this.dirChecked().catch(() => undefined);
     try {
       const now = this.scheduler.now();
-      const floor = this.recovery.restartedAt + this.pool.options.keepaliveTtlMs;
+      const floor = this.recovery.restartedAt + this.keepaliveTtlMs;
       this.reaper.runSlice(now, floor);
       if (now - this.journal.markedAt >= WATERMARK_EVERY_MS) this.deathsSeen(now);
     } catch (err) {

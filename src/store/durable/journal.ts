@@ -73,15 +73,15 @@ export class Journal {
     return { watermark: this.number("watermark"), floor: this.number("floor") };
   }
 
-  /** Queues the key's record (last writer wins). O(1). */
-  put(info: KeyInfo, now: number): void {
-    this.track(this.keys.put(info.key, encodeRecord(info)));
+  /** Queues the key's record under `record` (its database key, see recordKey; last writer wins). O(1). */
+  put(info: KeyInfo, now: number, record: string = info.key): void {
+    this.track(this.keys.put(record, encodeRecord(info, record)));
     this.mark(now);
   }
 
-  /** Queues the removal of a key's record. O(1). */
-  remove(key: string, now: number): void {
-    this.track(this.keys.remove(key));
+  /** Queues the removal of the record under `record` (a database key). O(1). */
+  remove(record: string, now: number): void {
+    this.track(this.keys.remove(record));
     this.mark(now);
   }
 

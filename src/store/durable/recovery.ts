@@ -34,7 +34,14 @@ export interface RecoveryReport {
 export const WATERMARK_SLACK_MS = 60_000;
 
 /**
- * Loads every record of `journal` into the empty `pool` and makes the outcome durable before
+ * Where recovery puts a record: the (empty, fresh) pool named by a record key's pool part ("" =
+ * the default pool), made on first use. Throws DataDirError for a pool it cannot make (past
+ * --max-pools).
+ */
+export type RecoveryTarget = (pool: string) => KeyPool;
+
+/**
+ * Loads every record of `journal` into the empty pools of `target` and makes the outcome durable before
  * returning, so the server may serve the moment it resolves. Rules:
  *
  * - A key whose life ended at or before the watermark died while the server was up: its record is
@@ -53,7 +60,7 @@ export const WATERMARK_SLACK_MS = 60_000;
  * count that does not match, an engine error while reading, or more live keys than `maxKeys`.
  * Cost: O(n) reads and restores, plus O(b log b) to order the b keys still blocked.
  */
-export async function recover(journal: Journal, pool: KeyPool, options: PoolOptions, clockNow: number): Promise<RecoveryReport> {
+export async function recover(journal: Journal, target: RecoveryTarget, options: PoolOptions, clockNow: number): Promise<RecoveryReport> {
   const start = performance.now();
   const remembered = journal.readMeta();
   const fromFuture = remembered.watermark > clockNow + WATERMARK_SLACK_MS;
@@ -65,7 +72,9 @@ export async function recover(journal: Journal, pool: KeyPool, options: PoolOpti
   const floor = Math.min(remembered.floor, life);
   const blocked: StoredRecord[] = [];
   const dead: string[] = [];
-  const rewrite: string[] = [];
+  const rewrite: { record: string; pool: KeyPool; key: string }[] = [];
+  /** Live keys per pool part, for the per-pool capacity check. */
+  const perPool = new Map<string, number>();
   let keys = 0;
   let read = 0;
   try {
@@ -77,8 +86,12 @@ export async function recover(journal: Journal, pool: KeyPool, options: PoolOpti
         dead.push(key);
         continue;
       }
-      if (++keys > options.maxKeys) throw overCapacity(journal.dir, options.maxKeys);
-      if (record.expiresAt > life || record.blockedUntil > latestBlock) rewrite.push(key);
+      keys++;
+      const held = (perPool.get(record.pool) ?? 0) + 1;
+      perPool.set(record.pool, held);
+      if (held > options.maxKeys) throw overCapacity(journal.dir, options.maxKeys);
+      const pool = target(record.pool);
+      if (record.expiresAt > life || record.blockedUntil > latestBlock) rewrite.push({ record: key, pool, key: record.key });
       if (record.blockedUntil > now && record.leaseId) blocked.push(record);
       else pool.restore(freeInfo(record, now, life), now);
     }
@@ -87,10 +100,10 @@ export async function recover(journal: Journal, pool: KeyPool, options: PoolOpti
   } catch (err) {
     throw err instanceof DataDirError ? err : damaged(journal.dir, `reading it failed (${(err as Error).message})`, err);
   }
-  restoreBlocked(pool, blocked, now, life, latestBlock);
+  restoreBlocked(target, blocked, now, life, latestBlock);
   for (const key of dead) journal.remove(key, now);
   // A record from a clock that ran ahead would outlive this restart's promises at the next one.
-  for (const key of rewrite) journal.put(pool.get(key, now), now);
+  for (const r of rewrite) journal.put(r.pool.get(r.key, now), now, r.record);
   journal.setFloor(life);
   journal.mark(now);
   await journal.barrier();
@@ -110,11 +123,11 @@ function freeInfo(r: StoredRecord, now: number, life: number): KeyInfo {
   };
 }
 
-/** Restores blocked keys in block-deadline order, which the pool's block list requires. */
-function restoreBlocked(pool: KeyPool, blocked: StoredRecord[], now: number, life: number, latest: number): void {
+/** Restores blocked keys in block-deadline order (so in order within each pool), which a pool's block list requires. */
+function restoreBlocked(target: RecoveryTarget, blocked: StoredRecord[], now: number, life: number, latest: number): void {
   blocked.sort((a, b) => a.blockedUntil - b.blockedUntil);
   for (const r of blocked) {
-    pool.restore({
+    target(r.pool).restore({
       key: r.key,
       state: "blocked",
       leaseId: r.leaseId,
@@ -132,6 +145,6 @@ function damagedRecord(dir: string, key: string): DataDirError {
 }
 
 function overCapacity(dir: string, maxKeys: number): DataDirError {
-  return new DataDirError(dir, `holds more live keys than --max-keys (${maxKeys})`,
+  return new DataDirError(dir, `holds more live keys in one pool than --max-keys (${maxKeys})`,
     "raise --max-keys to at least the number of keys the pool held");
 }

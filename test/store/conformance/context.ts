@@ -5,6 +5,7 @@ import type { KeyPoolErrorCode } from "../../../src/pool/index.js";
 import { seededRandom } from "../../../src/random.js";
 import { ManualScheduler } from "../../../src/scheduler.js";
 import type { KeyStore } from "../../../src/store/key-store.js";
+import type { PoolSet } from "../../../src/store/pool-set.js";
 import type { StoreCapabilities, StoreFactory, StoreSettings, StoreUnderTest } from "../harness.js";
 
 /** The block TTL every conformance test uses unless it says otherwise. */
@@ -45,6 +46,15 @@ export interface ConformanceContext {
   openFaulty(overrides?: Overrides): Promise<Opened & { fail(): Promise<void> }>;
   /** Opens a second store on `first.store`'s pool (`capabilities.samePool` must be set). */
   openSamePool(first: Opened, overrides?: Overrides): Promise<Opened>;
+  /** Opens a fresh server's pools (`capabilities.poolSet` must be set), cleaned up after the test. */
+  openPools(overrides?: Overrides): Promise<OpenedPools>;
+}
+
+/** A fresh server's pools, with the clock that judges their deadlines. */
+export interface OpenedPools {
+  readonly pools: PoolSet;
+  readonly clock: ManualClock;
+  readonly scheduler: ManualScheduler;
 }
 
 /**
@@ -91,6 +101,13 @@ export function makeContext(
       if (!capabilities.samePool) throw new Error("this store has no samePool capability");
       const settings = settingsOf(overrides, first.clock);
       return track(await capabilities.samePool(first.store, settings), settings);
+    },
+    async openPools(overrides = {}) {
+      if (!capabilities.poolSet) throw new Error("this store has no poolSet capability");
+      const settings = settingsOf(overrides);
+      const sut = await capabilities.poolSet(settings);
+      opened.push({ store: sut.pools.pool("", false), cleanup: () => sut.cleanup() });
+      return { pools: sut.pools, clock: settings.clock, scheduler: settings.scheduler };
     },
     async cleanupAll() {
       const all = opened;

@@ -1,5 +1,7 @@
 import { expect, test } from "vitest";
 import { DEFAULT_MAX_COOLDOWN_MS, REFUSALS } from "../../../src/pool/index.js";
+import { AcquireQueue } from "../../../src/store/acquire-queue.js";
+import { eventually } from "../../support/eventually.js";
 import { LIFE_MS, expectCode, oneKey } from "./context.js";
 import type { ConformanceContext } from "./context.js";
 
@@ -87,5 +89,21 @@ export function cooldownTests(ctx: ConformanceContext): void {
     await expectCode(store.acquire(), "not-found");
     clock.advance(10_001);
     expect(await store.stats()).toMatchObject({ total: 10, free: 3, blocked: 7, cooling: 0 });
+  });
+
+  test("cooldown: a waiting acquire is served when a cooldown ends (the store's freed-keys notice, not a poll)", async () => {
+    const { store, scheduler } = await ctx.open();
+    const [k] = await store.generate(1);
+    await store.release(k!.key, undefined, 2_000);
+    // Polls a minute apart, so only the store's freed-keys notice can serve the waiter in time.
+    const queue = new AcquireQueue(store, { maxWaiters: 10, pollMs: 60_000, scheduler });
+    try {
+      const waiting = queue.acquire(30_000, new AbortController().signal);
+      await eventually(() => queue.size === 1, "the waiter to queue");
+      scheduler.advance(2_000);
+      expect((await waiting).key).toBe(k!.key);
+    } finally {
+      queue.close();
+    }
   });
 }
