@@ -4,6 +4,7 @@ import { ManualClock } from "../../src/clock.js";
 import { KeyPoolError } from "../../src/pool/index.js";
 import { seededRandom } from "../../src/random.js";
 import { POOL_KEY_NAMES } from "../../src/store/redis/pool-keys.js";
+import { RedisPools } from "../../src/store/redis-pools.js";
 import { RedisStore } from "../../src/store/redis-store.js";
 import type { RedisStoreOptions } from "../../src/store/redis-store.js";
 import { eventually } from "../support/eventually.js";
@@ -89,6 +90,20 @@ if (!hasRedisServer()) {
         samePool: async (first, settings) => {
           const store = await RedisStore.open({ url: server.url, pool: poolOf.get(first)!, ...settings, sweepIntervalMs: 0 });
           return { store, cleanup: () => store.close() };
+        },
+        // A server's named pools in a database of their own, emptied after each test.
+        poolSet: async (settings) => {
+          const url = `${server.url}/7`;
+          const pools = await RedisPools.open({ endpoint: { kind: "node", url }, shards: 1, defaultPool: "home", maxPools: 5, ...settings, sweepIntervalMs: 20 });
+          return {
+            pools,
+            cleanup: async () => {
+              await pools.close();
+              const db = new Redis(url);
+              await db.flushdb();
+              db.disconnect();
+            },
+          };
         },
       },
     },
