@@ -144,8 +144,12 @@ describe("connection limits", () => {
 
   it("calls that end at their deadline or with their connection are not charged as resets", async () => {
     t = await startTestServer({ server: { limits: { maxResets: 5, maxWaiters: 1_000 } } });
-    const waits = Array.from({ length: 50 }, () => t.client.acquireKey({ wait: { seconds: 60n } }, { timeoutMs: 200 }).catch((e: grpc.ServiceError) => e.code));
-    expect(new Set(await Promise.all(waits))).toEqual(new Set([grpc.status.DEADLINE_EXCEEDED]));
+    const waits = Array.from({ length: 50 }, () => t.client.acquireKey({ wait: { seconds: 60n } }, { timeoutMs: 1_000 }).catch((e: grpc.ServiceError) => e.code));
+    // A handler that starts within ANSWER_MARGIN_MS of the deadline (a loaded machine) answers
+    // NOT_FOUND at once instead of waiting: not charged either.
+    const codes = new Set(await Promise.all(waits));
+    expect(codes).toContain(grpc.status.DEADLINE_EXCEEDED);
+    expect([...codes].filter((c) => c !== grpc.status.DEADLINE_EXCEEDED && c !== grpc.status.NOT_FOUND)).toEqual([]);
     expect((await t.client.getPoolStats({})).total).toBe(0n);
     for (let round = 0; round < 3; round++) {
       const session = connect();
