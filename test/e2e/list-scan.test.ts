@@ -13,7 +13,7 @@ import { killAll, logLine, spawnKeypool } from "../support/serve-process.js";
  */
 type Client = TypedClient<typeof KeyService>;
 const STABLE = 100_000;
-const POOL = "";
+const POOL = "scan";
 const CHURNERS = 10;
 
 afterAll(() => killAll());

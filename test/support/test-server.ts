@@ -8,6 +8,7 @@ import { seededRandom } from "../../src/random.js";
 import { startServer } from "../../src/server/server.js";
 import type { RunningServer, ServerOptions } from "../../src/server/server.js";
 import { ManualScheduler } from "../../src/scheduler.js";
+import { EmbeddedPools } from "../../src/store/embedded-pools.js";
 import { EmbeddedStore } from "../../src/store/embedded-store.js";
 import type { KeyStore } from "../../src/store/key-store.js";
 import { singlePoolSet } from "../../src/store/pool-set.js";
@@ -33,25 +34,30 @@ export interface TestServer {
 export const TEST_TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
 
 /**
- * Starts a test server; pass `store` to serve another store as the default pool, or `pools` to
- * serve a PoolSet (`store` is then its default pool's store); their clocks are then yours to drive.
+ * Starts a test server: one in-memory pool, or with `maxPools` the named pools of EmbeddedPools
+ * (as `keypool serve` runs them, at most `maxPools`). Pass `store` to serve another store as the
+ * only pool, or `pools` to serve a PoolSet (`store` is then its default pool's store); their
+ * clocks are then yours to drive.
  */
 export async function startTestServer(
   options: {
-    maxKeys?: number; store?: KeyStore; pools?: PoolSet; clock?: ManualClock; scheduler?: ManualScheduler;
+    maxKeys?: number; maxPools?: number; store?: KeyStore; pools?: PoolSet; clock?: ManualClock; scheduler?: ManualScheduler;
     server?: Partial<ServerOptions>; credentials?: grpc.ChannelCredentials;
   } = {},
 ): Promise<TestServer> {
   const clock = options.scheduler?.clock ?? options.clock ?? new ManualClock();
   const scheduler = options.scheduler ?? new ManualScheduler(clock);
-  const store =
-    options.pools?.pool("", false) ??
-    options.store ??
-    EmbeddedStore.memory({ ...TEST_TTLS, maxKeys: options.maxKeys ?? 100_000, scheduler, random: seededRandom(7) });
+  const settings = { ...TEST_TTLS, maxKeys: options.maxKeys ?? 100_000, scheduler, random: seededRandom(7) };
+  const pools =
+    options.pools ??
+    (options.maxPools === undefined
+      ? singlePoolSet(options.store ?? EmbeddedStore.memory(settings))
+      : await EmbeddedPools.open({ ...settings, maxPools: options.maxPools }));
+  const store = pools.pool("", false);
   const server = await startServer({
     host: "127.0.0.1",
     port: 0,
-    pools: options.pools ?? singlePoolSet(store),
+    pools,
     log: pino({ level: "silent" }),
     shutdownGraceMs: 1_000,
     scheduler,
