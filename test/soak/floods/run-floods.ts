@@ -1,10 +1,12 @@
 /**
  * `npm run soak:floods`: floods a real keypool server with the attacks that grew its memory
  * before (health Watch with unique 30 KB names, reflection streams that never read, refused calls
- * that each wrote a log line, KeepAlive streams that never read) and asserts that its RSS grows by less than a fixed cap, and by
- * less than a smaller cap in the flood's second half (a leak grows all along; a bound levels
- * off), while a probe client (with a token, from the same loopback address) is answered every
- * time with a p99 latency within a stated factor of its idle p99. One fresh server per
+ * that each wrote a log line, KeepAlive streams that never read, thousands of idle connections,
+ * HTTP/2 rapid reset) and asserts that its RSS grows by less than a fixed cap, and by less than a
+ * smaller cap in the flood's second half (a leak grows all along; a bound levels off), while a
+ * probe client (with a token, from 127.0.0.1, connected before the flood; the refused and
+ * connection floods come from other loopback addresses) is answered every time with a p99
+ * latency within a stated factor of its idle p99. Figures: docs/operations.md. One fresh server per
  * attack; bounded in time; kills every process it started. Prints one JSON line per attack;
  * exits 1 when a cap is broken.
  *
