@@ -101,4 +101,34 @@ describe("EmbeddedPools", () => {
     await pools.close();
     await expect(EmbeddedStore.open({ ...DURABLE_DEFAULTS, scheduler, random: seededRandom(5), dataDir: dir })).rejects.toThrow(/pool "named"/);
   });
+
+  it("stops serving every pool at once when the shared data dir fails: UNAVAILABLE, never a wrong answer", async () => {
+    const dir = await tempDir();
+    const pools = await open(new ManualScheduler(new ManualClock()), { dataDir: dir });
+    const [a, b] = [pools.pool("", true), pools.pool("other", true)];
+    const [key] = await b.generate(1);
+    const changes: boolean[] = [];
+    pools.onServingChange((serving) => changes.push(serving));
+    pools.dataDir!.fail(new Error("EIO: i/o error, write (injected by the test)"));
+    expect(pools.isServing()).toBe(false);
+    expect(changes).toEqual([false]);
+    for (const store of [a, b]) {
+      expect(store.isServing()).toBe(false);
+      await expect(store.acquire()).rejects.toMatchObject({ code: "unavailable" });
+      await expect(store.get(key!.key)).rejects.toMatchObject({ code: "unavailable" });
+      await expect(store.import(["fresh-secret-01"])).rejects.toMatchObject({ code: "unavailable" });
+    }
+  });
+
+  it("cuts a cooldown a clock set ahead wrote to at most --max-cooldown after the restart", async () => {
+    const dir = await tempDir();
+    const YEAR = 365 * 24 * 3_600_000;
+    const clock = new ManualClock();
+    const ahead = await open(new ManualScheduler(new ManualClock(clock.now() + YEAR)), { dataDir: dir, maxCooldownMs: 60_000 });
+    const [k] = await ahead.pool("named", true).import(["parked-secret-01"]);
+    await ahead.pool("named", false).release(k!.key, undefined, 60_000);
+    await ahead.close();
+    const back = await open(new ManualScheduler(clock), { dataDir: dir, maxCooldownMs: 60_000 });
+    expect(await back.pool("named", false).get(k!.key)).toMatchObject({ state: "cooling", cooldownUntil: clock.now() + 60_000 });
+  });
 });

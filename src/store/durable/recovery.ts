@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { redactKey } from "../../pool/index.js";
+import { DEFAULT_MAX_COOLDOWN_MS, redactKey } from "../../pool/index.js";
 import type { KeyInfo, KeyPool, PoolOptions } from "../../pool/index.js";
 import { DataDirError, damagedData as damaged } from "./data-dir.js";
 import type { Journal } from "./journal.js";
@@ -69,6 +69,7 @@ export async function recover(journal: Journal, target: RecoveryTarget, options:
   const now = Math.max(clockNow, watermark);
   const life = now + options.keepaliveTtlMs;
   const latestBlock = now + options.blockTtlMs;
+  const latestCooldown = now + (options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS);
   const floor = Math.min(remembered.floor, life);
   const blocked: StoredRecord[] = [];
   const dead: string[] = [];
@@ -91,9 +92,11 @@ export async function recover(journal: Journal, target: RecoveryTarget, options:
       perPool.set(record.pool, held);
       if (held > options.maxKeys) throw overCapacity(journal.dir, options.maxKeys);
       const pool = target(record.pool);
-      if (record.expiresAt > life || record.blockedUntil > latestBlock) rewrite.push({ record: key, pool, key: record.key });
+      if (record.expiresAt > life || record.blockedUntil > latestBlock || record.cooldownUntil > latestCooldown) {
+        rewrite.push({ record: key, pool, key: record.key });
+      }
       if (record.blockedUntil > now && record.leaseId) blocked.push(record);
-      else pool.restore(freeInfo(record, now, life), now);
+      else pool.restore(freeInfo(record, now, life, latestCooldown), now);
     }
     const counted = journal.keys.getCount();
     if (read !== counted) throw damaged(journal.dir, `it counts ${counted} records but ${read} could be read`);
@@ -114,12 +117,15 @@ export async function recover(journal: Journal, target: RecoveryTarget, options:
     `and ${rewrite.length} records with deadlines past this restart's were rewritten` };
 }
 
-/** A record that is not blocked at `now` as the pool takes it back: free, or cooling until its deadline. */
-function freeInfo(r: StoredRecord, now: number, life: number): KeyInfo {
+/**
+ * A record that is not blocked at `now` as the pool takes it back: free, or cooling until its
+ * deadline (cut to `latest`, now + --max-cooldown, if a clock that ran ahead set it).
+ */
+function freeInfo(r: StoredRecord, now: number, life: number, latest: number): KeyInfo {
   const cooling = r.cooldownUntil > now;
   return {
     key: r.key, state: cooling ? "cooling" : "free", expiresAt: life, createdAt: r.createdAt, fencingToken: r.fencingToken,
-    cooldownUntil: cooling ? r.cooldownUntil : undefined,
+    cooldownUntil: cooling ? Math.min(r.cooldownUntil, latest) : undefined,
   };
 }
 
