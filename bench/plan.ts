@@ -23,6 +23,9 @@ export interface BenchPlan {
   readonly peer: boolean;
   /** Section 7: Redis Cluster of 1, 2, 3 masters and --redis-wait-replicas (about 2 minutes). */
   readonly cluster: boolean;
+  /** Section 8: this many pools of `keysPerPool` keys against one pool of all of them. */
+  readonly poolsCount: number;
+  readonly keysPerPool: number;
 }
 
 /** The full run: every section, every size, medians of several runs. */
@@ -44,6 +47,8 @@ export const FULL: BenchPlan = {
   stores: true,
   peer: true,
   cluster: true,
+  poolsCount: 1_000,
+  keysPerPool: 1_000,
 };
 
 /** The quick run: every size but fewer, shorter runs; one storm; no store or peer comparison. */
@@ -65,6 +70,8 @@ export const QUICK: BenchPlan = {
   stores: false,
   peer: false,
   cluster: false,
+  poolsCount: 100,
+  keysPerPool: 1_000,
 };
 
 /** PASS or MISS against a goal; INFO for a figure without a goal; NOT MEASURED with the reason. */

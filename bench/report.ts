@@ -1,6 +1,7 @@
 import type { BenchResults } from "./results.js";
 import { ran } from "./results.js";
 import { clusterTable } from "./cluster-section.js";
+import { poolsTables } from "./pools/pools-section.js";
 
 /** A titled table: what each section prints and what the docs show. */
 export interface Table {
@@ -120,6 +121,7 @@ function comparisonTables(r: BenchResults): Table[] {
     out.push({ title: "6. Peer: keepalive streams, keypool vs etcd", method: p.method, headers: ["system", "msgs/s", "keys/s", "p50 ms", "p99 ms", "errors"], rows });
   }
   if (ran(s.cluster)) out.push(clusterTable(s.cluster));
+  if (ran(s.pools)) out.push(...poolsTables(s.pools));
   return out;
 }
 

@@ -6,6 +6,7 @@ import type { PeerResult } from "./peer-section.js";
 import type { ClusterResult } from "./cluster-section.js";
 import type { GoalRow } from "./plan.js";
 import type { PoolCoreResult } from "./pool-core.js";
+import type { PoolsResult } from "./pools/pools-section.js";
 import type { StoresResult } from "./stores-section.js";
 import type { StormSectionResult } from "./storm.js";
 
@@ -37,6 +38,7 @@ export interface BenchResults {
     readonly stores?: StoresResult | Failed;
     readonly peer?: PeerResult | Failed;
     readonly cluster?: ClusterResult | Failed;
+    readonly pools?: PoolsResult | Failed;
   };
   readonly goals: GoalRow[];
 }

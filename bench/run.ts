@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only=core,memory,storm,h2load,grpc,stores,peer,cluster] [-- --no-docs]`:
+ * `npm run bench [-- --quick] [-- --only=core,memory,storm,h2load,grpc,stores,peer,cluster,pools] [-- --no-docs]`:
  * runs the benchmark sections, prints a table per section, writes bench/results/latest.json
  * (quick runs: bench/results/quick.json) and, after a full run, the results block of
  * docs/performance.md and docs/performance-chart.svg. A benchmark, never a test: it asserts
@@ -20,12 +20,13 @@ import { clusterSection } from "./cluster-section.js";
 import { FULL, QUICK } from "./plan.js";
 import type { BenchPlan, GoalRow } from "./plan.js";
 import { poolCoreGoals, poolCoreSection } from "./pool-core.js";
+import { poolsGoals, poolsSection } from "./pools/pools-section.js";
 import { machineLine, tables, textTable } from "./report.js";
 import type { BenchResults, Failed } from "./results.js";
 import { storesSection } from "./stores-section.js";
 import { stormGoals, stormSection } from "./storm.js";
 
-const SECTIONS = ["core", "memory", "storm", "h2load", "grpc", "stores", "peer", "cluster"] as const;
+const SECTIONS = ["core", "memory", "storm", "h2load", "grpc", "stores", "peer", "cluster", "pools"] as const;
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 function loadAverage(): number {
@@ -60,6 +61,7 @@ async function runSections(plan: BenchPlan, only: Set<string>, goals: GoalRow[])
     stores: want("stores") && plan.stores ? await section("5 stores", goals, () => storesSection(plan)) : undefined,
     peer: want("peer") && plan.peer ? await section("6 peer", goals, () => peerSection(plan)) : undefined,
     cluster: want("cluster") && plan.cluster ? await section("7 redis cluster", goals, () => clusterSection(plan)) : undefined,
+    pools: want("pools") ? await section("8 pools", goals, () => poolsSection(plan), poolsGoals) : undefined,
   };
 }
 

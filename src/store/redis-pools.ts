@@ -92,13 +92,9 @@ export class RedisPools implements PoolSet {
     return this.open(full, true);
   }
 
-  /**
-   * The pools this server serves that Redis holds (the default always, then the others once a
-   * reply showed their settings), the default first: a pool only read while absent is not one.
-   * O(pools).
-   */
+  /** The pools opened so far, the default first. O(pools). */
   poolNames(): readonly string[] {
-    return [...this.stores].flatMap(([name, store]) => (store === this.home || store.inRedis() ? [name] : []));
+    return [...this.stores.keys()];
   }
 
   /**

@@ -149,7 +149,7 @@ describe("client commands: output", () => {
     });
     expect(JSON.parse((await cli(["delete", key, "--json"])).stdout)).toEqual({ key, deleted: true });
     expect(JSON.parse((await cli(["stats", "--json"])).stdout)).toEqual({
-      total: expect.any(Number), free: expect.any(Number), blocked: expect.any(Number), cooling: 0, maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxCooldownMs: expect.any(Number),
+      total: expect.any(Number), free: expect.any(Number), blocked: expect.any(Number), cooling: 0, maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxCooldownMs: 3_600_000,
     });
   });
 

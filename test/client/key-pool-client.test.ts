@@ -113,7 +113,7 @@ describe("KeyPoolClient methods", () => {
     await client.generateKeys(3);
     await client.acquireKey();
     expect(await client.getPoolStats()).toEqual({
-      total: 3, free: 2, blocked: 1, cooling: 0, maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxCooldownMs: expect.any(Number),
+      total: 3, free: 2, blocked: 1, cooling: 0, maxKeys: 100_000, blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxCooldownMs: 3_600_000,
     });
   });
 

@@ -51,6 +51,9 @@ const CASES = [
   { method: "ReleaseKey", retried: false, call: (c, _, leased) => c.releaseKey(leased.key, { unfenced: true }) },
   { method: "AcquireKey", retried: false, call: (c) => c.acquireKey() },
   { method: "GenerateKeys", retried: false, call: (c) => c.generateKeys(1) },
+  { method: "ListKeys", retried: true, call: (c) => c.listKeys().next() },
+  { method: "ReleaseKey", retried: true, call: (c, _, leased) => c.releaseKey(leased, leased.leaseId, { cooldownMs: 1_000 }) },
+  { method: "ImportKeys", retried: false, call: (c) => c.importKeys(["sk-retry-imported-0001"]) },
 ] satisfies Case[];
 
 describe("retries", () => {

@@ -18,7 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), "keypool-readme-"));
 
 let t: TestServer;
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ maxPools: 1_000 }); // named pools, as keypool serve runs them
 });
 afterAll(async () => {
   await t.close();

@@ -63,22 +63,7 @@ if (!hasRedisServer()) {
       await store.ready();
       return { store, cleanup: () => wipe(store) };
     },
-    {
-      modelRuns: 30,
-      capabilities: {
-        // A server's named pools, 3 shards each; the cluster's masters are emptied after each test.
-        poolSet: async (settings) => {
-          const set = await RedisPools.open({ endpoint, shards: SHARDS, defaultPool: "home", maxPools: 5, ...settings, sweepIntervalMs: 20 });
-          return {
-            pools: set,
-            cleanup: async () => {
-              await set.close();
-              await Promise.all(admin.nodes("master").map((node) => node.flushall()));
-            },
-          };
-        },
-      },
-    },
+    { modelRuns: 30 },
   );
 
   describe("sharded Redis store on a cluster", () => {

@@ -1,0 +1,106 @@
+import { runChild } from "../child.js";
+import { waitForQuiet } from "../machine-load.js";
+import type { BenchPlan, GoalRow } from "../plan.js";
+import { verdict } from "../plan.js";
+import type { Table } from "../report.js";
+import { round } from "../stats.js";
+
+/** ns per AcquireKey (+ its release) through the embedded PoolSet, for one shape of the keys. */
+export interface ShapeRow {
+  readonly pools: number;
+  readonly keysPerPool: number;
+  readonly nsPerAcquire: number;
+  /** ns/op of each round, in the order measured. */
+  readonly rounds: readonly number[];
+}
+
+/** Section 8's result. */
+export interface PoolsResult {
+  readonly method: string;
+  readonly many: ShapeRow;
+  readonly one: ShapeRow;
+  /** Median over rounds of (many pools ns / one pool ns), each round measuring both back to back. */
+  readonly ratio: number;
+  readonly memoryMethod: string;
+  /** Bytes per imported key of IMPORTED_KEY_CHARS characters, all free and all blocked. */
+  readonly importedKeys: number;
+  readonly importedKeyChars: number;
+  readonly importedFree: Record<string, number>;
+  readonly importedBlocked: Record<string, number>;
+}
+
+/**
+ * Section 8: named pools. (a) AcquireKey + release through the embedded PoolSet, the same total
+ * of keys as `plan.poolsCount` pools of `plan.keysPerPool` keys and as one pool of all of them,
+ * both in ONE process and measured in alternating rounds, so the ratio is judged within a run.
+ * (b) Bytes per key of a pool of imported 51-character keys.
+ */
+export async function poolsSection(plan: BenchPlan): Promise<PoolsResult> {
+  if (plan.quietWaitMs) await waitForQuiet(plan.quietWaitMs);
+  const args = ["--pools", String(plan.poolsCount), "--keys-per-pool", String(plan.keysPerPool), "--ops", String(plan.poolOps), "--rounds", String(plan.poolRuns * 2)];
+  const a = await runChild("pools/acquire-probe.ts", args, [], 900_000);
+  const total = plan.poolsCount * plan.keysPerPool;
+  const m = await runChild("pools/imported-memory-probe.ts", ["--size", String(total)], ["--expose-gc"], 600_000);
+  const shape = (s: Record<string, unknown>): ShapeRow => ({
+    pools: s.pools as number, keysPerPool: s.keysPerPool as number,
+    nsPerAcquire: round(s.nsPerAcquire as number, 0), rounds: (s.rounds as number[]).map((x) => round(x, 0)),
+  });
+  return {
+    method:
+      `EmbeddedPools (memory), systemRandom, manual clock; one process (node --import tsx bench/pools/acquire-probe.ts) ` +
+      `holding both shapes; per op a pool picked uniformly at random by name, pool(name).acquire() then release(); ` +
+      `warm-up, then ${plan.poolRuns * 2} rounds of ${plan.poolOps} ops per shape, the shapes alternating; median of rounds`,
+    many: shape(a.many as Record<string, unknown>),
+    one: shape(a.one as Record<string, unknown>),
+    ratio: round(a.ratio as number, 3),
+    memoryMethod:
+      "node --expose-gc: 4 x gc(), used heap + external before and after importing the keys into a KeyPool " +
+      "(capacity = keys), then after acquiring every key; difference / keys",
+    importedKeys: total,
+    importedKeyChars: m.keyChars as number,
+    importedFree: m.allFree as Record<string, number>,
+    importedBlocked: m.allBlocked as Record<string, number>,
+  };
+}
+
+/** The goals section 8 checks. */
+export function poolsGoals(r: PoolsResult): GoalRow[] {
+  return [
+    {
+      section: "8 pools",
+      what: `AcquireKey, ${r.many.pools.toLocaleString("en-US")} pools x ${r.many.keysPerPool.toLocaleString("en-US")} keys / 1 pool x ${r.one.keysPerPool.toLocaleString("en-US")}`,
+      goal: "<= 1.10",
+      measured: `${r.ratio} (${r.many.nsPerAcquire} vs ${r.one.nsPerAcquire} ns)`,
+      status: verdict(r.ratio <= 1.1),
+    },
+    {
+      section: "8 pools",
+      what: `bytes/key, ${r.importedKeys.toLocaleString("en-US")} imported ${r.importedKeyChars}-char keys`,
+      goal: "-",
+      measured: `${r.importedFree.totalBytesPerKey} B free, ${r.importedBlocked.totalBytesPerKey} B blocked`,
+      status: "INFO",
+    },
+  ];
+}
+
+/** The tables section 8 prints. */
+export function poolsTables(r: PoolsResult): Table[] {
+  const row = (s: ShapeRow): (string | number)[] => [s.pools.toLocaleString("en-US"), s.keysPerPool.toLocaleString("en-US"), s.nsPerAcquire, s.rounds.join(" ")];
+  return [
+    {
+      title: "8. Named pools: AcquireKey + release, ns/op (median of alternating rounds)",
+      method: r.method,
+      headers: ["pools", "keys per pool", "ns/op", "rounds"],
+      rows: [row(r.many), row(r.one), ["ratio", "", r.ratio, ""]],
+    },
+    {
+      title: `8b. Memory of ${r.importedKeys.toLocaleString("en-US")} imported ${r.importedKeyChars}-character keys, bytes per key`,
+      method: r.memoryMethod,
+      headers: ["state", "V8 heap", "external (ArrayBuffers)", "total"],
+      rows: [
+        ["all free", r.importedFree.heapBytesPerKey!, r.importedFree.externalBytesPerKey!, r.importedFree.totalBytesPerKey!],
+        ["all blocked", r.importedBlocked.heapBytesPerKey!, r.importedBlocked.externalBytesPerKey!, r.importedBlocked.totalBytesPerKey!],
+      ],
+    },
+  ];
+}
