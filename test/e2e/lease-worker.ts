@@ -4,14 +4,20 @@
  * once, until `runMs`. Every interval a worker saw itself holding a key is printed as a JSON line
  * {key, holder, start, end} (Date.now(), one machine): start when AcquireKey answered, end at the
  * last moment the worker checked that it still held the key (for a hold: `hold.active`) before it
- * let go. Usage: lease-worker.ts ADDR ROLE COUNT MS NAME
+ * let go. The process first warms its connection (one GetPoolStats) and prints {event: "ready"},
+ * then starts its clock at the line "go" on stdin, so that a busy machine's process start-up is
+ * not counted against a 1 s lease. Usage: lease-worker.ts ADDR ROLE COUNT MS NAME
  */
 import { createKeyPoolClient } from "../../src/index.js";
 
 const [addr, role, count, ms, name] = process.argv.slice(2) as [string, "hold" | "acquire", string, string, string];
 const client = createKeyPoolClient(addr);
-const until = Date.now() + Number(ms);
 const print = (line: Record<string, unknown>): boolean => process.stdout.write(`${JSON.stringify(line)}\n`);
+await client.getPoolStats();
+print({ event: "ready" });
+await new Promise<void>((resolve) => process.stdin.on("data", (d: Buffer) => d.toString().includes("go") && resolve()));
+process.stdin.destroy();
+const until = Date.now() + Number(ms);
 const pause = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
 
 async function holder(id: string): Promise<void> {
