@@ -35,6 +35,17 @@ describe("bounded work per request", () => {
     expect(pool.size).toBeGreaterThan(MANY - 2 * ACQUIRE_WORK);
   });
 
+  it("answers after 100,000 cooldowns end at once with a bounded amount of work, and the rest is the sweeper's", () => {
+    const pool = makePool({ maxKeys: MANY, maxCooldownMs: 10_000 });
+    for (let i = 0; i < MANY / MAX_GENERATE; i++) for (const k of pool.generate(MAX_GENERATE, T0)) pool.release(k.key, undefined, T0, 10_000);
+    expect(pool.stats(T0)).toMatchObject({ free: 0, cooling: MANY });
+    const due = T0 + 10_000;
+    expect(pool.acquire(due).state).toBe("blocked");
+    expect(pool.stats(due).cooling).toBeGreaterThan(MANY - ACQUIRE_WORK - BUDGET - 1);
+    expect(pool.sweep(due, MANY)).toBeGreaterThan(MANY - ACQUIRE_WORK - 2 * BUDGET - 1);
+    expect(pool.stats(due)).toMatchObject({ free: MANY - 1, cooling: 0, blocked: 1 });
+  });
+
   it("asks the caller to retry while a mass expiry is being reclaimed, and finds nothing after", () => {
     const { pool } = fullPool();
     const death = T0 + KEEPALIVE_TTL;
