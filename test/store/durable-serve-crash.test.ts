@@ -165,6 +165,7 @@ test(`keypool serve --data-dir, SIGKILL with ${CALLERS} calls in flight, ${ROUND
   server.child.kill("SIGTERM");
   expect(await server.exited).toBe(0);
   expect(ledger.problems).toEqual([]);
+  console.log(`${ROUNDS} kills, ${ledger.acks} acknowledged writes, ${ledger.keys().length} keys checked after every restart`);
   expect(ledger.acks).toBeGreaterThan(ROUNDS * 10);
   expect(ledger.count("gone")).toBeGreaterThan(0);
   expect(ledger.count("held")).toBeGreaterThan(0);
