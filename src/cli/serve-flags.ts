@@ -19,7 +19,7 @@ export const SERVE_FLAGS = {
   store: { env: "KEYPOOL_STORE", default: "memory", help: "memory (embedded; durable with --data-dir) or redis" },
   "redis-url": { env: "KEYPOOL_REDIS_URL", default: "redis://127.0.0.1:6379/0", help: "Redis to share a pool through" },
   pool: { env: "KEYPOOL_POOL", default: "default", help: "the default pool's name: requests with an empty pool use it (every store)" },
-  "redis-update-settings": { env: "KEYPOOL_REDIS_UPDATE_SETTINGS", default: "false", help: "make this server's --block-ttl, --keepalive-ttl, --max-keys and --max-lease the Redis pool's settings (once, to change them)", boolean: true },
+  "redis-update-settings": { env: "KEYPOOL_REDIS_UPDATE_SETTINGS", default: "false", help: "make this server's --block-ttl, --keepalive-ttl, --max-keys, --max-lease and --max-cooldown the settings of the Redis pools it opens (once, to change them)", boolean: true },
   "redis-cluster": { env: "KEYPOOL_REDIS_CLUSTER", default: "", help: "Redis Cluster nodes host:port,... (instead of --redis-url)" },
   "pool-shards": { env: "KEYPOOL_POOL_SHARDS", default: "1", help: "split the Redis pool into this many shards (one per cluster master)" },
   "redis-sentinels": { env: "KEYPOOL_REDIS_SENTINELS", default: "", help: "Sentinel nodes host:port,... that name the primary (instead of --redis-url)" },
