@@ -18,6 +18,30 @@ export const REQUEST_SCHEMA: Readonly<Record<MethodName, DescMessage>> = {
 
 /** Longest wait AcquireKey accepts (the proto: at most 5 minutes). */
 const MAX_WAIT_MS = 300_000;
+/** Longest cooldown ReleaseKey accepts from the test server (--max-cooldown's default, 1 h). */
+const MAX_COOLDOWN_MS = 3_600_000;
+/** A pool name (rules.ts POOL_NAME); "" and the default pool's name address the default pool. */
+const POOL_SHAPE = /^[a-z0-9_.-]{1,64}$/;
+const DEFAULT_POOL = "default";
+
+/** `bytes` decoded as `method`'s request, or undefined when they are no such request. */
+export function decodeRequest(method: MethodName, bytes: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    return fromBinary(REQUEST_SCHEMA[method], bytes) as never;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pool a decoded request names, as the server resolves it: "default" for "" and the default
+ * pool, the name for another well-formed pool, undefined for a malformed name. O(1).
+ */
+export function poolOf(request: Record<string, unknown>): string | undefined {
+  const pool = (request.pool as string | undefined) ?? "";
+  if (pool === "") return DEFAULT_POOL;
+  return POOL_SHAPE.test(pool) ? pool : undefined;
+}
 
 /** A key field's content: unknown well-formed keys (never one the server made) or malformed ones. */
 const keyText = fc.oneof(wellFormedKey, malformedKey(300));
@@ -104,12 +128,10 @@ function waitMs(seconds: bigint, nanos: number): number {
 export function expectForBytes(method: MethodName, bytes: Uint8Array, maxBytes: number): grpc.status[] {
   const S = grpc.status;
   if (bytes.length > maxBytes) return [S.RESOURCE_EXHAUSTED];
-  let m: Record<string, unknown>;
-  try {
-    m = fromBinary(REQUEST_SCHEMA[method], bytes) as never;
-  } catch {
-    return [S.INVALID_ARGUMENT];
-  }
+  const m = decodeRequest(method, bytes);
+  if (!m) return [S.INVALID_ARGUMENT];
+  const pool = poolOf(m);
+  if (pool === undefined) return [S.INVALID_ARGUMENT];
   const badKey = (key: unknown): boolean => !KEY_SHAPE.test(key as string);
   switch (method) {
     case "GenerateKeys": return (m.count as number) > 1000 ? [S.INVALID_ARGUMENT] : [S.OK, S.RESOURCE_EXHAUSTED];
@@ -117,16 +139,24 @@ export function expectForBytes(method: MethodName, bytes: Uint8Array, maxBytes: 
       const wait = m.wait as { seconds: bigint; nanos: number } | undefined;
       const ms = wait ? waitMs(wait.seconds, wait.nanos) : 0;
       const badNanos = wait !== undefined && (wait.nanos < 0 || wait.nanos > 999_999_999);
-      return badNanos || !Number.isFinite(ms) || ms < 0 || ms > MAX_WAIT_MS ? [S.INVALID_ARGUMENT] : [S.OK];
+      if (badNanos || !Number.isFinite(ms) || ms < 0 || ms > MAX_WAIT_MS) return [S.INVALID_ARGUMENT];
+      // The default pool is kept stocked (keepKeysFree); another pool holds only what garbage made.
+      return pool === DEFAULT_POOL ? [S.OK] : [S.OK, S.NOT_FOUND];
     }
     case "ReleaseKey": {
       const lease = m.leaseId as string;
-      return badKey(m.key) || (lease !== "" && !LEASE_SHAPE.test(lease)) ? [S.INVALID_ARGUMENT] : [S.NOT_FOUND];
+      const cooldown = m.cooldown as { seconds: bigint; nanos: number } | undefined;
+      const badCooldown = cooldown !== undefined && (cooldown.nanos < 0 || cooldown.nanos > 999_999_999 ||
+        !(Math.ceil(Number(cooldown.seconds) * 1000 + cooldown.nanos / 1_000_000) >= 0) ||
+        Math.ceil(Number(cooldown.seconds) * 1000 + cooldown.nanos / 1_000_000) > MAX_COOLDOWN_MS);
+      return badCooldown || badKey(m.key) || (lease !== "" && !LEASE_SHAPE.test(lease)) ? [S.INVALID_ARGUMENT] : [S.NOT_FOUND];
     }
     case "DeleteKey": case "KeepAliveKey": case "GetKey": return badKey(m.key) ? [S.INVALID_ARGUMENT] : [S.NOT_FOUND];
     case "KeepAlive": {
       const keys = m.keys as string[];
-      return keys.length > 1000 || keys.some(badKey) ? [S.INVALID_ARGUMENT] : [S.OK];
+      const leases = m.leases as { key: string; leaseId: string }[];
+      if (keys.length + leases.length > 1000 || keys.some(badKey)) return [S.INVALID_ARGUMENT];
+      return leases.some((l) => badKey(l.key) || !LEASE_SHAPE.test(l.leaseId)) ? [S.INVALID_ARGUMENT] : [S.OK];
     }
     case "GetPoolStats": return [S.OK];
   }
