@@ -77,7 +77,8 @@ export class EmbeddedPools implements PoolSet {
         return pool;
       },
       isLive: (part, key, now) => restored.get(part === "" ? defaultPool : part)?.isLive(key, now) === true,
-      deaths: () => {
+      deaths: (part) => {
+        if (part !== undefined) return restored.get(part === "" ? defaultPool : part)?.counters.expired ?? 0;
         let n = 0;
         for (const pool of restored.values()) n += pool.counters.expired;
         return n;

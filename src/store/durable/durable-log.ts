@@ -21,8 +21,8 @@ export interface LoggedPools {
   readonly restoreTarget: RecoveryTarget;
   /** Whether `key` of pool part `pool` is alive at `now` (a dead one is reclaimed; a pool not held: false). O(1). */
   isLive(pool: string, key: string, now: number): boolean;
-  /** Keys that died of old age so far, over every pool. O(1). */
-  deaths(): number;
+  /** Keys of pool part `pool` that died of old age so far (O(1)); without `pool`, over every pool (O(pools)). */
+  deaths(pool?: string): number;
 }
 
 /** The LoggedPools of a data dir holding one pool, the default: a record of any other pool is refused. */
@@ -33,7 +33,7 @@ export function onePool(pool: KeyPool, dir: string): LoggedPools {
       throw new DataDirError(dir, `holds keys of pool "${part}" besides the default pool`, "open it with a server that serves named pools (keypool serve)");
     },
     isLive: (part, key, now) => part === "" && pool.isLive(key, now),
-    deaths: () => pool.counters.expired,
+    deaths: (part) => (part === undefined || part === "" ? pool.counters.expired : 0),
   };
 }
 
@@ -55,8 +55,10 @@ export class DurableLog implements PoolLog {
   private readonly reaper: DiskReaper;
   private upkeepTimer: TimerHandle | undefined;
   private closing: Promise<void> | undefined;
-  /** `pools.deaths()` when the last death watermark was queued. */
+  /** `pools.deaths()` when the last watermark of upkeep was queued. */
   private deathsMarked = 0;
+  /** `pools.deaths(part)` when a request of pool part `part` last queued a watermark. */
+  private readonly deathsMarkedIn = new Map<string, number>();
   private readonly failedSignal = new Signal();
   private checking: Promise<void> | undefined;
   private nextCheck: Promise<void> | undefined;
@@ -126,7 +128,7 @@ export class DurableLog implements PoolLog {
       },
       put: (info, now) => this.journal.put(info, now, recordKey(pool, info.key)),
       remove: (key, now) => this.journal.remove(recordKey(pool, key), now),
-      deathsSeen: (now) => this.deathsSeen(now),
+      deathsSeen: (now) => this.deathsSeenIn(pool, now),
       barrier: () => this.barrier(),
       onFailure: (listener) => this.onFailure(listener),
       details: () => this.details(),
@@ -135,11 +137,28 @@ export class DurableLog implements PoolLog {
   }
 
   /**
-   * Queues a watermark of `now` if any key died of old age since the last one. Every death is
-   * counted when the pool reclaims the key, which it does before it answers NOT_FOUND for it; a
-   * deleted or unknown key needs no watermark (a delete is on disk before it is acknowledged).
+   * Queues a watermark of `now` if a key of the default pool died of old age since the last one
+   * (see deathsSeenIn). O(1).
    */
   deathsSeen(now: number): void {
+    this.deathsSeenIn("", now);
+  }
+
+  /**
+   * Queues a watermark of `now` if a key of pool part `pool` died of old age since that pool last
+   * asked. Every death is counted when the pool reclaims the key, which it does before it answers
+   * NOT_FOUND for it; a deleted or unknown key needs no watermark (a delete is on disk before it is
+   * acknowledged). Another pool's deaths are marked by its own answers, or by upkeep. O(1).
+   */
+  deathsSeenIn(pool: string, now: number): void {
+    const deaths = this.pools.deaths(pool);
+    if (deaths === (this.deathsMarkedIn.get(pool) ?? 0)) return;
+    this.deathsMarkedIn.set(pool, deaths);
+    this.journal.mark(now);
+  }
+
+  /** Upkeep's watermark: queued if a key of any pool died since upkeep's last one. O(pools), once a second at most. */
+  private deathsSeenAnywhere(now: number): void {
     const deaths = this.pools.deaths();
     if (deaths === this.deathsMarked) return;
     this.deathsMarked = deaths;
@@ -204,7 +223,7 @@ export class DurableLog implements PoolLog {
       const now = this.scheduler.now();
       const floor = this.recovery.restartedAt + this.keepaliveTtlMs;
       this.reaper.runSlice(now, floor);
-      if (now - this.journal.markedAt >= WATERMARK_EVERY_MS) this.deathsSeen(now);
+      if (now - this.journal.markedAt >= WATERMARK_EVERY_MS) this.deathsSeenAnywhere(now);
     } catch (err) {
       this.journal.fail(err);
     }
