@@ -92,9 +92,13 @@ export class RedisPools implements PoolSet {
     return this.open(full, true);
   }
 
-  /** The pools opened so far, the default first. O(pools). */
+  /**
+   * The pools this server serves that Redis holds (the default always, then the others once a
+   * reply showed their settings), the default first: a pool only read while absent is not one.
+   * O(pools).
+   */
   poolNames(): readonly string[] {
-    return [...this.stores.keys()];
+    return [...this.stores].flatMap(([name, store]) => (store === this.home || store.inRedis() ? [name] : []));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { assertCooldown, assertKey, assertLeaseId, keysToGenerate, messages, refusalError } from "../pool/index.js";
+import { LIST_SCAN_FACTOR } from "../pool/rules.js";
 import type { KeepAliveResult, KeyInfo, KeyState, LeaseRef, LeaseResult, ListPage, ListQuery, PoolStats } from "../pool/index.js";
 import { systemRandom } from "../random.js";
 import type { KeyStore } from "./key-store.js";
@@ -179,8 +180,11 @@ export class RedisStore extends RedisShard implements KeyStore {
     return { keys: page.keys, nextPageToken: page.more ? encodeListToken(this.pool, 1, { shard: 0, after: page.after }, query.state) : "" };
   }
 
-  /** This shard's part of a listing: at most `pageSize` keys after sequence `after`, 4 · pageSize examined. */
-  async listShard(state: KeyState | undefined, pageSize: number, after: number): Promise<ShardPage> {
-    return toShardPage(expectOk(await this.run("keypoolList", [state ?? "", pageSize, after])));
+  /**
+   * This shard's part of a listing: at most `pageSize` keys after sequence `after`, at most
+   * `limit` entries examined (default LIST_SCAN_FACTOR · pageSize). One script.
+   */
+  async listShard(state: KeyState | undefined, pageSize: number, after: number, limit = LIST_SCAN_FACTOR * pageSize): Promise<ShardPage> {
+    return toShardPage(expectOk(await this.run("keypoolList", [state ?? "", pageSize, after, limit])));
   }
 }

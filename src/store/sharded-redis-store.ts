@@ -12,7 +12,9 @@ import type { RedisEndpoint } from "./redis/endpoint.js";
 import { RedisLink } from "./redis/redis-link.js";
 import type { ReplicaWait } from "./redis/replica-wait.js";
 import { checkImport } from "../pool/key-import.js";
+import { LIST_SCAN_FACTOR } from "../pool/rules.js";
 import { decodeListToken, encodeListToken } from "./redis/list-token.js";
+import type { ListCursor } from "./redis/list-token.js";
 import { generateSharded, importSharded, perShard } from "./redis/sharded-adds.js";
 import { LayoutGate } from "./redis/layout-gate.js";
 import { checkShardLayout } from "./redis/shard-layout.js";
@@ -222,15 +224,27 @@ export class ShardedRedisStore implements KeyStore {
   }
 
   /**
-   * One page of the pool: shard by shard, each in creation order; the token carries the shard
-   * and the cursor in it (see list-token.ts). One script. O(pageSize · log n).
+   * One page of the pool: shard by shard, each in creation order, a page going on into the next
+   * shard while it has room and the call has examined fewer than LIST_SCAN_FACTOR · pageSize
+   * entries; the token carries the shard and the cursor in it (see list-token.ts). One script per
+   * shard it reaches. O(pageSize · log n + shards).
    */
   async list(query: ListQuery): Promise<ListPage> {
     const count = this.shards.length;
-    const { shard, after } = decodeListToken(query.pageToken, this.pool, count, query.state);
-    const page = await this.shards[shard]!.listShard(query.state, query.pageSize, after);
-    const next = page.more ? { shard, after: page.after } : shard + 1 < count ? { shard: shard + 1, after: 0 } : undefined;
-    return { keys: page.keys, nextPageToken: next ? encodeListToken(this.pool, count, next, query.state) : "" };
+    let { shard, after } = decodeListToken(query.pageToken, this.pool, count, query.state);
+    const keys: KeyInfo[] = [];
+    let budget = LIST_SCAN_FACTOR * query.pageSize;
+    const token = (next: ListCursor | undefined): ListPage => ({ keys, nextPageToken: next ? encodeListToken(this.pool, count, next, query.state) : "" });
+    for (;;) {
+      const page = await this.shards[shard]!.listShard(query.state, query.pageSize - keys.length, after, budget);
+      keys.push(...page.keys);
+      budget -= page.examined;
+      if (page.more) return token({ shard, after: page.after });
+      if (shard + 1 === count) return token(undefined);
+      shard++;
+      after = 0;
+      if (keys.length === query.pageSize || budget <= 0) return token({ shard, after });
+    }
   }
 
   /**
@@ -244,6 +258,11 @@ export class ShardedRedisStore implements KeyStore {
       for (const name of Object.keys(sum) as (keyof PoolCounters)[]) sum[name] += c[name];
     }
     return { ...sum, acquireMisses: this.acquireMisses };
+  }
+
+  /** Whether a shard's reply showed the pool in Redis (its settings). O(shards), no I/O. */
+  inRedis(): boolean {
+    return this.shards.some((s) => s.inRedis());
   }
 
   /** The pool's free keys as the shards' latest replies said (unknown shards count 0). O(shards). */

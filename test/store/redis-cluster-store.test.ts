@@ -63,7 +63,22 @@ if (!hasRedisServer()) {
       await store.ready();
       return { store, cleanup: () => wipe(store) };
     },
-    { modelRuns: 30 },
+    {
+      modelRuns: 30,
+      capabilities: {
+        // A server's named pools, 3 shards each; the cluster's masters are emptied after each test.
+        poolSet: async (settings) => {
+          const set = await RedisPools.open({ endpoint, shards: SHARDS, defaultPool: "home", maxPools: 5, ...settings, sweepIntervalMs: 20 });
+          return {
+            pools: set,
+            cleanup: async () => {
+              await set.close();
+              await Promise.all(admin.nodes("master").map((node) => node.flushall()));
+            },
+          };
+        },
+      },
+    },
   );
 
   describe("sharded Redis store on a cluster", () => {

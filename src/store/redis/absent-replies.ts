@@ -17,5 +17,5 @@ export const ABSENT_REPLIES: Partial<Record<ScriptName, (args: readonly (string 
   keypoolKeepAliveMany: (args) => ["ok", ...args.map(() => 0)],
   keypoolRenewMany: (args) => ["ok", ...args.filter((_, i) => i % 2 === 0).flatMap(() => ["unknown", 0, 0])],
   keypoolStats: () => ["ok", 0, 0, 0],
-  keypoolList: (args) => ["ok", args[2]!, 0],
+  keypoolList: (args) => ["ok", args[2]!, 0, 0],
 };

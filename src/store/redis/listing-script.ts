@@ -5,23 +5,24 @@
  * keeps its sequence and is returned exactly once; keys made during the scan may or may not be.
  *
  * ARGV: now, budget, state ('' for any, or 'free', 'blocked', 'cooling'), pageSize, after (the
- * cursor: the last sequence a previous page examined, 0 to start). Examines at most 4 · pageSize
- * entries after the cursor (ZRANGEBYSCORE ... LIMIT) and returns at most pageSize live keys in
- * that state, judged at now without changing them (dead keys are skipped). Replies ok, the new
- * cursor, 1 when more may follow (0: the shard is done), then per key the 8 fields of describe.
- * O(pageSize · log n).
+ * cursor: the last sequence a previous page examined, 0 to start), limit (the most entries to
+ * examine: LIST_SCAN_FACTOR · pageSize for a page, less for the rest of one). Examines at most
+ * limit entries after the cursor (ZRANGEBYSCORE ... LIMIT) and returns at most pageSize live keys
+ * in that state, judged at now without changing them (dead keys are skipped). Replies ok, the new
+ * cursor, 1 when more may follow (0: the shard is done), the entries examined, then per key the
+ * 8 fields of describe. O(limit · log n).
  */
 export const LIST_LUA = `
 local now = tick(ARGV[1])
 catch_up(now, BUDGET)
-local want, size, after = ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local limit = 4 * size
+local want, size, after, limit = ARGV[3], tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 local rows = redis.call('ZRANGEBYSCORE', ORDER, '(' .. after, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
-local out, found, cursor = {'ok', after, 0}, 0, after
+local out, found, cursor, examined = {'ok', after, 0, 0}, 0, after, 0
 local more = #rows == 2 * limit
 for i = 1, #rows, 2 do
   local key = rows[i]
   cursor = rows[i + 1]
+  examined = examined + 1
   local e = tonumber(redis.call('ZSCORE', LIVES, key) or 0)
   if e > now then
     local d = describe(key, now, e)
@@ -38,6 +39,7 @@ for i = 1, #rows, 2 do
 end
 out[2] = cursor
 out[3] = more and 1 or 0
+out[4] = examined
 return out
 `;
 

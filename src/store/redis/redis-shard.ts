@@ -67,6 +67,11 @@ export class RedisShard {
     }
   }
 
+  /** Whether a reply showed the pool's settings, i.e. that Redis holds the pool (as of the latest reply). O(1). */
+  inRedis(): boolean {
+    return this.events.settings !== undefined;
+  }
+
   /**
    * The pool's settings: this store's own until it has read the pool's, then the pool's as of
    * the latest reply (every script reports them, so a change made with `updateSettings` through

@@ -104,18 +104,19 @@ export function toKeepAliveResults(chunk: readonly string[], reply: ScriptReply)
   });
 }
 
-/** One shard's part of a listing: its keys, the cursor after them, and whether more may follow. */
+/** One shard's part of a listing: its keys, the cursor after them, whether more may follow, and the entries examined. */
 export interface ShardPage {
   readonly keys: KeyInfo[];
   readonly after: number;
   readonly more: boolean;
+  readonly examined: number;
 }
 
 /** The listing script's reply (see listing-script.ts) as a ShardPage. O(page). */
 export function toShardPage(reply: ScriptReply): ShardPage {
   const keys: KeyInfo[] = [];
-  for (let at = 3; at < reply.length; at += KEY_FIELDS) keys.push(toKeyInfo(reply, at));
-  return { keys, after: Number(reply[1]), more: Number(reply[2]) === 1 };
+  for (let at = 4; at < reply.length; at += KEY_FIELDS) keys.push(toKeyInfo(reply, at));
+  return { keys, after: Number(reply[1]), more: Number(reply[2]) === 1, examined: Number(reply[3]) };
 }
 
 /**
