@@ -1,4 +1,3 @@
-import type { Clock } from "../clock.js";
 import { KeyPoolError, assertKey, assertLeaseId } from "../pool/index.js";
 import type {
   KeepAliveResult, KeyInfo, LeaseRef, LeaseResult, ListPage, ListQuery, PoolCounters, PoolSettings, PoolStats,
@@ -6,55 +5,18 @@ import type {
 import { TokenSource } from "../pool/token-source.js";
 import { systemRandom } from "../random.js";
 import type { Random } from "../random.js";
-import type { Scheduler } from "../scheduler.js";
 import type { KeyStore, StoreDescription } from "./key-store.js";
-import type { RedisEndpoint } from "./redis/endpoint.js";
 import { RedisLink } from "./redis/redis-link.js";
-import type { ReplicaWait } from "./redis/replica-wait.js";
 import { checkImport } from "../pool/key-import.js";
-import { LIST_SCAN_FACTOR } from "../pool/rules.js";
-import { decodeListToken, encodeListToken } from "./redis/list-token.js";
-import type { ListCursor } from "./redis/list-token.js";
 import { generateSharded, importSharded, perShard } from "./redis/sharded-adds.js";
+import { listSharded } from "./redis/sharded-listing.js";
+import type { ShardedRedisStoreOptions } from "./redis/sharded-store-options.js";
 import { LayoutGate } from "./redis/layout-gate.js";
 import { checkShardLayout } from "./redis/shard-layout.js";
 import { shardChannel, shardOf } from "./redis/shard-keys.js";
-import { pickShard } from "./redis/shard-pick.js";
+import { acquireSharded } from "./redis/shard-pick.js";
 import { RedisStore } from "./redis-store.js";
 import type { PoolSettingsMismatch } from "./redis/settings-gate.js";
-
-/** Settings of a sharded Redis store. */
-export interface ShardedRedisStoreOptions {
-  /** A Redis Cluster (shards spread over its masters), or one node / sentinels (one core). */
-  readonly endpoint: RedisEndpoint;
-  /** Connections to `endpoint` shared with other pools (RedisPools); the store never closes them. */
-  readonly link?: RedisLink;
-  /** Which pool (default "default"). */
-  readonly pool?: string;
-  /** `--pool-shards`: how many parts the pool is split into, each under its own hash tag. */
-  readonly shards: number;
-  readonly blockTtlMs: number;
-  readonly keepaliveTtlMs: number;
-  /** The whole pool's limit on live keys, over all shards. */
-  readonly maxKeys: number;
-  /** No renewal carries a block past a lease's acquiredAt + this (default 24 h). */
-  readonly maxLeaseMs?: number;
-  /** The longest cooldown a release may ask for (default 1 h). */
-  readonly maxCooldownMs?: number;
-  /** Served on demand (see RedisStoreOptions.onDemand); the shard layout is then checked on first use. */
-  readonly onDemand?: boolean;
-  /** The words for a mismatch of settings (see RedisStoreOptions.describeMismatch). */
-  readonly describeMismatch?: (mismatch: PoolSettingsMismatch) => string;
-  readonly clock?: Clock;
-  readonly random?: Random;
-  readonly commandTimeoutMs?: number;
-  readonly sweepIntervalMs?: number;
-  /** The background sweepers' timers (default: real, unref'd timers). */
-  readonly scheduler?: Scheduler;
-  readonly waitReplicas?: ReplicaWait;
-  /** Overwrite the pool's settings (every shard's) with these instead of refusing (`--redis-update-settings`). */
-  readonly updateSettings?: boolean;
-}
 
 /**
  * A pool split into shards, each a RedisStore under its own hash tag `{keypool:<pool>#<i>}`, so
@@ -66,6 +28,8 @@ export interface ShardedRedisStoreOptions {
  * events of every shard arrive on one subscription, so a waiter is woken by any shard.
  * All shards share two connections (see RedisLink); ioredis follows MOVED/ASK and failovers.
  */
+export type { ShardedRedisStoreOptions };
+
 export class ShardedRedisStore implements KeyStore {
   /** The shards, by index. */
   readonly shards: readonly RedisStore[];
@@ -164,21 +128,10 @@ export class ShardedRedisStore implements KeyStore {
 
   /** A uniformly random free key of the whole pool (see pickShard); at most one script per shard. */
   async acquire(): Promise<KeyInfo> {
-    const tried = new Set<number>();
-    while (tried.size < this.shards.length) {
-      const i = pickShard(this.freeCounts(), tried, this.random);
-      tried.add(i);
-      try {
-        return await this.shards[i]!.acquire();
-      } catch (err) {
-        if (!(err instanceof KeyPoolError && err.code === "not-found")) throw err;
-      }
-    }
-    this.acquireMisses++;
-    throw new KeyPoolError(
-      "not-found",
-      `no free key in any of the pool's ${this.shards.length} shards: all keys are blocked or the pool is empty; release keys or generate more`,
-    );
+    return acquireSharded(this.shards, this.random).catch((err: unknown) => {
+      if (err instanceof KeyPoolError && err.code === "not-found") this.acquireMisses++;
+      throw err;
+    });
   }
 
   async release(key: string, leaseId?: string, cooldownMs?: number): Promise<KeyInfo> {
@@ -223,28 +176,9 @@ export class ShardedRedisStore implements KeyStore {
     return { total: sum("total"), free: sum("free"), blocked: sum("blocked"), cooling: sum("cooling"), ...this.settings };
   }
 
-  /**
-   * One page of the pool: shard by shard, each in creation order, a page going on into the next
-   * shard while it has room and the call has examined fewer than LIST_SCAN_FACTOR · pageSize
-   * entries; the token carries the shard and the cursor in it (see list-token.ts). One script per
-   * shard it reaches. O(pageSize · log n + shards).
-   */
-  async list(query: ListQuery): Promise<ListPage> {
-    const count = this.shards.length;
-    let { shard, after } = decodeListToken(query.pageToken, this.pool, count, query.state);
-    const keys: KeyInfo[] = [];
-    let budget = LIST_SCAN_FACTOR * query.pageSize;
-    const token = (next: ListCursor | undefined): ListPage => ({ keys, nextPageToken: next ? encodeListToken(this.pool, count, next, query.state) : "" });
-    for (;;) {
-      const page = await this.shards[shard]!.listShard(query.state, query.pageSize - keys.length, after, budget);
-      keys.push(...page.keys);
-      budget -= page.examined;
-      if (page.more) return token({ shard, after: page.after });
-      if (shard + 1 === count) return token(undefined);
-      shard++;
-      after = 0;
-      if (keys.length === query.pageSize || budget <= 0) return token({ shard, after });
-    }
+  /** One page of the pool, shard by shard (see listSharded). O(pageSize · log n + shards). */
+  list(query: ListQuery): Promise<ListPage> {
+    return listSharded(this.shards, this.pool, query);
   }
 
   /**

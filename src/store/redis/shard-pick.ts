@@ -1,4 +1,32 @@
+import { KeyPoolError } from "../../pool/index.js";
+import type { KeyInfo } from "../../pool/index.js";
 import type { Random } from "../../random.js";
+import type { RedisStore } from "../redis-store.js";
+
+/**
+ * AcquireKey on a pool split over `shards`: asks the shard `pickShard` draws by free counts and,
+ * on NOT_FOUND, the others in proportion: at most one script per shard. NOT_FOUND once every
+ * shard said so. O(shards).
+ */
+export async function acquireSharded(shards: readonly RedisStore[], random: Random): Promise<KeyInfo> {
+  // One shard says why in the pool's own words (how many keys are blocked or cooling).
+  if (shards.length === 1) return shards[0]!.acquire();
+  const tried = new Set<number>();
+  while (tried.size < shards.length) {
+    const i = pickShard(shards.map((s) => s.freeCount()), tried, random);
+    tried.add(i);
+    try {
+      return await shards[i]!.acquire();
+    } catch (err) {
+      if (!(err instanceof KeyPoolError && err.code === "not-found")) throw err;
+    }
+  }
+  throw new KeyPoolError(
+    "not-found",
+    `no free key in any of the pool's ${shards.length} shards: all keys are blocked or cooling, or the pool is empty; ` +
+      "release keys, wait for a cooldown to end, or add more",
+  );
+}
 
 /**
  * Picks the shard an AcquireKey asks first, and the next after a NOT_FOUND: shard i with
