@@ -19,7 +19,8 @@ export interface ConnectionOptions {
 /**
  * One ioredis connection that never queues and never hangs: while Redis is unreachable every call
  * fails at once (no offline queue), calls in flight when the connection drops fail at once (never
- * resent: a script may have run), and a reply slower than the timeout fails. It reconnects on its
+ * resent: a script may have run), a reply slower than the timeout fails, and no call, a Cluster's
+ * redirections included, takes longer than two timeouts. It reconnects on its
  * own, forever, and tracks whether it can serve.
  */
 export class RedisConnection {
@@ -31,8 +32,11 @@ export class RedisConnection {
   private closed = false;
   private lastError: Error | undefined;
   private readonly listeners = new Set<(serving: boolean) => void>();
+  /** The longest one `run` may take, redirections and retries included (see `run`). */
+  private readonly deadlineMs: number;
 
   constructor(options: ConnectionOptions) {
+    this.deadlineMs = 2 * options.commandTimeoutMs;
     this.client = connectClient(options.endpoint, { commandTimeoutMs: options.commandTimeoutMs });
     this.address = describeEndpoint(options.endpoint);
     this.client.on("ready", () => {
@@ -77,12 +81,22 @@ export class RedisConnection {
    * cannot serve; any other error (a bug) is rethrown scrubbed of its command arguments. O(1).
    */
   async run<T>(call: () => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    // ioredis times each send, but a Cluster client re-sends a command after MOVED, TRYAGAIN or
+    // CLUSTERDOWN (up to 16 times, each with a fresh timeout), so during a failover one call
+    // could outlast its caller's deadline: every call ends within two command timeouts.
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.deadlineMs} ms`)), this.deadlineMs);
+      timer.unref();
+    });
     try {
-      const result = await call();
+      const result = await Promise.race([call(), deadline]);
       if (this.client.status === "ready") this.setServing(true);
       return result;
     } catch (err) {
       throw this.translate(scrub(err));
+    } finally {
+      clearTimeout(timer);
     }
   }
 
