@@ -2,6 +2,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError, messages } from "../pool/index.js";
+import type { KeyInfo } from "../pool/index.js";
 import type { PoolWaiters } from "../store/pool-waiters.js";
 import { resolvePoolName } from "../store/pool-set.js";
 import type { PoolSet } from "../store/pool-set.js";
@@ -28,6 +29,8 @@ export interface KeyServiceDeps {
 // Only admins see other holders' lease ids: a reader or a worker who learnt one could release
 // a key it does not hold (the holder has its lease id from AcquireKey).
 const seesLeaseIds = (context: CallContext): boolean => context.metadata.get(ROLE_METADATA)[0] === "admin";
+/** `info` as the caller may see it: without its lease id unless the caller is an admin. O(1). */
+const visibleTo = (context: CallContext, info: KeyInfo): KeyInfo => (seesLeaseIds(context) ? info : { ...info, leaseId: undefined });
 
 /**
  * How long before its call's deadline a waiting AcquireKey stops waiting: a key handed over
@@ -114,13 +117,13 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
     keepAliveKey: async ({ key, pool }, context) => {
       const { name, store } = route(pool, context);
       const info = await store.keepAlive(key);
-      return { key: keyInfoMessage(info, name), keepaliveTtl: durationFromMs(store.settings.keepaliveTtlMs) };
+      return { key: keyInfoMessage(visibleTo(context, info), name), keepaliveTtl: durationFromMs(store.settings.keepaliveTtlMs) };
     },
     keepAlive: (call, context) => keepAliveStream({ storeOf: (pool) => route(pool, context).store, streams, limits, recheck }, call, context),
     getKey: async ({ key, pool }, context) => {
       const { name, store } = route(pool, context);
       const info = await store.get(key);
-      return { key: keyInfoMessage(seesLeaseIds(context) ? info : { ...info, leaseId: undefined }, name) };
+      return { key: keyInfoMessage(visibleTo(context, info), name) };
     },
     getPoolStats: async ({ pool }, context) => statsMessage(await route(pool, context).store.stats()),
   };

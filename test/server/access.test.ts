@@ -123,6 +123,9 @@ describe("bearer tokens over gRPC", () => {
     expect((await t.client.getKey({ key: key!.key }, as(TOKENS.reader))).key!.leaseId).toBe("");
     // Another worker could release the key with it: workers see no lease ids either.
     expect((await t.client.getKey({ key: key!.key }, as(TOKENS.worker))).key).toMatchObject({ state: 2, leaseId: "" });
+    // Nor through a keepalive of a key they do not hold (KeepAliveKey describes the key it kept).
+    expect((await t.client.keepAliveKey({ key: key!.key }, as(TOKENS.worker))).key).toMatchObject({ state: 2, leaseId: "" });
+    expect((await t.client.keepAliveKey({ key: key!.key }, as(TOKENS.admin))).key!.leaseId).toBe(key!.leaseId);
     // A client cannot claim a role by sending the internal metadata itself.
     const spoof = md(TOKENS.reader);
     spoof.set("x-keypool-role", "admin");
