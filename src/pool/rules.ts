@@ -77,8 +77,15 @@ export const messages = {
   malformedLeaseId: (field: string, length: number) =>
     `${field} ${length === 0 ? "is empty" : `is malformed (got ${length} characters)`}: ` +
     `a lease id is ${TOKEN_CHARS} characters of [A-Za-z0-9_-], as AcquireKey returned it`,
-  invalidPoolName: (pool: string) =>
-    `pool name ${pool.length > 64 ? `of ${pool.length} characters` : JSON.stringify(pool)} is invalid: use ${POOL_NAME_RULE}`,
+  // A name as long as a key is never echoed (a key pasted into `pool` must not reach the reply or
+  // the log): its length and first bad character say what is wrong.
+  invalidPoolName: (pool: string) => {
+    if (pool.length < MIN_KEY_CHARS) return `pool name ${JSON.stringify(pool)} is invalid: use ${POOL_NAME_RULE}`;
+    const chars = [...pool];
+    const at = chars.findIndex((c) => !/[a-z0-9_.-]/.test(c));
+    const where = pool.length > 64 || at < 0 ? "" : ` at character ${at + 1} (${JSON.stringify(chars[at])})`;
+    return `pool name of ${pool.length} characters is invalid${where}: use ${POOL_NAME_RULE}`;
+  },
   tooManyPools: (pool: string, maxPools: number) =>
     `this server holds at most ${maxPools} pools (--max-pools) and pool "${pool}" is not one of them: raise --max-pools or use a pool it holds`,
   notPositive: (name: string, value: number) => `${name} must be a positive integer (got ${value})`,
