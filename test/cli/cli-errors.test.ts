@@ -119,6 +119,9 @@ describe("keypool --version and completion", () => {
     expect(complete("keypool", "serve", "--keepalive")).toEqual(["--keepalive-ttl"]);
     expect(complete("keypool", "serve", "--auth-file", "au")).toEqual(["auth.json"]);
     expect(complete("keypool", "completion", "")).toEqual(["bash", "zsh"]);
+    expect(complete("keypool", "list", "--state", "")).toEqual(["free", "blocked", "cooling"]);
+    expect(complete("keypool", "list", "--state", "co")).toEqual(["cooling"]);
+    expect(complete("keypool", "import", "--pool", "x")).toEqual([]); // a pool name is the user's word
     for (const command of model.filter((c) => c.flags.length > 0)) {
       expect(complete("keypool", command.name, "--").sort()).toEqual(command.flags.map((f) => `--${f.name}`).sort());
     }
