@@ -58,7 +58,7 @@ export class EmbeddedStore implements KeyStore {
   private readonly freed = new Signal();
   private readonly servingChanged = new Signal<[serving: boolean]>();
   private closing: Promise<void> | undefined;
-  /** Tells the sweeper the pool's next deadline may have moved. O(1), O(log pools) when shared. */
+  /** Tells the sweeper the pool's next deadline may have moved. O(1); when shared, O(log pools) only if it moved earlier than the set's heap entry. */
   private readonly pokeSweeper: () => void;
   /** Whether this store owns its sweeper and log (a lone store) or shares its set's. */
   private readonly owns: boolean;

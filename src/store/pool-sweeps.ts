@@ -10,10 +10,15 @@ interface Member {
 
 /**
  * Many pools behind ONE sweeper (one timer for the whole process, never one per pool): the
- * pools sit in an indexed min-heap by their next deadline as last reported (`report`, called
- * after every change to a pool), so the next deadline of all pools is O(1) and a sweep visits
- * only pools with due work, earliest first. A stale entry (a deadline that moved later) costs
- * one empty visit and is re-keyed. O(log pools) per report and per pool visited.
+ * pools sit in an indexed min-heap by a deadline at or before each pool's next one, so the next
+ * deadline of all pools is O(1) and a sweep visits only pools that may have due work, earliest
+ * first. `report` (called after every change to a pool) moves an entry only when the pool's
+ * deadline moved EARLIER than its entry; a deadline that moved later leaves the entry early
+ * (stale), and the sweep that reaches it re-keys it for one empty visit. So an acquire + release
+ * pair, which moves a pool's deadline earlier and back, costs one heap fix-up per pool per
+ * block TTL instead of two per call. Invariant: every entry <= its pool's next deadline, so the
+ * sweeper wakes early at worst, never late. O(1) per report that changes nothing, O(log pools)
+ * per entry moved and per pool visited.
  */
 export class PoolSweeps implements Sweepable {
   private readonly due = new Float64Column();
@@ -31,9 +36,15 @@ export class PoolSweeps implements Sweepable {
     return id;
   }
 
-  /** Re-reads pool `id`'s next deadline after a change to it. O(log pools). */
+  /**
+   * Hears that pool `id` changed: moves its entry only if its next deadline is now earlier than
+   * the entry (a later one leaves the entry early; see the class comment). O(1), O(log pools)
+   * when the entry moves.
+   */
   report(id: number): void {
-    this.due.set(id, this.members[id]!.target.nextDeadline() ?? Infinity);
+    const next = this.members[id]!.target.nextDeadline() ?? Infinity;
+    if (next >= this.due.get(id)) return;
+    this.due.set(id, next);
     this.heap.update(id);
   }
 
@@ -44,12 +55,18 @@ export class PoolSweeps implements Sweepable {
       const { target, onSwept } = this.members[id]!;
       const done = target.sweep(now, budget - work);
       work += done;
-      this.report(id);
+      this.rekey(id);
       if (done > 0) onSwept(done);
       // A stale entry (no work due after all) was re-keyed to a later deadline: go on with the next.
       else if (this.due.get(id) <= now) break;
     }
     return work;
+  }
+
+  /** Sets pool `id`'s entry to its exact next deadline, later or earlier. O(log pools). */
+  private rekey(id: number): void {
+    this.due.set(id, this.members[id]!.target.nextDeadline() ?? Infinity);
+    this.heap.update(id);
   }
 
   nextDeadline(): number | undefined {

@@ -39,7 +39,8 @@ describe("PoolSweeps", () => {
         ids.push(sweeps.add(pool, (done) => swept.set(i, (swept.get(i) ?? 0) + done)));
       } else if (op < 6 && pools.length > 0) {
         // A change to one pool: a new deadline (reported, as every store change is), or one
-        // dropped without a report (as a delete leaves it: the entry goes stale, never late).
+        // dropped, with a report (as a release: a later deadline leaves the entry early) or
+        // without (as a delete): either way the entry goes stale, never late.
         const i = random.int(pools.length);
         const pool = pools[i]!;
         if (random.int(3) > 0 || pool.deadlines.length === 0) {
@@ -47,6 +48,7 @@ describe("PoolSweeps", () => {
           sweeps.report(ids[i]!);
         } else {
           pool.deadlines.splice(random.int(pool.deadlines.length), 1);
+          if (random.int(2) === 0) sweeps.report(ids[i]!);
         }
       } else {
         now += random.int(200);
@@ -64,5 +66,23 @@ describe("PoolSweeps", () => {
       // A stale entry is earlier than the pool's deadline, never later: the sweeper never sleeps past work.
       expect(sweeps.nextDeadline() ?? Infinity, `step ${step}`).toBeLessThanOrEqual(naive);
     }
+  });
+
+  it("a reported later deadline costs the sweeper one empty visit, then it sleeps until the real one", () => {
+    const sweeps = new PoolSweeps();
+    const pool = new FakePool();
+    const swept: number[] = [];
+    sweeps.add(pool, (done) => swept.push(done));
+    pool.deadlines.push(100);
+    sweeps.report(0);
+    expect(sweeps.nextDeadline()).toBe(100);
+    pool.deadlines.splice(0, 1, 500);
+    sweeps.report(0);
+    expect(sweeps.nextDeadline()).toBeLessThanOrEqual(500);
+    expect(sweeps.sweep(100, 10)).toBe(0);
+    expect(sweeps.nextDeadline()).toBe(500);
+    expect(sweeps.sweep(500, 10)).toBe(1);
+    expect(swept).toEqual([1]);
+    expect(sweeps.nextDeadline()).toBeUndefined();
   });
 });
