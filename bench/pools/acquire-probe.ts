@@ -4,7 +4,10 @@
  * this one process: `--pools` pools of `--keys-per-pool` keys, and one pool of all of them.
  * Rounds alternate between the shapes, so both see the same machine, heap and JIT; each op picks
  * a pool uniformly at random by name (the single pool's name for the single pool), so the code
- * path is the same and only the shape differs. Run by bench/pools/pools-section.ts.
+ * path is the same and only the shape differs. A control runs the many-pool shape with each
+ * block of BLOCK ops in ONE pool drawn at random (same pools, same calls, same name lookups and
+ * sweeper reports): what remains of the gap there is per-op code, what goes is the cost of
+ * touching a different pool's (cold) structures on every op. Run by bench/pools/pools-section.ts.
  */
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -41,13 +44,17 @@ async function shape(count: number, keysPerPool: number, clock: ManualClock): Pr
   return { pools, names, keysPerPool };
 }
 
-/** Timed ns per acquire+release over `ops` ops, in blocks of BLOCK (the pool picked outside the timing). */
-async function measure(s: Shape, ops: number, clock: ManualClock): Promise<number> {
+/**
+ * Timed ns per acquire+release over `ops` ops, in blocks of BLOCK (the pool picked outside the
+ * timing); `local`: every op of a block in the same pool.
+ */
+async function measure(s: Shape, ops: number, clock: ManualClock, local = false): Promise<number> {
   const picks = new Array<string>(BLOCK);
   let timed = 0;
   for (let done = 0; done < ops; done += BLOCK) {
     clock.advance(1);
-    for (let i = 0; i < BLOCK; i++) picks[i] = s.names[systemRandom.int(s.names.length)]!;
+    const block = s.names[systemRandom.int(s.names.length)]!;
+    for (let i = 0; i < BLOCK; i++) picks[i] = local ? block : s.names[systemRandom.int(s.names.length)]!;
     const t = performance.now();
     for (let i = 0; i < BLOCK; i++) {
       const store = s.pools.pool(picks[i]!, false);
@@ -71,8 +78,10 @@ async function main(): Promise<void> {
   for (let w = 0; w < 2; w++) for (const s of [many, one]) await measure(s, ops, clock);
   const manyNs: number[] = [];
   const oneNs: number[] = [];
+  const localNs: number[] = [];
   const ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
+    localNs.push(await measure(many, ops, clock, true));
     // Alternate which shape goes first, so neither always runs on a freshly collected heap.
     const first = r % 2 === 0 ? many : one;
     const a = await measure(first, ops, clock);
@@ -83,7 +92,7 @@ async function main(): Promise<void> {
     ratios.push(m / o);
   }
   const row = (s: Shape, ns: number[]) => ({ pools: s.names.length, keysPerPool: s.keysPerPool, nsPerAcquire: median(ns), rounds: ns });
-  reply({ type: "result", many: row(many, manyNs), one: row(one, oneNs), ratio: median(ratios) });
+  reply({ type: "result", many: row(many, manyNs), one: row(one, oneNs), manyLocal: row(many, localNs), ratio: median(ratios) });
   await Promise.all([many.pools.close(), one.pools.close()]);
 }
 

@@ -19,6 +19,8 @@ export interface PoolsResult {
   readonly method: string;
   readonly many: ShapeRow;
   readonly one: ShapeRow;
+  /** Control: the many-pool shape with BLOCK ops in a row per pool (acquire-probe.ts). */
+  readonly manyLocal: ShapeRow;
   /** Median over rounds of (many pools ns / one pool ns), each round measuring both back to back. */
   readonly ratio: number;
   readonly memoryMethod: string;
@@ -49,9 +51,11 @@ export async function poolsSection(plan: BenchPlan): Promise<PoolsResult> {
     method:
       `EmbeddedPools (memory), systemRandom, manual clock; one process (node --import tsx bench/pools/acquire-probe.ts) ` +
       `holding both shapes; per op a pool picked uniformly at random by name, pool(name).acquire() then release(); ` +
-      `warm-up, then ${plan.poolRuns * 2} rounds of ${plan.poolOps} ops per shape, the shapes alternating; median of rounds`,
+      `warm-up, then ${plan.poolRuns * 2} rounds of ${plan.poolOps} ops per shape, the shapes alternating; median of rounds; ` +
+      `control row: the many-pool shape with 100 ops in a row per pool (same calls, pools warm in cache)`,
     many: shape(a.many as Record<string, unknown>),
     one: shape(a.one as Record<string, unknown>),
+    manyLocal: shape(a.manyLocal as Record<string, unknown>),
     ratio: round(a.ratio as number, 3),
     memoryMethod:
       "node --expose-gc: 4 x gc(), used heap + external before and after importing the keys into a KeyPool " +
@@ -91,7 +95,7 @@ export function poolsTables(r: PoolsResult): Table[] {
       title: "8. Named pools: AcquireKey + release, ns/op (median of alternating rounds)",
       method: r.method,
       headers: ["pools", "keys per pool", "ns/op", "rounds"],
-      rows: [row(r.many), row(r.one), ["ratio", "", r.ratio, ""]],
+      rows: [row(r.many), row(r.one), ["ratio", "", r.ratio, ""], [`${r.manyLocal.pools.toLocaleString("en-US")}, 100 ops in a row per pool`, ...row(r.manyLocal).slice(1)]],
     },
     {
       title: `8b. Memory of ${r.importedKeys.toLocaleString("en-US")} imported ${r.importedKeyChars}-character keys, bytes per key`,
