@@ -78,6 +78,12 @@ export async function grpcSection(plan: BenchPlan): Promise<GrpcResult> {
  * Server CPU per op of a renewal workload against its keepalive twin, as the keepalive's share of
  * the renewal's (1 = the same cost; the throughput ratio also pays for the load clients' CPU).
  */
+/** Keepalive's server CPU per op over the renewal's (>= 0.9: a renewal costs at most ~10 % more), or undefined. */
+function cpuRatio(renew: LoadResult, keepalive: LoadResult): number | undefined {
+  const [a, b] = [renew.serverCpuUsPerOp, keepalive.serverCpuUsPerOp];
+  return a === undefined || b === undefined ? undefined : round(b / a, 2);
+}
+
 function cpuPair(renew: LoadResult, keepalive: LoadResult): string {
   const [a, b] = [renew.serverCpuUsPerOp, keepalive.serverCpuUsPerOp];
   if (a === undefined || b === undefined) return "server CPU not reported";
@@ -88,6 +94,10 @@ function cpuPair(renew: LoadResult, keepalive: LoadResult): string {
  * The goals section 4b checks. The unary ratios are INFO here: on two cores the grpc-js load
  * clients, not the server, are the bottleneck (see their CPU per op), so section 4a (h2load)
  * judges the unary goal. The stream goal compares two grpc-js workloads and is judged here.
+ * The renewal goals (issue 11: a renewal costs what a keepalive costs, within 10 %) are judged
+ * by the server's CPU per operation: the load clients share the machine's two cores with the
+ * server and pay for the renewal's bigger answers themselves, so a throughput ratio here measures
+ * them too (it is printed beside it).
  */
 export function grpcGoals(r: GrpcResult): GoalRow[] {
   const by = (name: string): LoadResult => r.results.find((x) => x.workload === name)!;
@@ -119,17 +129,17 @@ export function grpcGoals(r: GrpcResult): GoalRow[] {
     },
     {
       section: "4 gRPC",
-      what: "RenewLease RPCs/s vs KeepAliveKey RPCs/s (grpc-js clients, same held keys)",
+      what: "RenewLease vs KeepAliveKey: server CPU per RPC (over gRPC, same held keys; RPC/s ratio beside it)",
       goal: ">= 0.9",
-      measured: `${r.renewVsKeepalive} (${by("renew-unary").opsPerSec} vs ${by("keepalive-unary").opsPerSec} RPC/s; ${cpuPair(by("renew-unary"), by("keepalive-unary"))})`,
-      status: verdict(r.renewVsKeepalive >= 0.9),
+      measured: `${cpuPair(by("renew-unary"), by("keepalive-unary"))}; RPC/s ${r.renewVsKeepalive} (${by("renew-unary").opsPerSec} vs ${by("keepalive-unary").opsPerSec})`,
+      status: verdict((cpuRatio(by("renew-unary"), by("keepalive-unary")) ?? 0) >= 0.9),
     },
     {
       section: "4 gRPC",
-      what: "leases/s renewed through KeepAlive streams vs keys/s kept alive through them (same held keys)",
+      what: "a stream renewal vs a stream keepalive: server CPU per entry (same held keys; entries/s ratio beside it)",
       goal: ">= 0.9",
-      measured: `${r.renewStreamVsKeepaliveStream} (${by("renew-stream").itemsPerSec} vs ${by("keepalive-stream").itemsPerSec}; ${cpuPair(by("renew-stream"), by("keepalive-stream"))})`,
-      status: verdict(r.renewStreamVsKeepaliveStream >= 0.9),
+      measured: `${cpuPair(by("renew-stream"), by("keepalive-stream"))}; entries/s ${r.renewStreamVsKeepaliveStream} (${by("renew-stream").itemsPerSec} vs ${by("keepalive-stream").itemsPerSec})`,
+      status: verdict((cpuRatio(by("renew-stream"), by("keepalive-stream")) ?? 0) >= 0.9),
     },
   ];
 }
