@@ -1,13 +1,13 @@
 import type { Random } from "../random.js";
 import { KeyPoolError } from "./errors.js";
-import { assertKey, assertLeaseId, isKey, isLeaseId } from "./key-format.js";
+import { assertKey, assertLeaseId, isKey } from "./key-format.js";
 import { checkImport } from "./key-import.js";
 import { INSTANCE_BYTES, listPage } from "./key-listing.js";
 import { DEAD, KeyStates, UNKNOWN } from "./key-states.js";
-import { renewLease } from "./lease-renewal.js";
+import { renewLease, renewLeases } from "./lease-renewal.js";
 import type { LeaseRules } from "./lease-renewal.js";
 import { DEFAULT_MAX_COOLDOWN_MS, assertCooldown, assertPoolSettings, keysToGenerate, messages } from "./rules.js";
-import { DEFAULT_MAX_LEASE_MS, NOT_HELD, REFUSALS, maxLeaseRefusal } from "./lease-refusals.js";
+import { DEFAULT_MAX_LEASE_MS, NOT_HELD, maxLeaseRefusal } from "./lease-refusals.js";
 import type { LeaseRefusal } from "./lease-refusals.js";
 import { TokenSource } from "./token-source.js";
 import type { KeyInfo, LeaseRef, LeaseResult, ListPage, ListQuery, PoolCounters, PoolOptions, PoolStats, RenewOutcome } from "./types.js";
@@ -59,19 +59,16 @@ export class KeyPool {
     private readonly random: Random,
   ) {
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
-    assertPoolSettings({
-      blockTtlMs, keepaliveTtlMs, maxKeys,
-      catchUpBudget: options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET, maxLeaseMs: options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS,
-      maxCooldownMs: options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS,
-    });
+    const catchUpBudget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
+    const maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
     this.maxCooldownMs = options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
+    assertPoolSettings({ blockTtlMs, keepaliveTtlMs, maxKeys, catchUpBudget, maxLeaseMs, maxCooldownMs: this.maxCooldownMs });
     this.states = new KeyStates(this.counters);
     ({ free: this.free, blocks: this.blocks, lives: this.lives, slots: this.slots } = this.states);
     this.expiresAt = this.slots.expiresAt;
     this.blockedUntil = this.slots.blockedUntil;
     this.tokens = new TokenSource(random);
-    this.budget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
-    const maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
+    this.budget = catchUpBudget;
     this.leaseRules = { blockTtlMs, keepaliveTtlMs, maxLeaseMs, maxLease: maxLeaseRefusal(maxLeaseMs) };
   }
 
@@ -84,12 +81,7 @@ export class KeyPool {
   generate(count: number, now: number): KeyInfo[] {
     const n = keysToGenerate(count);
     now = this.tick(now);
-    // Reclaiming up to n dead keys makes the capacity check exact: either every dead key is gone,
-    // or n slots were freed.
-    this.states.catchUp(now, Math.max(this.budget, n));
-    if (this.lives.size + n > this.options.maxKeys) {
-      throw new KeyPoolError("resource-exhausted", messages.poolFull(this.lives.size, this.options.maxKeys, n));
-    }
+    this.makeRoom(n, now);
     const out: KeyInfo[] = [];
     for (let i = 0; i < n; i++) out.push(this.slots.info(this.create(now), now));
     this.counters.generated += n;
@@ -104,10 +96,7 @@ export class KeyPool {
   import(keys: readonly string[], now: number): KeyInfo[] {
     now = this.tick(now);
     checkImport(keys, (key) => this.states.live(key, now) >= 0);
-    this.states.catchUp(now, Math.max(this.budget, keys.length));
-    if (this.lives.size + keys.length > this.options.maxKeys) {
-      throw new KeyPoolError("resource-exhausted", messages.poolFull(this.lives.size, this.options.maxKeys, keys.length));
-    }
+    this.makeRoom(keys.length, now);
     return keys.map((key) => {
       const slot = this.states.allocate(key, now, now + this.options.keepaliveTtlMs);
       this.free.add(slot);
@@ -206,27 +195,7 @@ export class KeyPool {
    * alone). O(k) for k leases.
    */
   renewMany(leases: readonly LeaseRef[], now: number, onRenewed?: (info: KeyInfo) => void): LeaseResult[] {
-    now = this.tick(now);
-    for (let i = 0; i < leases.length; i++) {
-      const { key, leaseId } = leases[i]!;
-      // The field names are built only for the message of a malformed entry.
-      if (!isKey(key)) assertKey(key, `leases[${i}].key`);
-      if (!isLeaseId(leaseId)) assertLeaseId(leaseId, `leases[${i}].lease_id`);
-    }
-    const blockedUntil = now + this.options.blockTtlMs;
-    const expiresAt = now + this.options.keepaliveTtlMs;
-    const results: LeaseResult[] = new Array(leases.length);
-    for (let i = 0; i < leases.length; i++) {
-      const { key, leaseId } = leases[i]!;
-      const renewed = this.renewChecked(key, leaseId, now);
-      if (typeof renewed !== "number") {
-        results[i] = { key, leaseId, renewed: false, blockedUntil: undefined, expiresAt: undefined, reason: renewed.reason };
-        continue;
-      }
-      onRenewed?.(this.slots.info(renewed, now));
-      results[i] = { key, leaseId, renewed: true, blockedUntil, expiresAt, reason: undefined };
-    }
-    return results;
+    return renewLeases(this.states, leases, this.tick(now), this.leaseRules, onRenewed);
   }
 
   /** `renewLease` with this pool's rules. O(1). */
@@ -312,6 +281,17 @@ export class KeyPool {
    */
   restore(info: KeyInfo, now: number): void {
     this.states.restore(info, this.tick(now), this.options.blockTtlMs);
+  }
+
+  /**
+   * Throws RESOURCE_EXHAUSTED unless `n` more keys fit within maxKeys, after reclaiming up to n
+   * dead keys, which makes the check exact: either every dead key is gone or n slots were freed.
+   */
+  private makeRoom(n: number, now: number): void {
+    this.states.catchUp(now, Math.max(this.budget, n));
+    if (this.lives.size + n > this.options.maxKeys) {
+      throw new KeyPoolError("resource-exhausted", messages.poolFull(this.lives.size, this.options.maxKeys, n));
+    }
   }
 
   /** Time never goes backwards inside the pool, so both deadline lists stay sorted. */
