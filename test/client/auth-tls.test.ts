@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createKeyPoolClient } from "../../src/index.js";
-import type { KeyPoolClient, KeyPoolClientError, KeyPoolClientOptions } from "../../src/index.js";
+import type { KeyPoolClient, KeyPoolClientOptions } from "../../src/index.js";
 import { TokenRegistry, hashToken } from "../../src/server/auth.js";
 import { makeCerts } from "../support/certs.js";
 import { startTestServer } from "../support/test-server.js";

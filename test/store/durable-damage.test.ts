@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { KeyInfo } from "../../src/pool/index.js";
 import { seededRandom } from "../../src/random.js";
 import { DataDirError } from "../../src/store/embedded-store.js";
-import { DataDirFixture, makeTempDir, removeDir } from "../support/durable-dirs.js";
+import { DataDirFixture, makeTempDir } from "../support/durable-dirs.js";
 
 const PAGE = 4096;
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];

@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import * as grpc from "@grpc/grpc-js";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import { createTypedClient } from "../../src/grpc/typed-client.js";
 import type { TypedClient } from "../../src/grpc/typed-client.js";
