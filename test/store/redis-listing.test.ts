@@ -1,14 +1,12 @@
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { REFUSALS } from "../../src/pool/index.js";
-import { RedisStore } from "../../src/store/redis-store.js";
-import type { RedisStoreOptions } from "../../src/store/redis-store.js";
 import { encodeListToken } from "../../src/store/redis/list-token.js";
 import { PoolSettingsMismatch } from "../../src/store/redis/settings-gate.js";
 import { eventually } from "../support/eventually.js";
 import { scan } from "./conformance/listing.js";
-import { RedisServer, hasRedisServer } from "../support/redis-server.js";
+import { hasRedisServer } from "../support/redis-server.js";
+import { redisStoreFixture } from "../support/redis-store-fixture.js";
 
 const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
 const SETTINGS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 5_000 };
@@ -17,30 +15,8 @@ if (!hasRedisServer()) {
   console.warn(`\n!!! ${SKIP_REASON}. EVERY Redis listing and cooldown test is SKIPPED. CI installs it and never skips. !!!\n`);
   test.skip(SKIP_REASON, () => {});
 } else {
-  let server: RedisServer;
-  let admin: Redis;
-  const cleanups: (() => Promise<unknown>)[] = [];
-  let pools = 0;
-
-  /** A store on this test's pool (closed after the test). */
-  async function open(options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
-    const store = await RedisStore.open({ url: server.url, pool: `l${pools}`, ...SETTINGS, sweepIntervalMs: 0, ...options });
-    cleanups.push(() => store.close());
-    return store;
-  }
-
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    admin = new Redis(server.url);
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    pools++;
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await server?.dispose();
-  });
+  const fx = redisStoreFixture("l", SETTINGS);
+  const open = fx.open;
 
   describe("Redis listing: a creation sequence per pool", () => {
     test("tokens are opaque, carry no key text, and a token of another pool or a garbled one is INVALID_ARGUMENT", async () => {
@@ -66,14 +42,14 @@ if (!hasRedisServer()) {
       const made = [...(await old.generate(1_000)), ...(await old.generate(1_000)), ...(await old.generate(500))];
       await old.close();
       // What such a pool looks like: no order, no sequence, and no maxCooldownMs in its settings.
-      await admin.del(`{keypool:l${pools}}:order`, `{keypool:l${pools}}:seq`);
-      await admin.hdel(`{keypool:l${pools}}:settings`, "maxCooldownMs");
+      await fx.admin.del(`{keypool:${fx.pool}}:order`, `{keypool:${fx.pool}}:seq`);
+      await fx.admin.hdel(`{keypool:${fx.pool}}:settings`, "maxCooldownMs");
       const store = await open({ maxCooldownMs: 120_000 });
       const { keys } = await scan(store, 1_000);
       expect(keys).toHaveLength(2_500);
       expect(new Set(keys.map((k) => k.key))).toEqual(new Set(made.map((k) => k.key)));
       // The missing setting is this server's: no earlier server can have had another.
-      expect(await admin.hget(`{keypool:l${pools}}:settings`, "maxCooldownMs")).toBe("120000");
+      expect(await fx.admin.hget(`{keypool:${fx.pool}}:settings`, "maxCooldownMs")).toBe("120000");
       expect(store.describe().details).toMatchObject({ settings: "the pool's settings match this server's" });
       await expect(open({ maxCooldownMs: 60_000 })).rejects.toBeInstanceOf(PoolSettingsMismatch);
     });
@@ -86,7 +62,7 @@ if (!hasRedisServer()) {
       const [key] = await store.generate(1);
       const heard = { count: 0 };
       const off = store.onKeysFreed(() => heard.count++);
-      cleanups.push(async () => off());
+      fx.defer(async () => off());
       const held = await store.acquire();
       await store.release(key!.key, held.leaseId, 5_000);
       await expect(store.renew(key!.key, held.leaseId!)).rejects.toMatchObject({
@@ -99,7 +75,7 @@ if (!hasRedisServer()) {
       clock.advance(1);
       expect(await store.sweepOnce()).toMatchObject({ work: 1 });
       await eventually(() => heard.count > before, "the freed-keys event of the ended cooldown");
-      expect(await admin.zcard(`{keypool:l${pools}}:cooling`)).toBe(0);
+      expect(await fx.admin.zcard(`{keypool:${fx.pool}}:cooling`)).toBe(0);
       expect((await store.acquire()).key).toBe(key!.key);
     });
 
@@ -115,8 +91,8 @@ if (!hasRedisServer()) {
       clock.advance(SETTINGS.keepaliveTtlMs);
       expect(await store.stats()).toMatchObject({ total: 0, cooling: 0 });
       await expect(store.get(key!.key)).rejects.toMatchObject({ code: "not-found" });
-      const tag = `{keypool:l${pools}}`;
-      expect(await admin.exists(`${tag}:cooling`, `${tag}:order`, `${tag}:lives`, `${tag}:free-at`)).toBe(0);
+      const tag = `{keypool:${fx.pool}}`;
+      expect(await fx.admin.exists(`${tag}:cooling`, `${tag}:order`, `${tag}:lives`, `${tag}:free-at`)).toBe(0);
     });
   });
 }

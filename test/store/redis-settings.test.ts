@@ -1,14 +1,13 @@
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { DEFAULT_MAX_COOLDOWN_MS } from "../../src/pool/index.js";
 import type { PoolSettings } from "../../src/pool/index.js";
 import { RedisStore } from "../../src/store/redis-store.js";
-import type { RedisStoreOptions } from "../../src/store/redis-store.js";
 import { PoolSettingsMismatch } from "../../src/store/redis/settings-gate.js";
 import { shardKeys } from "../../src/store/redis/shard-keys.js";
 import { eventually } from "../support/eventually.js";
 import { RedisServer, hasRedisServer } from "../support/redis-server.js";
+import { redisStoreFixture } from "../support/redis-store-fixture.js";
 
 const SKIP_REASON = "redis-server not on PATH: install the Debian package redis-server";
 const SETTINGS: Omit<PoolSettings, "maxCooldownMs"> = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000, maxKeys: 2_000 };
@@ -20,35 +19,13 @@ if (!hasRedisServer()) {
   console.warn(`\n!!! ${SKIP_REASON}. EVERY RedisStore settings test is SKIPPED. CI installs it and never skips. !!!\n`);
   test.skip(SKIP_REASON, () => {});
 } else {
-  let server: RedisServer;
-  let admin: Redis;
-  const cleanups: (() => unknown)[] = [];
-  let pools = 0;
-
-  /** Opens a store (closed after the test); `pool` defaults to a fresh one. */
-  async function open(options: Partial<RedisStoreOptions> = {}): Promise<RedisStore> {
-    const store = await RedisStore.open({ url: server.url, pool: `s${pools}`, ...SETTINGS, sweepIntervalMs: 0, ...options });
-    cleanups.push(() => store.close());
-    return store;
-  }
-
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    admin = new Redis(server.url);
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    pools++;
-  });
-  afterAll(async () => {
-    admin?.disconnect();
-    await server?.dispose();
-  });
+  const fx = redisStoreFixture("s", SETTINGS);
+  const open = fx.open;
 
   describe("RedisStore settings: the pool's, kept in Redis", () => {
     test("the first server writes its settings; later ones with the same settings report the same", async () => {
       const a = await open();
-      expect(await admin.hgetall(`{keypool:s${pools}}:settings`)).toEqual({ blockTtlMs: "60000", keepaliveTtlMs: "300000", maxKeys: "2000", maxLeaseMs: "86400000", maxCooldownMs: "3600000" });
+      expect(await fx.admin.hgetall(`{keypool:${fx.pool}}:settings`)).toEqual({ blockTtlMs: "60000", keepaliveTtlMs: "300000", maxKeys: "2000", maxLeaseMs: "86400000", maxCooldownMs: "3600000" });
       expect(a.describe().details).toMatchObject({ settings: "new pool: this server's settings written" });
       const b = await open();
       expect(b.describe().details).toMatchObject({ settings: "the pool's settings match this server's" });
@@ -58,7 +35,7 @@ if (!hasRedisServer()) {
 
     test("a server whose settings differ is refused at open, naming both values of each setting that differs", async () => {
       await open();
-      const err = await RedisStore.open({ url: server.url, pool: `s${pools}`, ...OTHER, sweepIntervalMs: 0 }).then(
+      const err = await RedisStore.open({ url: fx.url, pool: fx.pool, ...OTHER, sweepIntervalMs: 0 }).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -68,7 +45,7 @@ if (!hasRedisServer()) {
       expect(mismatch.poolSettings).toEqual({ ...SETTINGS, maxLeaseMs: DAY, maxCooldownMs: DEFAULT_MAX_COOLDOWN_MS });
       expect(mismatch.wanted).toEqual({ ...OTHER, maxLeaseMs: DAY, maxCooldownMs: DEFAULT_MAX_COOLDOWN_MS });
       expect(mismatch.message).toBe(
-        `redis pool 's${pools}' has blockTtlMs 60000 and maxKeys 2000 but this store was opened with blockTtlMs 30000 and maxKeys 500`,
+        `redis pool '${fx.pool}' has blockTtlMs 60000 and maxKeys 2000 but this store was opened with blockTtlMs 30000 and maxKeys 500`,
       );
     });
 
@@ -96,28 +73,28 @@ if (!hasRedisServer()) {
       expect((await a.renew(held.key, held.leaseId!)).blockedUntil).toBe(clock.now() + SETTINGS.blockTtlMs);
       clock.advance(20_000);
       await expect(a.renew(held.key, held.leaseId!)).rejects.toMatchObject({ code: "failed-precondition" });
-      const err = await RedisStore.open({ url: server.url, pool: `s${pools}`, ...SETTINGS, sweepIntervalMs: 0 }).catch((e: unknown) => e);
+      const err = await RedisStore.open({ url: fx.url, pool: fx.pool, ...SETTINGS, sweepIntervalMs: 0 }).catch((e: unknown) => e);
       expect(err).toMatchObject({ fields: ["maxLeaseMs"], message: expect.stringContaining("maxLeaseMs 90000 but this store was opened with maxLeaseMs 86400000") });
     });
 
     test("a pool whose Redis lost its settings gets them back from a running server, and serves", async () => {
       const a = await open();
       await a.generate(2);
-      await admin.del(...shardKeys(`s${pools}`));
+      await fx.admin.del(...shardKeys(fx.pool));
       expect(await a.generate(1)).toHaveLength(1);
-      expect(await admin.hget(`{keypool:s${pools}}:settings`, "blockTtlMs")).toBe("60000");
+      expect(await fx.admin.hget(`{keypool:${fx.pool}}:settings`, "blockTtlMs")).toBe("60000");
       expect(await a.stats()).toMatchObject({ ...SETTINGS, total: 1 });
     });
 
     test("a keypool 0.1 pool (free keys in a SET) is moved into the free array on open, in bounded steps", async () => {
-      const tag = `{keypool:s${pools}}`;
+      const tag = `{keypool:${fx.pool}}`;
       const keys = Array.from({ length: 2_500 }, (_, i) => `kp_legacy${String(i).padStart(18, "0")}`);
       const far = Date.now() + 3_600_000;
-      await admin.zadd(`${tag}:lives`, ...keys.flatMap((k) => [far, k]));
-      await admin.sadd(`${tag}:free`, ...keys);
+      await fx.admin.zadd(`${tag}:lives`, ...keys.flatMap((k) => [far, k]));
+      await fx.admin.sadd(`${tag}:free`, ...keys);
       const a = await open();
-      expect(await admin.exists(`${tag}:free`)).toBe(0);
-      expect(await admin.hlen(`${tag}:free-pos`)).toBe(2_500);
+      expect(await fx.admin.exists(`${tag}:free`)).toBe(0);
+      expect(await fx.admin.hlen(`${tag}:free-pos`)).toBe(2_500);
       expect(a.freeCount()).toBe(2_500);
       const got = await a.acquire();
       expect(keys).toContain(got.key);
@@ -126,7 +103,7 @@ if (!hasRedisServer()) {
 
     test("settings and the catch-up budget are validated as KeyPool validates them", async () => {
       for (const bad of [{ blockTtlMs: 0 }, { keepaliveTtlMs: 1.5 }, { maxKeys: -1 }, { catchUpBudget: 0 }]) {
-        await expect(RedisStore.open({ url: server.url, pool: `s${pools}`, ...SETTINGS, ...bad })).rejects.toThrow(RangeError);
+        await expect(RedisStore.open({ url: fx.url, pool: fx.pool, ...SETTINGS, ...bad })).rejects.toThrow(RangeError);
       }
     });
 
@@ -146,7 +123,7 @@ if (!hasRedisServer()) {
   describe("RedisStore settings: Redis down at start", () => {
     test("the store serves UNAVAILABLE, then checks once Redis answers: matching settings serve", async () => {
       const own = await RedisServer.start();
-      cleanups.push(() => own.dispose());
+      fx.defer(() => own.dispose());
       await own.stop();
       const a = await open({ url: own.url, readyTimeoutMs: 200, commandTimeoutMs: 500 });
       expect(a.isServing()).toBe(false);
@@ -158,7 +135,7 @@ if (!hasRedisServer()) {
 
     test("other settings found once Redis answers: the store refuses for good and says why", async () => {
       const own = await RedisServer.start({ appendonly: true });
-      cleanups.push(() => own.dispose());
+      fx.defer(() => own.dispose());
       const first = await open({ url: own.url });
       await first.close();
       await own.stop();
