@@ -47,3 +47,9 @@ export function keepAliveBatches(entries: Iterable<KeepAliveEntry>): KeepAliveBa
   }
   return batches;
 }
+
+/** The holds `batch` names, by hold id, each lease with its id (keys: undefined). O(k). */
+export function* batchEntries(batch: KeepAliveBatch): Generator<{ id: string; leaseId: string | undefined }> {
+  for (const key of batch.keys) yield { id: holdId(batch.pool, key), leaseId: undefined };
+  for (const { key, leaseId } of batch.leases) yield { id: holdId(batch.pool, key), leaseId };
+}

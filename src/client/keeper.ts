@@ -2,7 +2,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { KeepAliveRequestSchema, KeepAliveResponse, LeaseResult } from "../../gen/keypool/v1/keypool_pb.js";
 import { keepAliveOutcome } from "./convert.js";
-import { holdId, keepAliveBatches } from "./keepalive-batches.js";
+import { batchEntries, holdId, keepAliveBatches } from "./keepalive-batches.js";
+import type { KeepAliveBatch } from "./keepalive-batches.js";
 import { KeyPoolClientError } from "./errors.js";
 import type { KeepAliveHold, LeaseHold } from "./key-hold.js";
 import { leaseDeadline, lostReasonOf, renewedLease } from "./lease-timing.js";
@@ -17,6 +18,8 @@ export interface KeeperDeps {
   /**
    * The keepalive TTL (GetPoolStats of the held key's pool), asked once, and only when a key is
    * held without a lease. A server gives every pool the same TTLs, so one answer serves all.
+   * Rejects NOT_FOUND or PERMISSION_DENIED when the server refused `anyHeld` itself (its key is
+   * gone, its pool is not the token's): that hold is lost and the next one asked.
    */
   fetchTtlMs(anyHeld: KeepAliveHold): Promise<number>;
   readonly scheduler: Scheduler;
@@ -40,17 +43,19 @@ interface Held {
  * stream, each request naming one pool (holds are grouped per pool, at most 1000 per request):
  * sends everything every third of the shortest TTL involved (keepalive TTL for keys held
  * without a lease, block TTL for leases), reconnects with backoff when the stream breaks, and
- * gives a hold up as `lost` when the server refuses it (`found: false`, a refused renewal) or
- * when its deadline on the client's clock passes: for a key, a keepalive TTL after the last
+ * gives a hold up as `lost` when the server refuses it (`found: false`, a refused renewal, a
+ * request refused PERMISSION_DENIED: see `onEnded`) or when its deadline on the client's clock passes: for a key, a keepalive TTL after the last
  * confirmed send; for a lease, a little before a block TTL after it (see lease-timing.ts). The
  * stream is open only while something is held. Cost: O(k) per tick for k holds.
  */
 export class KeepAliveKeeper {
   private readonly held = new Map<string, Held>();
-  /** Requests written on the current stream and not yet answered, oldest first, with their pool. */
-  private inFlight: { sentAt: number; pool: string }[] = [];
+  /** Requests written on the current stream and not yet answered, oldest first, with when. */
+  private inFlight: { sentAt: number; batch: KeepAliveBatch }[] = [];
   private stream: Stream | undefined;
   private answered = false;
+  /** Whether `connected` was the last of connected/disconnected told (a refusal tells neither). */
+  private up = false;
   private ttlMs: number | undefined;
   private learning = false;
   private wakeTimer: TimerHandle | undefined;
@@ -140,8 +145,13 @@ export class KeepAliveKeeper {
       (err: unknown) => {
         this.learning = false;
         if (this.held.size === 0) return;
-        this.deps.disconnected(KeyPoolClientError.from(err, "GetPoolStats"));
-        this.scheduleReconnect();
+        const error = KeyPoolClientError.from(err, "GetPoolStats");
+        const refusal = error.code === "NOT_FOUND" ? "not-found" : error.code === "PERMISSION_DENIED" ? "permission-denied" : undefined;
+        if (refusal === undefined) return this.broke(error);
+        // The server refused this hold, not the others: they must not wait for it.
+        const id = holdId(hold.pool, hold.key);
+        if (this.held.get(id)?.hold === hold) this.lose(id, refusal, refusal === "permission-denied" ? error.details : undefined);
+        this.connect();
       },
     );
   }
@@ -152,18 +162,19 @@ export class KeepAliveKeeper {
     const entries = holds.map((h) => ({ pool: h.hold.pool, key: h.hold.key, leaseId: h.lease?.hold.leaseId }));
     for (const batch of keepAliveBatches(entries)) {
       this.stream!.write(batch);
-      this.inFlight.push({ sentAt: now, pool: batch.pool });
+      this.inFlight.push({ sentAt: now, batch });
     }
     if (holds.length === this.held.size) this.nextSendAt = now + (this.intervalMs ?? 0);
   }
 
   private onResponse(stream: Stream, response: KeepAliveResponse): void {
     if (stream !== this.stream) return;
-    const { sentAt, pool } = this.inFlight.shift() ?? { sentAt: 0, pool: "" };
+    const { sentAt, batch: { pool } } = this.inFlight.shift() ?? { sentAt: 0, batch: { pool: "" } };
     if (!this.answered) {
       this.answered = true;
       this.failures = 0;
-      this.deps.connected();
+      if (!this.up) this.deps.connected();
+      this.up = true;
     }
     for (const outcome of response.results.map(keepAliveOutcome)) {
       const id = holdId(pool, outcome.key);
@@ -198,14 +209,41 @@ export class KeepAliveKeeper {
       : held.confirmedAt + (this.ttlMs ?? Infinity);
   }
 
+  /**
+   * The stream ended. The server answers requests in order and ends the stream at the first one
+   * it refuses, so a PERMISSION_DENIED end with a request unanswered refused the OLDEST one (a
+   * pool the token may not use; a token refused KeepAlive altogether is refused at its first
+   * request, and so loses every hold a request at a time): its holds are lost with the server's
+   * words, and the others go on at once over a fresh stream, as nothing of theirs was refused.
+   * Anything else is the stream breaking: reconnect with backoff.
+   */
   private onEnded(stream: Stream, status: grpc.StatusObject): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
+    const error = KeyPoolClientError.from(status, "KeepAlive");
+    const refused = error.code === "PERMISSION_DENIED" ? this.inFlight[0]?.batch : undefined;
     this.inFlight = [];
     if (this.held.size === 0) return;
-    this.deps.disconnected(KeyPoolClientError.from(status, "KeepAlive"));
-    this.scheduleReconnect();
+    if (refused) {
+      this.refuse(refused, error.details);
+      return this.connect();
+    }
+    this.broke(error);
     this.scheduleWake();
+  }
+
+  private broke(error: KeyPoolClientError): void {
+    this.up = false;
+    this.deps.disconnected(error);
+    this.scheduleReconnect();
+  }
+
+  /** Loses every hold `batch` named, as it named them (a lease by its id), for `said`. O(k). */
+  private refuse(batch: KeepAliveBatch, said: string): void {
+    for (const { id, leaseId } of batchEntries(batch)) {
+      const held = this.held.get(id);
+      if (held && held.lease?.hold.leaseId === leaseId) this.lose(id, "permission-denied", said);
+    }
   }
 
   private scheduleReconnect(): void {
@@ -236,11 +274,11 @@ export class KeepAliveKeeper {
     this.wakeTimer = this.deps.scheduler.setTimeout(() => this.wake(), Math.max(0, at - this.deps.scheduler.now()));
   }
 
-  private lose(id: string, reason: LostReason): void {
+  private lose(id: string, reason: LostReason, said?: string): void {
     const held = this.held.get(id);
     if (!held) return;
     this.remove(held.hold);
-    held.hold.markLost(reason);
+    held.hold.markLost(reason, said);
     this.deps.lost(held.hold, reason);
   }
 
@@ -253,5 +291,6 @@ export class KeepAliveKeeper {
     for (const timer of [this.wakeTimer, this.reconnectTimer]) if (timer !== undefined) this.deps.scheduler.clearTimeout(timer);
     this.wakeTimer = this.reconnectTimer = undefined;
     this.failures = 0;
+    this.up = false;
   }
 }

@@ -31,6 +31,7 @@ const DETAILS: Readonly<Record<LostReason, [StatusName, string]>> = {
   "not-found": ["NOT_FOUND", "is gone from the pool (deleted or dead)"],
   "lease-ended": ["FAILED_PRECONDITION", "is no longer held under this lease (released, ran out, or acquired again)"],
   "max-lease": ["FAILED_PRECONDITION", "reached the server's --max-lease: release it and acquire a key again"],
+  "permission-denied": ["PERMISSION_DENIED", "may not be kept with this token"],
   "stream-down": ["UNAVAILABLE", "had no keepalive or renewal confirmed in time, so it may be gone"],
 };
 
@@ -82,12 +83,15 @@ export class KeepAliveHold extends EventEmitter<KeyHoldEvents> {
     this.controller.abort(new DOMException("the hold was stopped", "AbortError"));
   }
 
-  /** Called by the keeper when it gives the key up: aborts `signal`, emits `lost(reason)`. */
-  markLost(reason: LostReason): void {
+  /**
+   * Called by the keeper when it gives the key up: aborts `signal` (with the server's `said`
+   * appended to the reason's words, when the server said why), emits `lost(reason)`.
+   */
+  markLost(reason: LostReason, said?: string): void {
     if (this.controller.signal.aborted) return;
     this.lostBecause = reason;
     const [code, why] = DETAILS[reason];
-    this.controller.abort(new KeyPoolClientError(code, "KeepAlive", `${redactKey(this.key)} ${why}`));
+    this.controller.abort(new KeyPoolClientError(code, "KeepAlive", `${redactKey(this.key)} ${why}${said ? `: ${said}` : ""}`));
     this.emit("lost", reason);
   }
 }
@@ -122,9 +126,11 @@ export class LeaseHold extends KeepAliveHold {
    * Stops the hold and releases the key under its lease, in its pool (a lease that ended never
    * frees someone else's key); `{ cooldownMs }` parks it COOLING instead (after a rate limit:
    * nobody acquires it until the cooldown ends). Resolves undefined when there is no lease left to release: the server said so
-   * (`not-found`, `lease-ended`), or the release found it ended. A hold lost to `max-lease` or
-   * `stream-down` may still hold its lease on the server, so it is released then too. Other
-   * failures reject as `client.releaseKey` does.
+   * (`not-found`, `lease-ended`), or the release found it ended. A hold lost to `max-lease`,
+   * `permission-denied` or `stream-down` may still hold its lease on the server, so it is
+   * released then too (after `permission-denied` that rejects PERMISSION_DENIED when the token
+   * may not use the pool: the lease then ends at its block deadline). Other failures reject as
+   * `client.releaseKey` does.
    */
   async release(options?: HoldReleaseOptions): Promise<PoolKey | undefined> {
     this.stop();

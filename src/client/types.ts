@@ -105,10 +105,12 @@ export interface KeepAliveOutcome {
  * Why `hold()` gave a key up: `not-found` when the server said the key is gone (deleted or
  * dead); `lease-ended` when the server refused a renewal because the lease is no longer the
  * key's current one; `max-lease` when a renewal would pass the server's `--max-lease`;
- * `stream-down` when no keepalive or renewal was confirmed in time, so the lease (or the key)
- * may have ended.
+ * `permission-denied` when the server refused to keep it for this token (its pool is not one of
+ * the token's `"pools"` in the auth file; `hold.signal.reason` carries the server's words): the
+ * other holds go on; `stream-down` when no keepalive or renewal was confirmed in time, so the
+ * lease (or the key) may have ended.
  */
-export type LostReason = "not-found" | "lease-ended" | "max-lease" | "stream-down";
+export type LostReason = "not-found" | "lease-ended" | "max-lease" | "permission-denied" | "stream-down";
 
 /** Options of one call. */
 export interface CallOptions {

@@ -15,6 +15,7 @@ const EXIT_OF_LOST: Readonly<Record<LostReason, number>> = {
   "not-found": EXIT.notFound,
   "lease-ended": EXIT.conflict,
   "max-lease": EXIT.conflict,
+  "permission-denied": EXIT.other,
   "stream-down": EXIT.unavailable,
 };
 

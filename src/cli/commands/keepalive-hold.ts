@@ -31,7 +31,8 @@ function narrate(client: KeyPoolClient, io: CliIo, count: number): void {
 /**
  * `keypool keepalive --hold KEY...`: holds every key (all of `pool`) over the client's one stream until the
  * signal aborts or every key is lost, then prints one row per key. Exit 0 when none was lost,
- * 3 when one was not found, 5 when one was lost because the stream stayed down.
+ * 3 when one was not found, 1 when the token may not keep one (its pool), 5 when one was lost
+ * because the stream stayed down.
  */
 export async function holdKeys(client: KeyPoolClient, pool: string, keys: readonly string[], io: CliIo, json: boolean): Promise<number> {
   const unique = [...new Set(keys)];
@@ -49,5 +50,7 @@ export async function holdKeys(client: KeyPoolClient, pool: string, keys: readon
   if (json) writeJson(io.stdout, { keys: rows });
   else io.stdout.write(table(["KEY", "STATUS"], rows.map((r) => [r.key, r.lost ? `lost: ${r.lost}` : "held"])));
   const reasons = [...lost.values()];
-  return reasons.includes("not-found") ? EXIT.notFound : reasons.length > 0 ? EXIT.unavailable : EXIT.ok;
+  if (reasons.includes("not-found")) return EXIT.notFound;
+  if (reasons.includes("permission-denied")) return EXIT.other;
+  return reasons.length > 0 ? EXIT.unavailable : EXIT.ok;
 }

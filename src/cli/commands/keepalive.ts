@@ -16,14 +16,14 @@ export const keepalive: Command = {
       "the keepalive TTL and reconnecting with backoff when the stream breaks. Progress goes to stderr, with keys " +
       "shortened. A key the server reports gone, or one whose keepalive could not be confirmed for a whole TTL, " +
       "is dropped; when every key is gone the command stops by itself. On exit it prints one row per key (held, " +
-      "or lost and why) and exits 0 when none was lost, 3 when one was not found, 5 when one was lost because " +
-      "the stream stayed down.",
+      "or lost and why) and exits 0 when none was lost, 3 when one was not found, 1 when the token may not use " +
+      "the pool, 5 when one was lost because the stream stayed down.",
   ],
   flags: { hold: { type: "boolean", help: "keep the keys alive until interrupted" } },
   positionals: { min: 1, max: Number.MAX_SAFE_INTEGER },
   jsonShape:
     '{"results": [{"key", "found", "expiresAt"}, ...]}; with --hold {"keys": [{"key", "held", "lost"}, ...]} ' +
-    '(lost: null, "not-found" or "stream-down")',
+    '(lost: null, "not-found", "permission-denied" or "stream-down")',
   run: async ({ values, positionals, client, json, io, pool }) => {
     const keys = positionals.map((k, i) => keyArg(k, `KEY ${i + 1}`));
     if (values.hold) return holdKeys(client, pool, keys, io, json);
