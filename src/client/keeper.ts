@@ -138,8 +138,7 @@ export class KeepAliveKeeper {
     this.deps.fetchTtlMs(hold).then(
       (ttl) => {
         this.learning = false;
-        this.ttlMs = ttl;
-        for (const h of this.held.values()) this.setDeadline(h);
+        this.learnedTtl(ttl);
         this.connect();
       },
       (err: unknown) => {
@@ -194,7 +193,16 @@ export class KeepAliveKeeper {
     const renewed = renewedLease(result, held.lease.blockTtlMs);
     held.lease.hold.blockedUntil = renewed.blockedUntil;
     held.lease.ttlMs = renewed.ttlMs;
+    // A key held by its string beside leases went out on their stream without the TTL asked:
+    // without this its deadline would stay open-ended, and a dead stream would never lose it.
+    if (this.ttlMs === undefined) this.learnedTtl(renewed.lifeTtlMs);
     this.confirm(held, sentAt, renewed.expiresAt);
+  }
+
+  /** The keepalive TTL is known: every hold's deadline follows it from now on. O(k). */
+  private learnedTtl(ttlMs: number): void {
+    this.ttlMs = ttlMs;
+    for (const h of this.held.values()) this.setDeadline(h);
   }
 
   private confirm(held: Held, sentAt: number, expiresAt: number): void {

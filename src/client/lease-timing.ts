@@ -20,14 +20,15 @@ export function blockTtlOf(key: { readonly blockedUntil: number; readonly acquir
 }
 
 /**
- * What a confirmed renewal says: the new deadlines (server clock) and the TTL a lease hold is
- * judged by from now on: the shorter of the block TTL and the key's life TTL, which the renewal
- * reveals (expiresAt - blockedUntil + block TTL, both set from one server instant). O(1).
+ * What a confirmed renewal says: the new deadlines (server clock), the key's life (keepalive)
+ * TTL, which the renewal reveals (expiresAt - blockedUntil + block TTL, both set from one server
+ * instant), and the TTL a lease hold is judged by from now on: the shorter of the two. O(1).
  */
-export function renewedLease(result: LeaseResult, blockTtlMs: number): { blockedUntil: number; expiresAt: number; ttlMs: number } {
+export function renewedLease(result: LeaseResult, blockTtlMs: number): { blockedUntil: number; expiresAt: number; lifeTtlMs: number; ttlMs: number } {
   const blockedUntil = timestampMs(result.blockedUntil!);
   const expiresAt = timestampMs(result.expiresAt!);
-  return { blockedUntil, expiresAt, ttlMs: Math.min(blockTtlMs, expiresAt - blockedUntil + blockTtlMs) };
+  const lifeTtlMs = expiresAt - blockedUntil + blockTtlMs;
+  return { blockedUntil, expiresAt, lifeTtlMs, ttlMs: Math.min(blockTtlMs, lifeTtlMs) };
 }
 
 /** The LostReason of a refused renewal's `reason` (a reason this client does not know: lease-ended). O(1). */

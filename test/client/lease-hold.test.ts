@@ -126,6 +126,20 @@ describe("client.hold(acquiredKey): the lease and the life", () => {
     expect(scheduler.pending).toBe(0);
   });
 
+  it("a key held by its string beside a lease, while the keepalive TTL is unknown, is lost a TTL after its last keepalive", async () => {
+    const lease = await acquiredHold(); // opened the stream without asking the keepalive TTL
+    const [k] = await client.generateKeys(1);
+    const alive = client.hold(k!.key);
+    await once(alive, "renewed"); // sent over the open stream at once
+    const confirmedAt = t.clock.now();
+    const lost: [string, LostReason, number][] = [];
+    for (const [name, hold] of [["lease", lease], ["alive", alive]] as const) hold.on("lost", (r) => lost.push([name, r, t.clock.now() - confirmedAt]));
+    await t.server.shutdown(); // nothing is confirmed any more, nor can the TTL be asked
+    scheduler.advance(LIFE);
+    expect(lost).toEqual([["lease", "stream-down", BLOCK - BLOCK / 20], ["alive", "stream-down", LIFE]]);
+    expect(alive.active).toBe(false);
+  });
+
   it("refuses a copy of the acquired key (its send time is unknown) and a key held already", async () => {
     await client.generateKeys(2);
     const leased = await client.acquireKey();
