@@ -2,6 +2,7 @@ import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { KeyService } from "../../gen/keypool/v1/keypool_pb.js";
 import type { CallContext, ServiceImpl } from "../grpc/typed-server.js";
 import { KeyPoolError, messages } from "../pool/index.js";
+import { checkImport } from "../pool/key-import.js";
 import type { KeyInfo } from "../pool/index.js";
 import type { PoolWaiters } from "../store/pool-waiters.js";
 import { resolvePoolName } from "../store/pool-set.js";
@@ -71,6 +72,10 @@ export function keyServiceImpl(deps: KeyServiceDeps): ServiceImpl<typeof KeyServ
       return { keys: keys.map((k) => keyInfoMessage(k, name)) };
     },
     importKeys: async ({ keys, pool }, context) => {
+      // The pool's name and the token's pools first; then the batch by itself, BEFORE the pool is
+      // made: a refused import must not leave an empty pool holding one of --max-pools for good.
+      route(pool, context);
+      checkImport(keys, () => false);
       const { name, store } = route(pool, context, true);
       const imported = await store.import(keys);
       metrics.count("imported", name, imported.length);

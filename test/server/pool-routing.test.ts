@@ -50,13 +50,17 @@ describe("routing by pool", () => {
     expect((await t.client.renewLease({ pool: "alpha", key: key!.key, leaseId: key!.leaseId })).key!.pool).toBe("alpha");
   });
 
-  it("GenerateKeys and ImportKeys make pools up to --max-pools; one more is RESOURCE_EXHAUSTED, and reads make none", async () => {
+  it("GenerateKeys and ImportKeys make pools up to --max-pools; one more is RESOURCE_EXHAUSTED; reads and refused imports make none", async () => {
     for (const pool of ["p1", "p2"]) await t.client.generateKeys({ pool, count: 1 });
     // Reads and acquires of pools nobody made make none.
     for (const pool of ["r1", "r2", "r3", "r4", "r5"]) {
       await t.client.getPoolStats({ pool });
       await t.client.acquireKey({ pool }).catch(() => {});
       await t.client.listKeys({ pool });
+      // Nor do imports refused for the batch itself (the fuzz test found they did, filling --max-pools).
+      for (const keys of [[], ["short"], ["sk-twice-in-one-batch", "sk-twice-in-one-batch"]]) {
+        await expect(t.client.importKeys({ pool, keys })).rejects.toMatchObject({ code: keys.length === 2 ? grpc.status.ALREADY_EXISTS : grpc.status.INVALID_ARGUMENT });
+      }
     }
     await expect(t.client.importKeys({ pool: "p3", keys: ["sk-one-more-pool"] })).resolves.toBeDefined(); // default + 3 = 4
     for (const call of [t.client.generateKeys({ pool: "p4", count: 1 }), t.client.importKeys({ pool: "p4", keys: ["sk-one-too-many"] })]) {
