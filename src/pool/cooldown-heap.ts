@@ -11,17 +11,28 @@ import { Int32Column } from "./columns.js";
 export class CooldownHeap {
   /** heap[i] = slot at heap position i. */
   private readonly heap = new Int32Column();
-  /** pos[slot] = its heap position, -1 when not in the heap. */
-  private readonly pos = new Int32Column();
   /** Slots in the heap. */
   size = 0;
+  private readonly pos: Int32Column;
+  private readonly ownsPos: boolean;
 
-  constructor(private readonly until: Float64Column) {}
+  /**
+   * `pos[slot]` holds a slot's heap position (-1 when not in the heap). Given, it is a column
+   * shared with other heaps over the same slots (a slot table's), kept addressable by its owner;
+   * absent, the heap makes and reserves its own.
+   */
+  constructor(
+    private readonly until: Float64Column,
+    pos?: Int32Column,
+  ) {
+    this.pos = pos ?? new Int32Column();
+    this.ownsPos = pos === undefined;
+  }
 
-  /** Makes slots [0, size) usable. */
+  /** Makes room for `size` slots (and, with its own positions, slots [0, size) usable). */
   reserve(size: number): void {
     this.heap.reserve(size);
-    this.pos.reserve(size);
+    if (this.ownsPos) this.pos.reserve(size);
   }
 
   /** The slot with the earliest deadline, or -1. O(1). */

@@ -1,14 +1,12 @@
-import { Int32Column } from "./columns.js";
+import type { Int32Column } from "./columns.js";
 
 /**
- * An intrusive doubly-linked list of slots in deadline order. Because a pool's TTL is fixed and
+ * An intrusive doubly-linked list of one pool's slots in deadline order. Because a pool's TTL is fixed and
  * its time never goes backwards, appending at the tail keeps the list sorted by deadline: the
  * head is always the next slot to expire (the FIFO form of etcd's lease heap). Append, unlink
  * and move-to-tail are O(1); no stale entries are ever left behind.
  */
 export class DeadlineList {
-  private readonly prev = new Int32Column();
-  private readonly next = new Int32Column();
   /** The slot with the earliest deadline, or -1. */
   head = -1;
   /** The slot with the latest deadline, or -1. */
@@ -16,11 +14,15 @@ export class DeadlineList {
   /** Slots in the list. */
   size = 0;
 
-  /** Makes slots [0, size) usable. */
-  reserve(size: number): void {
-    this.prev.reserve(size);
-    this.next.reserve(size);
-  }
+  /**
+   * The links live in `prev` and `next`, columns indexed by slot that every pool of a slot table
+   * shares (a slot belongs to one pool, and is in at most one list of each kind); the slot table
+   * keeps them addressable. Unlinked cells read -1.
+   */
+  constructor(
+    private readonly prev: Int32Column,
+    private readonly next: Int32Column,
+  ) {}
 
   /** True when `slot` is linked. */
   has(slot: number): boolean {

@@ -1,4 +1,5 @@
 export { KeyPool, DEFAULT_CATCH_UP_BUDGET } from "./key-pool.js";
+export { SlotTable } from "./slot-table.js";
 export {
   DEFAULT_MAX_COOLDOWN_MS, DEFAULT_PAGE_SIZE, DEFAULT_POOL, MAX_GENERATE, MAX_IMPORT, MAX_PAGE_SIZE, MAX_WAIT_MS, POOL_NAME_RULE,
   messages, keysToGenerate, isPoolName, assertCooldown, assertPoolName, assertPoolSettings, pageSizeOf,

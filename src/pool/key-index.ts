@@ -7,8 +7,13 @@ const MIGRATE_STEP = 8;
 /** An old-table cell whose entry moved out (or was removed) while growing. */
 const MOVED = -1;
 
+/** Spreads an owner number over the hash bits (0 leaves the key's hash as it is). */
+const OWNER_MIX = 0x9e3779b1;
+
 /**
- * An open-addressing hash index from key string to slot number that grows by INCREMENTAL rehash:
+ * An open-addressing hash index from (key string, owner) to slot number, so one index serves
+ * every pool of a slot table (the owner is the pool; the same key may live in two pools), that
+ * grows by INCREMENTAL rehash:
  * when the table is half full, a table twice the size takes every new entry, and each insert
  * moves the next MIGRATE_STEP cells of the old table over, so no request ever pays for a rehash
  * of the whole pool (a JS `Map` rehashes all entries in one call as it grows). Lookups probe the
@@ -32,14 +37,15 @@ export class KeyIndex {
   private migrated = 0;
 
   /**
-   * `keyOf(slot)` returns the key stored in a slot (the index keeps slots only); `hash` spreads
-   * keys (tests pass one whose collisions they control); `cells` is the first table's size, a
-   * power of two.
+   * `keyOf(slot)` returns the key stored in a slot and `ownerOf(slot)` its owner (the index keeps
+   * slots only); `hash` spreads keys (tests pass one whose collisions they control); `cells` is
+   * the first table's size, a power of two.
    */
   constructor(
     private readonly keyOf: (slot: number) => string,
     private readonly hash: (key: string) => number = keyHash,
     cells = INITIAL_CELLS,
+    private readonly ownerOf: (slot: number) => number = () => 0,
   ) {
     this.table = new Int32Array(cells);
     this.mask = cells - 1;
@@ -58,25 +64,25 @@ export class KeyIndex {
   /** Entries still in the old table. */
   private oldCount = 0;
 
-  /** The slot of `key`, or -1. O(1) expected. */
-  find(key: string): number {
-    const h = this.hash(key);
-    const found = this.probe(this.table, this.mask, h, key);
+  /** The slot of `key` in `owner`, or -1. O(1) expected. */
+  find(key: string, owner = 0): number {
+    const h = this.hash(key) ^ Math.imul(owner, OWNER_MIX);
+    const found = this.probe(this.table, this.mask, h, key, owner);
     if (found !== -1 || this.old === undefined) return found;
-    return this.probe(this.old, this.oldMask, h, key);
+    return this.probe(this.old, this.oldMask, h, key, owner);
   }
 
   /** Adds `slot`, whose key must not be in the index yet. O(1) expected, plus MIGRATE_STEP cells while growing. */
   insert(slot: number): void {
     if (this.old !== undefined) this.migrate();
     else if ((this.count + 1) * 2 > this.table.length) this.grow();
-    this.place(slot, this.hash(this.keyOf(slot)));
+    this.place(slot, this.hashOf(slot));
     this.count++;
   }
 
   /** Removes `slot`, which must be in the index. O(1) expected. */
   remove(slot: number): void {
-    const h = this.hash(this.keyOf(slot));
+    const h = this.hashOf(slot);
     if (this.old !== undefined) {
       for (let i = h & this.oldMask; this.old[i] !== 0; i = (i + 1) & this.oldMask) {
         if (this.old[i] === slot + 1) {
@@ -90,11 +96,16 @@ export class KeyIndex {
     this.count--;
   }
 
-  private probe(table: Int32Array, mask: number, h: number, key: string): number {
+  /** The hash of the entry in `slot`: its key's, mixed with its owner. */
+  private hashOf(slot: number): number {
+    return this.hash(this.keyOf(slot)) ^ Math.imul(this.ownerOf(slot), OWNER_MIX);
+  }
+
+  private probe(table: Int32Array, mask: number, h: number, key: string, owner: number): number {
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const entry = table[i]!;
       if (entry === 0) return -1;
-      if (entry > 0 && this.keyOf(entry - 1) === key) return entry - 1;
+      if (entry > 0 && this.keyOf(entry - 1) === key && this.ownerOf(entry - 1) === owner) return entry - 1;
     }
   }
 
@@ -113,7 +124,7 @@ export class KeyIndex {
     // Shift back every later entry of the run whose home lies at or before the hole, so that
     // lookups never stop early at the emptied cell.
     for (let j = (hole + 1) & mask; table[j] !== 0; j = (j + 1) & mask) {
-      const home = this.hash(this.keyOf(table[j]! - 1)) & mask;
+      const home = this.hashOf(table[j]! - 1) & mask;
       const movable = hole <= j ? home <= hole || home > j : home <= hole && home > j;
       if (movable) {
         table[hole] = table[j]!;
@@ -142,7 +153,7 @@ export class KeyIndex {
       const entry = old[i]!;
       if (entry <= 0) continue;
       old[i] = MOVED;
-      this.place(entry - 1, this.hash(this.keyOf(entry - 1)));
+      this.place(entry - 1, this.hashOf(entry - 1));
       this.oldCount--;
       this.count++;
     }

@@ -11,20 +11,23 @@ const CURSOR_AT = 1 + INSTANCE_BYTES;
 const STATE_AT = CURSOR_AT + 4;
 const STATE_CODES: readonly (KeyState | undefined)[] = [undefined, "free", "blocked", "cooling"];
 
-/** What a listing reads from the pool, slot by slot. */
+/**
+ * What a listing reads from the pool, position by position: positions number the pool's slots
+ * 0, 1, 2... and a key keeps its position for life (see PoolSlots).
+ */
 export interface ListingSource {
-  /** Slots ever used: every key lives in a slot below it. */
+  /** Positions ever used: every key of the pool has a position below it. */
   readonly highWater: number;
-  /** The state of the live key in `slot` at `now`, or undefined (empty slot, dead key). O(1). */
+  /** The state of the live key at position `slot` at `now`, or undefined (empty, dead key). O(1). */
   stateAt(slot: number, now: number): KeyState | undefined;
-  /** The key in `slot` as the pool answers it at `now`. O(1). */
+  /** The key at position `slot` as the pool answers it at `now`. O(1). */
   info(slot: number, now: number): KeyInfo;
 }
 
 /**
- * One page of a listing in slot order, examining at most LIST_SCAN_FACTOR * pageSize slots, so a
- * call is O(pageSize) whatever the filter (the page may then hold fewer keys, even none, with a
- * token to go on). A key keeps its slot for life, so a full scan returns every key present for
+ * One page of a listing in position order, examining at most LIST_SCAN_FACTOR * pageSize
+ * positions, so a call is O(pageSize) whatever the filter (the page may then hold fewer keys, even
+ * none, with a token to go on). A key keeps its position for life, so a full scan returns every key present for
  * the whole scan exactly once; keys added meanwhile may or may not appear. Tokens name the pool
  * `instance` (random per pool and process run) and the state filter, and carry no key text;
  * another's is INVALID_ARGUMENT. `query.pageSize` must be 1..MAX_PAGE_SIZE.

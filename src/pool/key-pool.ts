@@ -9,7 +9,8 @@ import type { LeaseRules } from "./lease-renewal.js";
 import { DEFAULT_MAX_COOLDOWN_MS, assertCooldown, assertPoolSettings, keysToGenerate, messages } from "./rules.js";
 import { DEFAULT_MAX_LEASE_MS, NOT_HELD, maxLeaseRefusal } from "./lease-refusals.js";
 import type { LeaseRefusal } from "./lease-refusals.js";
-import { TokenSource } from "./token-source.js";
+import { SlotTable } from "./slot-table.js";
+import type { TokenSource } from "./token-source.js";
 import type { KeyInfo, LeaseRef, LeaseResult, ListPage, ListQuery, PoolCounters, PoolOptions, PoolStats, RenewOutcome } from "./types.js";
 
 const NOT_FOUND_MESSAGE = { [UNKNOWN]: NOT_HELD.unknown, [DEAD]: NOT_HELD.expired } as const;
@@ -22,7 +23,8 @@ export const DEFAULT_CATCH_UP_BUDGET = 64;
  * randomness is injected. Every operation is O(1) in the number of keys (generate and import are
  * O(count), a cooldown O(log n), a listing page O(pageSize)).
  *
- * Layout (see KeyStates): each key lives in a slot of a `SlotTable`. Free keys sit in a `FreeSet`
+ * Layout (see KeyStates): each key lives in a slot of a `SlotTable`, which the pools of one
+ * process share (an op in any pool then touches the same columns). Free keys sit in a `FreeSet`
  * (uniform random pick and swap-remove in O(1)); blocked keys in a list ordered by block
  * deadline; cooling keys in a heap by cooldown deadline; every key in a list ordered by life
  * deadline. Block and life deadlines are only ever set to now + a fixed TTL and time never goes
@@ -54,20 +56,26 @@ export class KeyPool {
     generated: 0, acquired: 0, released: 0, autoReleased: 0, expired: 0, deleted: 0, acquireMisses: 0,
   };
 
+  /**
+   * A new, empty pool. `table` is where its keys live: pools of one process share one (see
+   * SlotTable) so an operation in any of them touches the same columns; absent, the pool has its
+   * own, drawing tokens from `random`. `random` also picks the free key of each acquire.
+   */
   constructor(
     readonly options: PoolOptions,
     private readonly random: Random,
+    table: SlotTable = new SlotTable(random),
   ) {
     const { blockTtlMs, keepaliveTtlMs, maxKeys } = options;
     const catchUpBudget = options.catchUpBudget ?? DEFAULT_CATCH_UP_BUDGET;
     const maxLeaseMs = options.maxLeaseMs ?? DEFAULT_MAX_LEASE_MS;
     this.maxCooldownMs = options.maxCooldownMs ?? DEFAULT_MAX_COOLDOWN_MS;
     assertPoolSettings({ blockTtlMs, keepaliveTtlMs, maxKeys, catchUpBudget, maxLeaseMs, maxCooldownMs: this.maxCooldownMs });
-    this.states = new KeyStates(this.counters);
+    this.states = new KeyStates(this.counters, table);
     ({ free: this.free, blocks: this.blocks, lives: this.lives, slots: this.slots } = this.states);
     this.expiresAt = this.slots.expiresAt;
     this.blockedUntil = this.slots.blockedUntil;
-    this.tokens = new TokenSource(random);
+    this.tokens = table.tokens;
     this.budget = catchUpBudget;
     this.leaseRules = { blockTtlMs, keepaliveTtlMs, maxLeaseMs, maxLease: maxLeaseRefusal(maxLeaseMs) };
   }
@@ -136,11 +144,10 @@ export class KeyPool {
         continue;
       }
       this.free.remove(slot);
-      this.blockedUntil.set(slot, now + this.options.blockTtlMs);
       this.tokens.leaseBytes(this.slots.leases.page(slot), this.slots.leases.offset(slot));
       this.slots.fencing.set(slot, this.slots.fencing.get(slot) + 1);
       this.slots.acquiredAt.set(slot, now);
-      this.blocks.append(slot);
+      this.states.block(slot, now + this.options.blockTtlMs);
       this.counters.acquired++;
       return this.slots.info(slot, now);
     }
@@ -265,8 +272,13 @@ export class KeyPool {
     return this.states.nextDeadline();
   }
 
+  /** A time at or before every pending deadline (Infinity: none), cheaper than `nextDeadline`. O(1). */
+  deadlineBound(): number {
+    return this.states.deadlineBound();
+  }
+
   /**
-   * One page of the pool's live keys (optionally of one state) in slot order: O(pageSize) work,
+   * One page of the pool's live keys (optionally of one state) in position order (see PoolSlots): O(pageSize) work,
    * see `listPage` for the cursor, the token and the exactly-once rule. Changes nothing.
    * Throws INVALID_ARGUMENT for a token of another listing.
    */
@@ -309,14 +321,13 @@ export class KeyPool {
   }
 
   private extend(slot: number, now: number): KeyInfo {
-    this.expiresAt.set(slot, now + this.options.keepaliveTtlMs);
-    this.lives.moveToTail(slot);
+    this.states.extendLife(slot, now + this.options.keepaliveTtlMs);
     return this.slots.info(slot, now);
   }
 
   private create(now: number): number {
     let key = this.tokens.key();
-    while (this.states.index.find(key) !== -1) key = this.tokens.key(); // 2^-144: never, but never wrong
+    while (this.states.find(key) !== -1) key = this.tokens.key(); // 2^-144: never, but never wrong
     const slot = this.states.allocate(key, now, now + this.options.keepaliveTtlMs);
     this.free.add(slot);
     return slot;

@@ -1,9 +1,9 @@
 import { CooldownHeap } from "./cooldown-heap.js";
 import { DeadlineList } from "./deadline-list.js";
 import { FreeSet } from "./free-set.js";
-import { KeyIndex } from "./key-index.js";
 import type { ListingSource } from "./key-listing.js";
-import { SlotTable } from "./slot-table.js";
+import { PoolSlots } from "./pool-slots.js";
+import type { SlotTable } from "./slot-table.js";
 import type { KeyInfo, KeyState, PoolCounters } from "./types.js";
 
 /** `live` found no key: never added or deleted. */
@@ -12,33 +12,57 @@ export const UNKNOWN = -1;
 export const DEAD = -2;
 
 /**
- * Where every key of a pool is and how it moves between states: the slot table and its index,
- * the free set, the block and life lists (FIFO: fixed TTLs) and the cooldown heap (per-request
- * deadlines). A live key is in exactly one of free / blocked (`blockedUntil` != 0) / cooling
- * (`cooldownUntil` != 0), and always in the life list. Deadlines are inclusive. Every method is
- * O(1) but the heap's O(log n); `catchUp` does at most `budget` units.
+ * Where every key of a pool is and how it moves between states: its slots in the (shared) slot
+ * table and the table's index, the free set, the block and life lists (FIFO: fixed TTLs) and the
+ * cooldown heap (per-request deadlines). A live key is in exactly one of free / blocked
+ * (`blockedUntil` != 0) / cooling (`cooldownUntil` != 0), and always in the life list. Deadlines
+ * are inclusive. Every method is O(1) but the heap's O(log n); `catchUp` does at most `budget`
+ * units. As a ListingSource it lists by place (see PoolSlots), not by slot.
  */
 export class KeyStates implements ListingSource {
-  readonly free = new FreeSet();
-  readonly blocks = new DeadlineList();
-  readonly lives = new DeadlineList();
-  readonly slots: SlotTable;
+  readonly free: FreeSet;
+  readonly blocks: DeadlineList;
+  readonly lives: DeadlineList;
   readonly cooling: CooldownHeap;
-  readonly index = new KeyIndex((slot) => this.slots.keys.get(slot)!);
+  private readonly places: PoolSlots;
+  private readonly owner: number;
+  /**
+   * A time at or before every block, cooldown and life deadline of the pool: before it,
+   * `catchUp` has nothing to do and returns at once, reading no list head (cold when a request
+   * lands in one of many pools). Lowered by every deadline written (`noteDeadline`), made exact
+   * by each catch-up that finishes; removing a deadline leaves it low, which is safe.
+   */
+  private bound = Infinity;
 
-  constructor(private readonly counters: PoolCounters) {
-    const cooldownUntil = SlotTable.cooldownColumn();
-    this.cooling = new CooldownHeap(cooldownUntil);
-    this.slots = new SlotTable([this.free, this.blocks, this.lives, this.cooling], cooldownUntil);
+  /** A new, empty pool in `slots`, a table it may share with other pools. */
+  constructor(
+    private readonly counters: PoolCounters,
+    readonly slots: SlotTable,
+  ) {
+    this.free = new FreeSet(slots.freePos);
+    this.blocks = new DeadlineList(slots.blockPrev, slots.blockNext);
+    this.lives = new DeadlineList(slots.lifePrev, slots.lifeNext);
+    this.cooling = new CooldownHeap(slots.cooldownUntil, slots.coolPos);
+    this.owner = slots.join();
+    this.places = new PoolSlots(slots, this.owner, (places) => {
+      this.free.reserve(places);
+      this.cooling.reserve(places);
+    });
   }
 
+  /** Places ever used (for listing): every key of the pool has a place below it. */
   get highWater(): number {
-    return this.slots.highWater;
+    return this.places.places;
+  }
+
+  /** The slot of `key` in this pool, live or dead, or -1. O(1) expected. */
+  find(key: string): number {
+    return this.slots.index.find(key, this.owner);
   }
 
   /** The slot of a live key, settled for `now`; UNKNOWN, or DEAD (reclaimed and counted). */
   live(key: string, now: number): number {
-    const slot = this.index.find(key);
+    const slot = this.find(key);
     if (slot === -1) return UNKNOWN;
     if (this.slots.expiresAt.get(slot) <= now) {
       this.purge(slot);
@@ -55,6 +79,7 @@ export class KeyStates implements ListingSource {
    * keys never need more than k units, and a request that counts keys sees every dead key gone.
    */
   catchUp(now: number, budget: number): number {
+    if (now < this.bound) return 0;
     const { expiresAt, blockedUntil, cooldownUntil } = this.slots;
     let work = 0;
     for (let s = this.lives.head; work < budget && s !== -1 && expiresAt.get(s) <= now; s = this.lives.head) {
@@ -70,7 +95,42 @@ export class KeyStates implements ListingSource {
       this.settle(s, now);
       work++;
     }
+    if (work < budget) this.bound = this.nextDeadline() ?? Infinity;
     return work;
+  }
+
+  /**
+   * At or before every deadline of the pool (see `bound`); the exact one is `nextDeadline`. O(1),
+   * and unlike `nextDeadline` it reads no list head.
+   */
+  deadlineBound(): number {
+    return this.bound;
+  }
+
+  /** Hears a deadline just written (block, cooldown or life). O(1). */
+  noteDeadline(deadline: number): void {
+    if (deadline < this.bound) this.bound = deadline;
+  }
+
+  /** Blocks a live, free-set-removed `slot` until `until`. O(1). */
+  block(slot: number, until: number): void {
+    this.slots.blockedUntil.set(slot, until);
+    this.blocks.append(slot);
+    this.noteDeadline(until);
+  }
+
+  /** Moves a blocked `slot`'s block deadline to `until` (now + block TTL). O(1). */
+  extendBlock(slot: number, until: number): void {
+    this.slots.blockedUntil.set(slot, until);
+    this.blocks.moveToTail(slot);
+    this.noteDeadline(until);
+  }
+
+  /** Moves a live `slot`'s life deadline to `until` (now + keepalive TTL). O(1). */
+  extendLife(slot: number, until: number): void {
+    this.slots.expiresAt.set(slot, until);
+    this.lives.moveToTail(slot);
+    this.noteDeadline(until);
   }
 
   /** The earliest block, cooldown or life deadline, or undefined. O(1). */
@@ -117,6 +177,7 @@ export class KeyStates implements ListingSource {
       if (until > current) {
         cooldownUntil.set(slot, until);
         this.cooling.update(slot);
+        this.noteDeadline(until);
       }
       return;
     }
@@ -128,13 +189,16 @@ export class KeyStates implements ListingSource {
     }
     cooldownUntil.set(slot, until);
     this.cooling.push(slot);
+    this.noteDeadline(until);
   }
 
   /** A fresh slot for `key` (not in the pool), linked into the index and life list; the caller places it. */
   allocate(key: string, createdAt: number, expiresAt: number): number {
-    const slot = this.slots.allocate(key, createdAt, expiresAt);
-    this.index.insert(slot);
+    const slot = this.places.take();
+    this.slots.fill(slot, key, createdAt, expiresAt);
+    this.slots.index.insert(slot);
     this.lives.append(slot);
+    this.noteDeadline(expiresAt);
     return slot;
   }
 
@@ -150,6 +214,7 @@ export class KeyStates implements ListingSource {
     this.slots.fencing.set(slot, info.fencingToken ?? 0);
     if (info.blockedUntil !== undefined && info.blockedUntil > now && info.leaseId) {
       this.slots.blockedUntil.set(slot, info.blockedUntil);
+      this.noteDeadline(info.blockedUntil);
       // A record from before leases were renewable has no acquiredAt: its lease began one TTL ago.
       this.slots.acquiredAt.set(slot, info.acquiredAt ?? info.blockedUntil - blockTtlMs);
       this.slots.setLeaseId(slot, info.leaseId);
@@ -166,16 +231,20 @@ export class KeyStates implements ListingSource {
     else if (this.slots.cooldownUntil.get(slot) !== 0) this.cooling.remove(slot);
     else this.free.remove(slot);
     this.lives.unlink(slot);
-    this.index.remove(slot);
-    this.slots.recycle(slot);
+    this.slots.index.remove(slot);
+    this.slots.clear(slot);
+    this.places.recycle(slot);
   }
 
-  stateAt(slot: number, now: number): KeyState | undefined {
+  /** The state of the live key at `place`, or undefined (empty, dead). O(1). */
+  stateAt(place: number, now: number): KeyState | undefined {
+    const slot = this.places.slotAt(place);
     if (this.slots.keys.get(slot) === undefined || this.slots.expiresAt.get(slot) <= now) return undefined;
     return this.slots.stateAt(slot, now);
   }
 
-  info(slot: number, now: number): KeyInfo {
-    return this.slots.info(slot, now);
+  /** The key at `place` as the pool answers it. O(1). */
+  info(place: number, now: number): KeyInfo {
+    return this.slots.info(this.places.slotAt(place), now);
   }
 }

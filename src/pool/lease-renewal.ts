@@ -28,10 +28,8 @@ export function renewLease(states: KeyStates, key: string, leaseId: string, now:
   if (!slots.hasLease(slot, leaseId)) return REFUSALS.taken;
   const until = now + rules.blockTtlMs;
   if (until > slots.acquiredAt.get(slot) + rules.maxLeaseMs) return rules.maxLease;
-  slots.blockedUntil.set(slot, until);
-  states.blocks.moveToTail(slot);
-  slots.expiresAt.set(slot, now + rules.keepaliveTtlMs);
-  states.lives.moveToTail(slot);
+  states.extendBlock(slot, until);
+  states.extendLife(slot, now + rules.keepaliveTtlMs);
   return slot;
 }
 

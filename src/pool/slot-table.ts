@@ -1,16 +1,27 @@
-import { BytesColumn, FIRST_PAGE, Float64Column, Int32Column, PAGE_SIZE, RefColumn } from "./columns.js";
-import { TOKEN_BYTES, decodeToken, encodeToken } from "./key-format.js";
+import type { Random } from "../random.js";
+import { BytesColumn, Float64Column, Int32Column, RefColumn } from "./columns.js";
+import { KeyIndex } from "./key-index.js";
+import { TOKEN_BYTES, decodeToken, encodeToken, keyHash } from "./key-format.js";
+import { INITIAL_CELLS } from "./key-index.js";
+import { TokenSource } from "./token-source.js";
 import type { KeyInfo, KeyState } from "./types.js";
 
-/** Anything with per-slot storage that must grow with the table. */
-export interface SlotStorage {
-  reserve(size: number): void;
-}
+/** Slots per chunk: a pool takes slots from its table a chunk at a time. */
+export const CHUNK_BITS = 6;
+/** Slots per chunk. */
+export const CHUNK = 1 << CHUNK_BITS;
 
 /**
- * Where keys live: one slot per key across paged columns (growth never copies), slots recycled
- * through a spare list. Knows nothing of free sets, deadlines or expiry; every method is O(1)
- * (O(page) when a new page of every column is added).
+ * Where keys live: one slot per key across paged columns (growth never copies more than a page),
+ * SHARED by every pool of a process. A pool takes slots in chunks of CHUNK (`takeChunk`) and
+ * recycles them itself (see PoolSlots), so a slot belongs to one pool for good. Everything
+ * indexed by slot lives here once for all pools: the key's own columns, the links of the pools'
+ * free sets, deadline lists and cooldown heaps (a slot is in at most one of each), one key index
+ * by (key, pool) and one source of random tokens. So an operation in any of a thousand pools
+ * touches the same few column headers, page lists and buffers as an operation in one big pool,
+ * and only its key's cells are cold: the per-pool part is a handful of small objects (one
+ * `KeyStates`). Knows nothing of states or expiry; every method is O(1) (O(page) when a new page
+ * of every column is added).
  */
 export class SlotTable {
   readonly keys = new RefColumn<string>();
@@ -20,61 +31,71 @@ export class SlotTable {
   readonly expiresAt = new Float64Column();
   /** 0 when the slot is not blocked. */
   readonly blockedUntil = new Float64Column();
+  /** 0 when the slot is not cooling. */
+  readonly cooldownUntil = new Float64Column();
   /** The fencing token of the key's latest lease (0 before its first); kept while free. */
   readonly fencing = new Float64Column();
   /** When the current lease was acquired: valid only while blocked. */
   readonly acquiredAt = new Float64Column();
-  private readonly nextSpare = new Int32Column();
-  private spare = -1;
-  private used = 0;
-  private reserved = 0;
+  /** The next slot of its pool's spare list (see PoolSlots). */
+  readonly nextSpare = new Int32Column();
+  /** A free slot's position in its pool's free set, else -1. */
+  readonly freePos = new Int32Column();
+  /** Links of the pools' block lists (ordered by block deadline). */
+  readonly blockPrev = new Int32Column();
+  readonly blockNext = new Int32Column();
+  /** Links of the pools' life lists (ordered by life deadline). */
+  readonly lifePrev = new Int32Column();
+  readonly lifeNext = new Int32Column();
+  /** A cooling slot's position in its pool's cooldown heap, else -1. */
+  readonly coolPos = new Int32Column();
+  /** The pool that owns each chunk. */
+  private readonly owners = new Int32Column();
+  /** Every live key of every pool, by (key, pool). */
+  readonly index = new KeyIndex((slot) => this.keys.get(slot)!, keyHash, INITIAL_CELLS, (slot) => this.owners.get(slot >>> CHUNK_BITS));
+  /** Keys and lease ids for every pool. */
+  readonly tokens: TokenSource;
+  private chunks = 0;
+  private pools = 0;
 
-  /**
-   * `others` grow with the table: structures indexed by slot (free set, deadline lists, cooldown
-   * heap). `cooldownUntil` is the column the cooldown heap orders by (made before the table).
-   */
-  constructor(
-    private readonly others: readonly SlotStorage[],
-    /** 0 when the slot is not cooling. */
-    readonly cooldownUntil: Float64Column = SlotTable.cooldownColumn(),
-  ) {}
-
-  /** A column for `cooldownUntil`, for structures that must hold it before the table exists. */
-  static cooldownColumn(): Float64Column {
-    return new Float64Column();
+  constructor(random: Random) {
+    this.tokens = new TokenSource(random);
   }
 
-  /** Slots ever handed out: every key lives in a slot below it (slots are recycled, never moved). */
-  get highWater(): number {
-    return this.used;
+  /** A number for a new pool of this table: its owner id in `takeChunk` and the index. O(1). */
+  join(): number {
+    return this.pools++;
   }
 
-  /** A fresh, unblocked slot holding `key`. */
-  allocate(key: string, createdAt: number, expiresAt: number): number {
-    let slot = this.spare;
-    if (slot === -1) {
-      slot = this.used++;
-      // Doubling while the first page grows, then one page of every column at a time.
-      if (this.used > this.reserved) this.reserve((this.reserved = this.reserved < PAGE_SIZE ? Math.max(FIRST_PAGE, this.reserved * 2) : this.reserved + PAGE_SIZE));
-    } else {
-      this.spare = this.nextSpare.get(slot);
-    }
+  /** A fresh chunk of CHUNK slots for pool `owner`; returns the chunk's number. O(1), O(page) when the columns grow. */
+  takeChunk(owner: number): number {
+    const chunk = this.chunks++;
+    this.owners.reserve(this.chunks);
+    this.owners.set(chunk, owner);
+    const size = this.chunks * CHUNK;
+    const columns = [
+      this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.cooldownUntil, this.fencing, this.acquiredAt,
+      this.nextSpare, this.freePos, this.blockPrev, this.blockNext, this.lifePrev, this.lifeNext, this.coolPos,
+    ];
+    for (const c of columns) c.reserve(size);
+    return chunk;
+  }
+
+  /** Fills a slot (empty, owned by a pool) with a fresh, unblocked, uncooled `key`. */
+  fill(slot: number, key: string, createdAt: number, expiresAt: number): void {
     this.keys.set(slot, key);
     this.createdAt.set(slot, createdAt);
     this.expiresAt.set(slot, expiresAt);
     this.blockedUntil.set(slot, 0);
     this.cooldownUntil.set(slot, 0);
     this.fencing.set(slot, 0);
-    return slot;
   }
 
-  /** Empties `slot` for reuse. */
-  recycle(slot: number): void {
+  /** Empties `slot` (its pool keeps it for reuse). */
+  clear(slot: number): void {
     this.keys.set(slot, undefined);
     this.blockedUntil.set(slot, 0);
     this.cooldownUntil.set(slot, 0);
-    this.nextSpare.set(slot, this.spare);
-    this.spare = slot;
   }
 
   /** Writes a lease id (as text) into `slot`. */
@@ -123,12 +144,5 @@ export class SlotTable {
       acquiredAt: blocked ? this.acquiredAt.get(slot) : undefined,
       cooldownUntil: cooling ? cooled : undefined,
     };
-  }
-
-  private reserve(size: number): void {
-    const own = [this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.cooldownUntil, this.fencing, this.acquiredAt, this.nextSpare];
-    for (const c of [...own, ...this.others]) {
-      c.reserve(size);
-    }
   }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_POOL, KeyPool, KeyPoolError, messages } from "../pool/index.js";
+import { DEFAULT_POOL, KeyPool, KeyPoolError, SlotTable, messages } from "../pool/index.js";
 import { DataDirError } from "./durable/data-dir.js";
 import { DurableLog } from "./durable/durable-log.js";
 import type { LoggedPools } from "./durable/durable-log.js";
@@ -22,7 +22,8 @@ export interface EmbeddedPoolsOptions extends EmbeddedStoreOptions {
 
 /**
  * The named pools of one process (POOLS.md 1): one `KeyPool` + `EmbeddedStore` per pool, made on
- * the first GenerateKeys or ImportKeys into it, all swept by ONE sweeper (one timer, pools in a
+ * the first GenerateKeys or ImportKeys into it, their keys all in ONE slot table (so an op in any
+ * of a thousand pools touches the same columns as an op in one big pool), all swept by ONE sweeper (one timer, pools in a
  * heap by next deadline: `PoolSweeps`) and, with a data dir, kept in ONE journal (records of the
  * default pool under the bare key, so an existing data dir opens unchanged as the default pool;
  * others under `\x01pool\x01key`). Every member is O(1) (O(log pools) per change to a pool's
@@ -43,6 +44,8 @@ export class EmbeddedPools implements PoolSet {
 
   private constructor(
     private readonly options: EmbeddedPoolsOptions,
+    /** Where the keys of every pool live. */
+    private readonly table: SlotTable,
     durable: DurableLog | undefined,
     restored: ReadonlyMap<string, KeyPool>,
   ) {
@@ -64,7 +67,8 @@ export class EmbeddedPools implements PoolSet {
     if (!Number.isSafeInteger(options.maxPools) || options.maxPools < 1) throw new RangeError(messages.notPositive("maxPools", options.maxPools));
     const defaultPool = resolvePoolName(options.defaultPool ?? DEFAULT_POOL, DEFAULT_POOL);
     const restored = new Map<string, KeyPool>();
-    if (options.dataDir === undefined) return new EmbeddedPools(options, undefined, restored);
+    const table = new SlotTable(options.random);
+    if (options.dataDir === undefined) return new EmbeddedPools(options, table, undefined, restored);
     const dir = options.dataDir;
     const pools: LoggedPools = {
       restoreTarget: (part) => {
@@ -73,7 +77,7 @@ export class EmbeddedPools implements PoolSet {
         let pool = restored.get(name);
         if (pool) return pool;
         if (restored.size >= options.maxPools) throw new DataDirError(dir, `holds more than --max-pools (${options.maxPools}) pools`, "raise --max-pools");
-        restored.set(name, (pool = new KeyPool(options, options.random)));
+        restored.set(name, (pool = new KeyPool(options, options.random, table)));
         return pool;
       },
       isLive: (part, key, now) => restored.get(part === "" ? defaultPool : part)?.isLive(key, now) === true,
@@ -85,7 +89,7 @@ export class EmbeddedPools implements PoolSet {
       },
     };
     const durable = await DurableLog.open(dir, pools, options, options.scheduler);
-    const set = new EmbeddedPools({ ...options, defaultPool }, durable, restored);
+    const set = new EmbeddedPools({ ...options, defaultPool }, table, durable, restored);
     // Pools made after recovery join the same directory, so the reaper and watermarks see them.
     set.onPoolMade = (name, pool) => restored.set(name, pool);
     for (const [name, store] of set.stores) if (!restored.has(name)) restored.set(name, store.pool);
@@ -134,10 +138,13 @@ export class EmbeddedPools implements PoolSet {
   }
 
   private make(name: string, restored: KeyPool | undefined): EmbeddedStore {
-    const pool = restored ?? new KeyPool(this.options, this.options.random);
-    const shared: SharedParts = { sweeper: this.sweeper, sweeps: this.sweeps, logPart: name === this.defaultPool ? "" : name };
+    const pool = restored ?? new KeyPool(this.options, this.options.random, this.table);
+    const shared: SharedParts = {
+      sweeper: this.sweeper, sweeps: this.sweeps, logPart: name === this.defaultPool ? "" : name,
+      announceFreed: () => this.freed.emit(name),
+      onKeysFreed: (listener) => this.freed.subscribe((pool) => pool === name && listener()),
+    };
     const store = EmbeddedStore.pooled(this.options, pool, this.dataDir, shared);
-    store.onKeysFreed(() => this.freed.emit(name));
     this.stores.set(name, store);
     if (!restored) this.onPoolMade(name, pool);
     return store;

@@ -23,6 +23,10 @@ export interface SharedParts {
   readonly sweeps: PoolSweeps;
   /** The pool's part of the log's record keys ("" = the default pool; see recordKey). */
   readonly logPart: string;
+  /** Tells the set that keys of this pool may be free (called directly: no signal per pool). */
+  readonly announceFreed: () => void;
+  /** Subscribes to the set's notices of this pool's freed keys (`onKeysFreed` of the store). */
+  readonly onKeysFreed: (listener: () => void) => () => void;
 }
 
 /** Settings of an embedded store. */
@@ -55,11 +59,16 @@ export class EmbeddedStore implements KeyStore {
   readonly sweeper: Sweeper;
   private readonly scheduler: Scheduler;
   private readonly log: PoolLog | undefined;
+  /** Subscribers of a lone store's freed keys (a pooled store's go to its set). */
   private readonly freed = new Signal();
+  /** Says keys may be free: the lone store's signal, or the set's notice for this pool. */
+  private readonly announceFreed: () => void;
+  private readonly subscribeFreed: (listener: () => void) => () => void;
   private readonly servingChanged = new Signal<[serving: boolean]>();
   private closing: Promise<void> | undefined;
-  /** Tells the sweeper the pool's next deadline may have moved. O(1); when shared, O(log pools) only if it moved earlier than the set's heap entry. */
-  private readonly pokeSweeper: () => void;
+  /** The set's sweep heap and this pool's entry in it, when shared. */
+  private readonly sweeps: PoolSweeps | undefined;
+  private readonly sweepId: number = -1;
   /** Whether this store owns its sweeper and log (a lone store) or shares its set's. */
   private readonly owns: boolean;
 
@@ -77,17 +86,17 @@ export class EmbeddedStore implements KeyStore {
     this.owns = shared === undefined;
     if (shared) {
       this.log = durable?.view(shared.logPart);
-      const { sweeper, sweeps } = shared;
-      const id = sweeps.add(pool, () => this.freed.emit());
-      this.sweeper = sweeper;
-      this.pokeSweeper = () => {
-        sweeps.report(id);
-        sweeper.poke();
-      };
+      this.announceFreed = shared.announceFreed;
+      this.subscribeFreed = shared.onKeysFreed;
+      this.sweeps = shared.sweeps;
+      this.sweepId = shared.sweeps.add(pool, shared.announceFreed);
+      this.sweeper = shared.sweeper;
     } else {
       this.log = durable;
-      const sweeper = (this.sweeper = new Sweeper(pool, this.scheduler, () => this.freed.emit()));
-      this.pokeSweeper = () => sweeper.poke();
+      this.announceFreed = () => this.freed.emit();
+      this.subscribeFreed = (listener) => this.freed.subscribe(listener);
+      this.sweeps = undefined;
+      this.sweeper = new Sweeper(pool, this.scheduler, this.announceFreed);
     }
     this.pokeSweeper();
     this.log?.onFailure(() => this.servingChanged.emit(false));
@@ -136,7 +145,7 @@ export class EmbeddedStore implements KeyStore {
       this.pokeSweeper();
       return made;
     });
-    this.freed.emit();
+    this.announceFreed();
     return keys;
   }
 
@@ -147,7 +156,7 @@ export class EmbeddedStore implements KeyStore {
   /** Unblocks a key, or with `cooldownMs` parks it as COOLING (see KeyPool.release). O(1), O(log n) with a cooldown. */
   async release(key: string, leaseId?: string, cooldownMs?: number): Promise<KeyInfo> {
     const info = await this.run((now) => this.saved(this.pool.release(key, leaseId, now, cooldownMs), now));
-    this.freed.emit();
+    this.announceFreed();
     return info;
   }
 
@@ -200,7 +209,7 @@ export class EmbeddedStore implements KeyStore {
     });
   }
 
-  /** One page of the pool in slot order (see KeyPool.list). O(pageSize); reads wait for queued writes. */
+  /** One page of the pool in position order (see KeyPool.list). O(pageSize); reads wait for queued writes. */
   async list(query: ListQuery): Promise<ListPage> {
     return this.run((now) => this.pool.list(query, now));
   }
@@ -220,7 +229,7 @@ export class EmbeddedStore implements KeyStore {
       done = this.pool.sweep(this.scheduler.now(), STATS_SLICE);
       if (done === STATS_SLICE) await new Promise((resolve) => setImmediate(resolve));
     }
-    if (swept > 0) this.freed.emit();
+    if (swept > 0) this.announceFreed();
     return this.run((now) => this.pool.stats(now));
   }
 
@@ -229,7 +238,7 @@ export class EmbeddedStore implements KeyStore {
   }
 
   onKeysFreed(listener: () => void): () => void {
-    return this.freed.subscribe(listener);
+    return this.subscribeFreed(listener);
   }
 
   isServing(): boolean {
@@ -271,6 +280,15 @@ export class EmbeddedStore implements KeyStore {
     }
     await log.barrier();
     return result;
+  }
+
+  /**
+   * Tells the sweeper the pool's next deadline may have moved. O(1); when shared, O(log pools)
+   * only if it moved earlier than the set's heap entry (judged by the pool's cheap bound).
+   */
+  private pokeSweeper(): void {
+    this.sweeps?.report(this.sweepId, this.pool.deadlineBound());
+    this.sweeper.poke();
   }
 
   /** Queues `info`'s record; a new block deadline may be the earliest, so the sweeper hears of it. */

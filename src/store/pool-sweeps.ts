@@ -2,9 +2,17 @@ import { CooldownHeap } from "../pool/cooldown-heap.js";
 import { Float64Column } from "../pool/columns.js";
 import type { Sweepable } from "./sweeper.js";
 
+/**
+ * What the shared sweeper drives: a pool, which may offer a cheap `deadlineBound` (at or before
+ * its next deadline) for `report` to use instead of the exact `nextDeadline`.
+ */
+export interface SweptPool extends Sweepable {
+  deadlineBound?(): number;
+}
+
 /** A pool the shared sweeper drives, and whom to tell when its sweep freed keys. */
 interface Member {
-  readonly target: Sweepable;
+  readonly target: SweptPool;
   readonly onSwept: (done: number) => void;
 }
 
@@ -26,7 +34,7 @@ export class PoolSweeps implements Sweepable {
   private readonly members: Member[] = [];
 
   /** Adds a pool; returns its id for `report`. `onSwept(done)` hears each sweep of it that did work. O(log pools). */
-  add(target: Sweepable, onSwept: (done: number) => void): number {
+  add(target: SweptPool, onSwept: (done: number) => void): number {
     const id = this.members.length;
     this.members.push({ target, onSwept });
     this.due.reserve(id + 1);
@@ -38,11 +46,13 @@ export class PoolSweeps implements Sweepable {
 
   /**
    * Hears that pool `id` changed: moves its entry only if its next deadline is now earlier than
-   * the entry (a later one leaves the entry early; see the class comment). O(1), O(log pools)
-   * when the entry moves.
+   * the entry (a later one leaves the entry early; see the class comment). `bound`, when the
+   * caller has it, is at or before the pool's next deadline (saves reading the pool). O(1),
+   * O(log pools) when the entry moves.
    */
-  report(id: number): void {
-    const next = this.members[id]!.target.nextDeadline() ?? Infinity;
+  report(id: number, bound?: number): void {
+    // A bound below the exact deadline leaves the entry early, which the invariant allows.
+    const next = bound ?? this.boundOf(this.members[id]!.target);
     if (next >= this.due.get(id)) return;
     this.due.set(id, next);
     this.heap.update(id);
@@ -61,6 +71,10 @@ export class PoolSweeps implements Sweepable {
       else if (this.due.get(id) <= now) break;
     }
     return work;
+  }
+
+  private boundOf(target: SweptPool): number {
+    return target.deadlineBound?.() ?? target.nextDeadline() ?? Infinity;
   }
 
   /** Sets pool `id`'s entry to its exact next deadline, later or earlier. O(log pools). */

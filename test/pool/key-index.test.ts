@@ -91,6 +91,25 @@ describe("KeyIndex", () => {
     expect(h.index.find(wrapped)).toBe(slot);
   });
 
+  it("keeps one key text under two owners apart, also when both share a home cell", () => {
+    // Owner 1024 mixes to the same home as owner 0 in a 1024-cell table (the mix's low 10 bits
+    // are multiplied by 1024), so both entries sit in one probe run and only the owner tells them apart.
+    const slots: string[] = [];
+    const owners: number[] = [];
+    const index = new KeyIndex((slot) => slots[slot]!, homeHash, TABLE_CELLS, (slot) => owners[slot]!);
+    const key = keyWithHome(17, seededRandom(8));
+    const add = (owner: number): number => {
+      slots.push(key);
+      owners.push(owner);
+      index.insert(slots.length - 1);
+      return slots.length - 1;
+    };
+    const [a, b, c] = [add(0), add(1024), add(1)];
+    expect([index.find(key, 0), index.find(key, 1024), index.find(key, 1), index.find(key, 2048)]).toEqual([a, b, c, -1]);
+    index.remove(a);
+    expect([index.find(key, 0), index.find(key, 1024), index.find(key, 1)]).toEqual([-1, b, c]);
+  });
+
   it("answers a miss in a table filled to capacity by one colliding run", () => {
     const random = seededRandom(5);
     const h = harness();

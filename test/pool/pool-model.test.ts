@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyPool, KeyPoolError } from "../../src/pool/index.js";
+import { KeyPool, KeyPoolError, SlotTable } from "../../src/pool/index.js";
 import type { KeyPoolErrorCode, PoolOptions } from "../../src/pool/index.js";
 import { seededRandom, type Random } from "../../src/random.js";
 import { ALPHABET, T0, keyStartingWith } from "./pool-fixtures.js";
@@ -48,13 +48,18 @@ class ModelRun {
   private readonly log: string[] = [];
   readonly seen = new Map<string, number>();
 
+  /**
+   * `neighbours`: the pool shares `neighbours.table` with other runs' pools, and some imports
+   * take a key text another of them imported (`neighbours.keys`, which every import adds to).
+   */
   constructor(
     private readonly seed: number,
     options: PoolOptions,
     private readonly exactCounts: boolean,
+    private readonly neighbours?: { readonly table: SlotTable; readonly keys: string[] },
   ) {
     this.rnd = seededRandom(seed);
-    this.pool = new KeyPool(options, seededRandom(seed + 1000));
+    this.pool = new KeyPool(options, seededRandom(seed + 1000), neighbours?.table);
     this.model = new ReferencePool(options);
   }
 
@@ -64,7 +69,7 @@ class ModelRun {
         this.step();
         const live = this.model.liveKeys().length;
         expect(this.pool.size, "pool.size counts every live key").toBeGreaterThanOrEqual(live);
-        expect(this.pool.size, "pool.size stays within max-keys").toBeLessThanOrEqual(OPTIONS.maxKeys);
+        expect(this.pool.size, "pool.size stays within max-keys").toBeLessThanOrEqual(this.pool.options.maxKeys);
       } catch (err) {
         const recent = this.log.slice(-15).join("\n  ");
         throw new Error(`seed ${this.seed}, step ${step}: ${(err as Error).message}\n recent ops:\n  ${recent}`);
@@ -182,6 +187,8 @@ class ModelRun {
     if (r === 1) keys.push(keys[0]!);
     if (r === 2) keys.splice(this.rnd.int(keys.length), 0, MALFORMED_KEYS[this.rnd.int(MALFORMED_KEYS.length)]!);
     if (r === 3) keys.length = 0;
+    const common = this.neighbours?.keys ?? [];
+    if (r === 4 && common.length > 0) keys[0] = common[this.rnd.int(common.length)]!;
     const now = this.when();
     const expected = this.model.import(keys, now);
     const actual = attempt(() => this.pool.import(keys, now));
@@ -196,6 +203,7 @@ class ModelRun {
     expect(actual.ok).toEqual(this.model.added(actual.ok));
     // A key that died may come back by a new import (the one picked live above may die at `now`).
     this.known.push(...keys.filter((k) => !this.known.includes(k)));
+    if (this.neighbours) common.push(...keys);
   }
 
   /** Lists the whole pool (or one state) page by page: every live key exactly once, as `get` sees it. */
@@ -316,5 +324,19 @@ describe("KeyPool against a naive reference model", () => {
     const run = new ModelRun(seed, { ...OPTIONS, catchUpBudget: 2 }, false);
     run.run(4000);
     for (const tag of MUST_SEE) expect(run.seen.has(tag), tag).toBe(true);
+  });
+
+  it.each([6, 7])("each of four pools sharing one slot table agrees with its own model, steps interleaved (seed %i)", (seed) => {
+    // Pools of one process share one table (EmbeddedPools): their keys' slots, chunks and index
+    // entries interleave, the same key text lives in several pools, and slots are recycled
+    // pool by pool; none of it may show in any pool's answers, listings or counts.
+    const neighbours = { table: new SlotTable(seededRandom(seed + 2000)), keys: [] as string[] };
+    // Room for 150 keys (and a catch-up that reclaims them all at once, so counts stay exact):
+    // each pool spans several chunks of the table, taken in turn with the others..
+    const runs = [0, 1, 2, 3].map((i) => new ModelRun(seed * 10 + i, { ...OPTIONS, maxKeys: 150, catchUpBudget: 256 }, true, neighbours));
+    const order = seededRandom(seed);
+    for (let step = 0; step < 16_000; step++) runs[order.int(runs.length)]!.run(1);
+    for (const tag of MUST_SEE) expect(runs.some((run) => run.seen.has(tag)), tag).toBe(true);
+    expect(neighbours.keys.length).toBeGreaterThan(new Set(neighbours.keys).size); // some key text was imported into two pools
   });
 });
