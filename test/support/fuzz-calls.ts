@@ -9,6 +9,12 @@ export const METHODS = [
 /** One KeyService method's wire name. */
 export type MethodName = (typeof METHODS)[number];
 
+/** The admin methods of pools of real keys, tallied too (the garbage and cancel fuzzers send neither). */
+export const POOL_METHODS = ["ImportKeys", "ListKeys"] as const;
+
+/** A method whose inputs a Tally counts. */
+export type TalliedMethod = MethodName | (typeof POOL_METHODS)[number];
+
 /** The full path of a KeyService method. */
 export const pathOf = (method: MethodName): string => `/keypool.v1.KeyService/${method}`;
 
@@ -69,9 +75,9 @@ export function rawKeepAlive(client: grpc.Client): RawStream {
 
 /** Per-method counts of inputs sent, for the summary and the "thousands per method" checks. */
 export class Tally {
-  readonly counts = new Map<MethodName, number>(METHODS.map((m) => [m, 0]));
+  readonly counts = new Map<TalliedMethod, number>([...METHODS, ...POOL_METHODS].map((m) => [m, 0]));
 
-  add(method: MethodName, n = 1): void {
+  add(method: TalliedMethod, n = 1): void {
     this.counts.set(method, this.counts.get(method)! + n);
   }
 

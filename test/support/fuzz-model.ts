@@ -37,6 +37,22 @@ export class FuzzModel {
     this.model.add(keys.map((k) => ({ key: k.key, state: "free", expiresAt: 0, createdAt: 0 })), now);
   }
 
+  /**
+   * Records keys ImportKeys added at `now`, checking each is FREE and alive for one TTL. A key
+   * text may come back after it died or was deleted, so it is known once.
+   */
+  imported(keys: readonly WireKeyInfo[], now: number): void {
+    for (const k of keys) {
+      if (k.state !== KeyState.FREE || k.leaseId !== "") throw new ContractViolation("ImportKeys added a key that is not FREE");
+      if (timestampMs(k.expiresAt!) !== now + this.settings.keepaliveTtlMs) {
+        throw new ContractViolation("ImportKeys added a key that does not live one keepalive TTL");
+      }
+      if (!this.seen.has(k.key)) this.known.push(k.key);
+      this.seen.add(k.key);
+    }
+    this.model.add(keys.map((k) => ({ key: k.key, state: "free", expiresAt: 0, createdAt: 0 })), now);
+  }
+
   /** Records a key AcquireKey handed out at `now`: it must have been free and live. */
   acquired(wire: WireKeyInfo | undefined, now: number): void {
     const key = wire?.key ?? "";

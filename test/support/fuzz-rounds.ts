@@ -9,6 +9,8 @@ import type { Tally } from "./fuzz-calls.js";
 import type { FuzzServer } from "./fuzz-harness.js";
 import { checkInfo, expectedCodes } from "./fuzz-key-ops.js";
 import type { FuzzModel } from "./fuzz-model.js";
+import { importOps, listing } from "./fuzz-pool-steps.js";
+import type { ImportOp, Listing } from "./fuzz-pool-steps.js";
 
 /** Clock steps that land on, just before and just after the block (60 s) and life (5 min) deadlines. */
 const STEPS = [0, 0, 1, 999, 30_000, 59_999, 60_000, 60_001, 120_000, 299_999, 300_000, 300_001];
@@ -23,13 +25,15 @@ interface KeyOp {
   readonly foreign: string;
 }
 
-/** One round of valid operations: a clock step, then generates, acquires, key ops and counts. */
+/** One round of valid operations: a clock step, then generates, imports, acquires, key ops, counts and a listing. */
 export interface Round {
   readonly advance: number;
   readonly counts: readonly number[];
   readonly waits: readonly number[];
   readonly ops: readonly KeyOp[];
   readonly stats: number;
+  readonly imports: readonly ImportOp[];
+  readonly listing: Listing | null;
 }
 
 /** Rounds whose counts, waits and picks straddle every documented bound. */
@@ -52,6 +56,8 @@ export const round: fc.Arbitrary<Round> = fc.record({
     foreign: wellFormedLease,
   }), { minLength: 30, maxLength: 50 }),
   stats: fc.integer({ min: 15, max: 35 }),
+  imports: importOps,
+  listing,
 });
 
 const S = grpc.status;
