@@ -2,11 +2,13 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type * as grpc from "@grpc/grpc-js";
 import type { KeepAliveRequestSchema, KeepAliveResponse, LeaseResult } from "../../gen/keypool/v1/keypool_pb.js";
 import { keepAliveOutcome } from "./convert.js";
-import { batchEntries, holdId, keepAliveBatches } from "./keepalive-batches.js";
+import { HeldKeys } from "./held-keys.js";
+import type { Held } from "./held-keys.js";
+import { holdId, keepAliveBatches } from "./keepalive-batches.js";
 import type { KeepAliveBatch } from "./keepalive-batches.js";
 import { KeyPoolClientError } from "./errors.js";
 import type { KeepAliveHold, LeaseHold } from "./key-hold.js";
-import { leaseDeadline, lostReasonOf, renewedLease } from "./lease-timing.js";
+import { lostReasonOf } from "./lease-timing.js";
 import type { Scheduler, TimerHandle } from "./scheduler.js";
 import type { LostReason } from "./types.js";
 
@@ -30,33 +32,24 @@ export interface KeeperDeps {
   connected(): void;
 }
 
-interface Held {
-  readonly hold: KeepAliveHold;
-  /** Set for a LeaseHold: the lease renewed, its block TTL, and the TTL its deadline is judged by. */
-  readonly lease: { readonly hold: LeaseHold; readonly blockTtlMs: number; ttlMs: number } | undefined;
-  /** Client time a confirmed keepalive or renewal was sent (or the lease's AcquireKey was sent). */
-  confirmedAt: number;
-}
-
 /**
  * Keeps every held key of one client alive, and every held lease renewed, over ONE KeepAlive
  * stream, each request naming one pool (holds are grouped per pool, at most 1000 per request):
  * sends everything every third of the shortest TTL involved (keepalive TTL for keys held
  * without a lease, block TTL for leases), reconnects with backoff when the stream breaks, and
  * gives a hold up as `lost` when the server refuses it (`found: false`, a refused renewal, a
- * request refused PERMISSION_DENIED: see `onEnded`) or when its deadline on the client's clock passes: for a key, a keepalive TTL after the last
- * confirmed send; for a lease, a little before a block TTL after it (see lease-timing.ts). The
- * stream is open only while something is held. Cost: O(k) per tick for k holds.
+ * request refused PERMISSION_DENIED: see `onEnded`) or when its deadline on the client's clock
+ * passes (see HeldKeys). The stream is open only while something is held. Cost: O(k) per tick
+ * for k holds.
  */
 export class KeepAliveKeeper {
-  private readonly held = new Map<string, Held>();
+  private readonly held = new HeldKeys();
   /** Requests written on the current stream and not yet answered, oldest first, with when. */
   private inFlight: { sentAt: number; batch: KeepAliveBatch }[] = [];
   private stream: Stream | undefined;
   private answered = false;
   /** Whether `connected` was the last of connected/disconnected told (a refusal tells neither). */
   private up = false;
-  private ttlMs: number | undefined;
   private learning = false;
   private wakeTimer: TimerHandle | undefined;
   private reconnectTimer: TimerHandle | undefined;
@@ -67,14 +60,12 @@ export class KeepAliveKeeper {
 
   /** Interval between sends: a third of the shortest TTL of what is held (or of the keepalive TTL); undefined before known. */
   get intervalMs(): number | undefined {
-    let ttl = this.ttlMs ?? Infinity;
-    for (const h of this.held.values()) if (h.lease) ttl = Math.min(ttl, h.lease.ttlMs);
-    return ttl === Infinity ? undefined : Math.max(1, Math.floor(ttl / 3));
+    return this.held.intervalMs;
   }
 
   /** Whether `key` of `pool` is held. */
   has(pool: string, key: string): boolean {
-    return this.held.has(holdId(pool, key));
+    return this.held.get(holdId(pool, key)) !== undefined;
   }
 
   /** Starts keeping `hold.key` alive; sends it at once when the stream is up. O(1). */
@@ -92,10 +83,7 @@ export class KeepAliveKeeper {
 
   /** Stops keeping `hold`'s key alive; closes the stream when nothing is left. O(1). */
   remove(hold: KeepAliveHold): void {
-    const id = holdId(hold.pool, hold.key);
-    if (this.held.get(id)?.hold !== hold) return;
-    this.held.delete(id);
-    if (this.held.size === 0) this.idle();
+    if (this.held.remove(hold) && this.held.size === 0) this.idle();
   }
 
   /** Gives `hold` up now because its deadline passed (the hold noticed it before the timer). */
@@ -110,8 +98,7 @@ export class KeepAliveKeeper {
   }
 
   private track(held: Held): void {
-    this.held.set(holdId(held.hold.pool, held.hold.key), held);
-    this.setDeadline(held);
+    this.held.add(held);
     if (this.stream) this.send([held]);
     else if (this.reconnectTimer === undefined) this.connect();
     this.scheduleWake();
@@ -120,7 +107,7 @@ export class KeepAliveKeeper {
   private connect(): void {
     if (this.stream || this.held.size === 0) return;
     const keyOnly = [...this.held.values()].find((h) => !h.lease);
-    if (keyOnly && this.ttlMs === undefined) return this.learnTtl(keyOnly.hold);
+    if (keyOnly && this.held.ttlMs === undefined) return this.learnTtl(keyOnly.hold);
     const stream = this.deps.openStream();
     this.stream = stream;
     this.answered = false;
@@ -138,7 +125,7 @@ export class KeepAliveKeeper {
     this.deps.fetchTtlMs(hold).then(
       (ttl) => {
         this.learning = false;
-        this.learnedTtl(ttl);
+        this.held.learnTtl(ttl);
         this.connect();
       },
       (err: unknown) => {
@@ -180,7 +167,7 @@ export class KeepAliveKeeper {
       const held = this.held.get(id);
       if (!held || held.lease) continue;
       if (!outcome.found) this.lose(id, "not-found");
-      else this.confirm(held, sentAt, outcome.expiresAt!);
+      else this.held.confirm(held, sentAt, outcome.expiresAt!);
     }
     for (const result of response.leaseResults) this.onLeaseResult(holdId(pool, result.key), result, sentAt);
     this.scheduleWake();
@@ -190,31 +177,7 @@ export class KeepAliveKeeper {
     const held = this.held.get(id);
     if (!held?.lease || held.lease.hold.leaseId !== result.leaseId) return;
     if (!result.renewed) return this.lose(id, lostReasonOf(result.reason));
-    const renewed = renewedLease(result, held.lease.blockTtlMs);
-    held.lease.hold.blockedUntil = renewed.blockedUntil;
-    held.lease.ttlMs = renewed.ttlMs;
-    // A key held by its string beside leases went out on their stream without the TTL asked:
-    // without this its deadline would stay open-ended, and a dead stream would never lose it.
-    if (this.ttlMs === undefined) this.learnedTtl(renewed.lifeTtlMs);
-    this.confirm(held, sentAt, renewed.expiresAt);
-  }
-
-  /** The keepalive TTL is known: every hold's deadline follows it from now on. O(k). */
-  private learnedTtl(ttlMs: number): void {
-    this.ttlMs = ttlMs;
-    for (const h of this.held.values()) this.setDeadline(h);
-  }
-
-  private confirm(held: Held, sentAt: number, expiresAt: number): void {
-    held.confirmedAt = Math.max(held.confirmedAt, sentAt);
-    this.setDeadline(held);
-    held.hold.emit("renewed", expiresAt);
-  }
-
-  private setDeadline(held: Held): void {
-    held.hold.deadline = held.lease
-      ? leaseDeadline(held.confirmedAt, held.lease.ttlMs)
-      : held.confirmedAt + (this.ttlMs ?? Infinity);
+    this.held.renewed(held, result, sentAt);
   }
 
   /**
@@ -233,7 +196,7 @@ export class KeepAliveKeeper {
     this.inFlight = [];
     if (this.held.size === 0) return;
     if (refused) {
-      this.refuse(refused, error.details);
+      for (const id of [...this.held.named(refused)]) this.lose(id, "permission-denied", error.details);
       return this.connect();
     }
     this.broke(error);
@@ -244,14 +207,6 @@ export class KeepAliveKeeper {
     this.up = false;
     this.deps.disconnected(error);
     this.scheduleReconnect();
-  }
-
-  /** Loses every hold `batch` named, as it named them (a lease by its id), for `said`. O(k). */
-  private refuse(batch: KeepAliveBatch, said: string): void {
-    for (const { id, leaseId } of batchEntries(batch)) {
-      const held = this.held.get(id);
-      if (held && held.lease?.hold.leaseId === leaseId) this.lose(id, "permission-denied", said);
-    }
   }
 
   private scheduleReconnect(): void {
@@ -267,7 +222,7 @@ export class KeepAliveKeeper {
   private wake(): void {
     this.wakeTimer = undefined;
     const now = this.deps.scheduler.now();
-    for (const [id, held] of this.held) if (now >= held.hold.deadline) this.lose(id, "stream-down");
+    for (const [id, held] of [...this.held.entries()]) if (now >= held.hold.deadline) this.lose(id, "stream-down");
     if (this.stream && now >= this.nextSendAt && this.held.size > 0) this.send([...this.held.values()]);
     this.scheduleWake();
   }
