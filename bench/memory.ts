@@ -27,8 +27,14 @@ export function predictedLayout(keys: number): MemoryResult["layout"] {
   return [
     { part: "key string (27 one-byte chars)", bytesPerKey: align(STRING_HEADER + 27), where: "V8 heap" },
     { part: "1 reference column (keys)", bytesPerKey: POINTER * pageFactor, where: "V8 heap (paged arrays)" },
-    { part: "3 Float64 columns (createdAt, expiresAt, blockedUntil)", bytesPerKey: 24 * pageFactor, where: "ArrayBuffers (external)" },
-    { part: "7 Int32 columns (free set x2, 2 deadline lists x prev/next, spare-slot link)", bytesPerKey: 28 * pageFactor, where: "ArrayBuffers (external)" },
+    {
+      part: "5 Float64 columns (created, expires, blocked until, fencing, acquired at | cooldown until)",
+      bytesPerKey: 40 * pageFactor, where: "ArrayBuffers (external)",
+    },
+    {
+      part: "6 Int32 columns (free set + position | heap position, 2 deadline lists x prev/next)",
+      bytesPerKey: 24 * pageFactor, where: "ArrayBuffers (external)",
+    },
     { part: "lease id bytes (18 per slot)", bytesPerKey: 18 * pageFactor, where: "ArrayBuffers (external)" },
     { part: "KeyIndex table (Int32, 2x capacity rounded to 2^k)", bytesPerKey: (table * 4) / keys, where: "ArrayBuffer (external)" },
   ].map((p) => ({ ...p, bytesPerKey: Math.round(p.bytesPerKey * 10) / 10 }));

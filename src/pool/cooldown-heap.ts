@@ -9,7 +9,7 @@ import { Int32Column } from "./columns.js";
  * column); change one only through `update`.
  */
 export class CooldownHeap {
-  /** heap[i] = slot at heap position i. */
+  /** heap[i] = slot at heap position i; grows with the heap (not with the slots: few keys cool). */
   private readonly heap = new Int32Column();
   /** Slots in the heap. */
   size = 0;
@@ -29,9 +29,8 @@ export class CooldownHeap {
     this.ownsPos = pos === undefined;
   }
 
-  /** Makes room for `size` slots (and, with its own positions, slots [0, size) usable). */
+  /** With its own positions, makes slots [0, size) usable (shared positions are their owner's to reserve). */
   reserve(size: number): void {
-    this.heap.reserve(size);
     if (this.ownsPos) this.pos.reserve(size);
   }
 
@@ -47,6 +46,7 @@ export class CooldownHeap {
 
   /** Adds `slot` (not in the heap) by its current deadline. O(log n). */
   push(slot: number): void {
+    this.heap.reserve(this.size + 1); // O(1) unless a page is added or the first one doubles
     const at = this.size++;
     this.put(at, slot);
     this.up(at);

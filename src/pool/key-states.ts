@@ -42,12 +42,9 @@ export class KeyStates implements ListingSource {
     this.free = new FreeSet(slots.freePos);
     this.blocks = new DeadlineList(slots.blockPrev, slots.blockNext);
     this.lives = new DeadlineList(slots.lifePrev, slots.lifeNext);
-    this.cooling = new CooldownHeap(slots.cooldownUntil, slots.coolPos);
+    this.cooling = new CooldownHeap(slots.cooldownUntil, slots.freePos);
     this.owner = slots.join();
-    this.places = new PoolSlots(slots, this.owner, (places) => {
-      this.free.reserve(places);
-      this.cooling.reserve(places);
-    });
+    this.places = new PoolSlots(slots, this.owner, (places) => this.free.reserve(places));
   }
 
   /** Places ever used (for listing): every key of the pool has a place below it. */
@@ -146,9 +143,12 @@ export class KeyStates implements ListingSource {
   /** Frees `slot` if its block or cooldown has ended at `now`. */
   settle(slot: number, now: number): void {
     const until = this.slots.blockedUntil.get(slot);
-    if (until !== 0 && until <= now) {
-      this.unblock(slot);
-      this.counters.autoReleased++;
+    if (until !== 0) {
+      // Blocked: the shared column holds acquiredAt, not a cooldown.
+      if (until <= now) {
+        this.unblock(slot);
+        this.counters.autoReleased++;
+      }
       return;
     }
     const cooled = this.slots.cooldownUntil.get(slot);
@@ -163,6 +163,7 @@ export class KeyStates implements ListingSource {
   unblock(slot: number): void {
     this.blocks.unlink(slot);
     this.slots.blockedUntil.set(slot, 0);
+    this.slots.acquiredAt.set(slot, 0); // the column reads as cooldownUntil again: 0, not cooling
     this.free.add(slot);
   }
 
@@ -172,22 +173,22 @@ export class KeyStates implements ListingSource {
    */
   cool(slot: number, until: number): void {
     const { blockedUntil, cooldownUntil } = this.slots;
-    const current = cooldownUntil.get(slot);
-    if (current !== 0) {
-      if (until > current) {
-        cooldownUntil.set(slot, until);
-        this.cooling.update(slot);
-        this.noteDeadline(until);
-      }
-      return;
-    }
     if (blockedUntil.get(slot) !== 0) {
       this.blocks.unlink(slot);
       blockedUntil.set(slot, 0);
     } else {
+      const current = cooldownUntil.get(slot);
+      if (current !== 0) {
+        if (until > current) {
+          cooldownUntil.set(slot, until);
+          this.cooling.update(slot);
+          this.noteDeadline(until);
+        }
+        return;
+      }
       this.free.remove(slot);
     }
-    cooldownUntil.set(slot, until);
+    cooldownUntil.set(slot, until); // over a blocked key's acquiredAt, which ends with its lease
     this.cooling.push(slot);
     this.noteDeadline(until);
   }

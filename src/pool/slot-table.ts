@@ -31,15 +31,20 @@ export class SlotTable {
   readonly expiresAt = new Float64Column();
   /** 0 when the slot is not blocked. */
   readonly blockedUntil = new Float64Column();
-  /** 0 when the slot is not cooling. */
+  /**
+   * One column for two values of exclusive states, so neither costs a cell per key: while the
+   * slot is blocked (`blockedUntil` != 0) it holds `acquiredAt`, else `cooldownUntil` (0: not
+   * cooling). Read `cooldownUntil` only where `blockedUntil` is 0; `unblock` writes it back to 0.
+   */
   readonly cooldownUntil = new Float64Column();
+  /** When the current lease was acquired: the `cooldownUntil` column, read only while blocked. */
+  readonly acquiredAt = this.cooldownUntil;
   /** The fencing token of the key's latest lease (0 before its first); kept while free. */
   readonly fencing = new Float64Column();
-  /** When the current lease was acquired: valid only while blocked. */
-  readonly acquiredAt = new Float64Column();
-  /** The next slot of its pool's spare list (see PoolSlots). */
-  readonly nextSpare = new Int32Column();
-  /** A free slot's position in its pool's free set, else -1. */
+  /**
+   * A free slot's position in its pool's free set, or a cooling slot's in its pool's cooldown
+   * heap (a slot is never in both: one column serves the two), else -1.
+   */
   readonly freePos = new Int32Column();
   /** Links of the pools' block lists (ordered by block deadline). */
   readonly blockPrev = new Int32Column();
@@ -47,8 +52,11 @@ export class SlotTable {
   /** Links of the pools' life lists (ordered by life deadline). */
   readonly lifePrev = new Int32Column();
   readonly lifeNext = new Int32Column();
-  /** A cooling slot's position in its pool's cooldown heap, else -1. */
-  readonly coolPos = new Int32Column();
+  /**
+   * The next slot of an emptied slot's pool's spare list (see PoolSlots): the life list's `next`
+   * column, which an empty slot (in no list) does not use and which `append` rewrites.
+   */
+  readonly nextSpare = this.lifeNext;
   /** The pool that owns each chunk. */
   private readonly owners = new Int32Column();
   /** Every live key of every pool, by (key, pool). */
@@ -74,8 +82,8 @@ export class SlotTable {
     this.owners.set(chunk, owner);
     const size = this.chunks * CHUNK;
     const columns = [
-      this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.cooldownUntil, this.fencing, this.acquiredAt,
-      this.nextSpare, this.freePos, this.blockPrev, this.blockNext, this.lifePrev, this.lifeNext, this.coolPos,
+      this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.cooldownUntil, this.fencing,
+      this.freePos, this.blockPrev, this.blockNext, this.lifePrev, this.lifeNext,
     ];
     for (const c of columns) c.reserve(size);
     return chunk;
@@ -124,7 +132,8 @@ export class SlotTable {
 
   /** The state of an occupied slot at `now` (a block or cooldown ends at its deadline). O(1). */
   stateAt(slot: number, now: number): KeyState {
-    return this.blockedUntil.get(slot) > now ? "blocked" : this.cooldownUntil.get(slot) > now ? "cooling" : "free";
+    const until = this.blockedUntil.get(slot);
+    return until > now ? "blocked" : until === 0 && this.cooldownUntil.get(slot) > now ? "cooling" : "free";
   }
 
   /** The slot as the pool answers it at `now`. */
@@ -132,7 +141,7 @@ export class SlotTable {
     const until = this.blockedUntil.get(slot);
     const blocked = until > now;
     const cooled = this.cooldownUntil.get(slot);
-    const cooling = cooled > now;
+    const cooling = until === 0 && cooled > now; // while blocked the column holds acquiredAt
     return {
       key: this.keys.get(slot)!,
       state: blocked ? "blocked" : cooling ? "cooling" : "free",

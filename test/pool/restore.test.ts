@@ -20,6 +20,23 @@ describe("KeyPool.restore", () => {
     expect(pool.acquire(now + 10)).toMatchObject({ key: KEY_A, fencingToken: 8, acquiredAt: now + 10 });
   });
 
+  it("never reports a blocked key as cooling, also when its lease began after now (a clock stepped back across a restart)", () => {
+    // While blocked, a key's acquiredAt shares its cell with cooldownUntil: a later-than-now
+    // acquiredAt must not read as a cooldown, during the block or after it ends.
+    const pool = makePool();
+    const record = {
+      key: KEY_A, state: "blocked", leaseId: LEASE, blockedUntil: T0 + 100, expiresAt: T0 + KEEPALIVE_TTL, createdAt: T0 - 5000,
+      fencingToken: 3, acquiredAt: T0 + 50,
+    } as const;
+    pool.restore(record, T0);
+    expect(pool.get(KEY_A, T0)).toEqual(record);
+    expect(pool.list({ state: "cooling", pageSize: 10, pageToken: "" }, T0).keys).toEqual([]);
+    expect(pool.release(KEY_A, LEASE, T0 + 1)).toMatchObject({ state: "free", cooldownUntil: undefined, acquiredAt: undefined });
+    expect(pool.stats(T0 + 1)).toMatchObject({ free: 1, blocked: 0, cooling: 0 });
+    expect(pool.acquire(T0 + 1)).toMatchObject({ key: KEY_A, fencingToken: 4, acquiredAt: T0 + 1 });
+    expect(pool.release(KEY_A, undefined, T0 + 2, 500)).toMatchObject({ state: "cooling", cooldownUntil: T0 + 502, acquiredAt: undefined });
+  });
+
   it("keeps a free key's last fencing token, so its next lease's token is greater", () => {
     const pool = makePool();
     pool.restore({ key: KEY_A, state: "free", expiresAt: T0 + KEEPALIVE_TTL, createdAt: T0, fencingToken: 41 }, T0);
