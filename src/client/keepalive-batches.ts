@@ -25,9 +25,10 @@ export interface KeepAliveBatch {
 
 /**
  * Groups entries per pool (pools in the order first seen, entries in theirs) into requests of at
- * most KEYS_PER_KEEPALIVE entries, as the KeepAlive stream wants them. O(k) for k entries.
+ * most `perRequest` (default KEYS_PER_KEEPALIVE) entries, as the KeepAlive stream wants them.
+ * O(k) for k entries.
  */
-export function keepAliveBatches(entries: Iterable<KeepAliveEntry>): KeepAliveBatch[] {
+export function keepAliveBatches(entries: Iterable<KeepAliveEntry>, perRequest = KEYS_PER_KEEPALIVE): KeepAliveBatch[] {
   const byPool = new Map<string, KeepAliveEntry[]>();
   for (const entry of entries) {
     const group = byPool.get(entry.pool);
@@ -36,8 +37,8 @@ export function keepAliveBatches(entries: Iterable<KeepAliveEntry>): KeepAliveBa
   }
   const batches: KeepAliveBatch[] = [];
   for (const [pool, group] of byPool) {
-    for (let i = 0; i < group.length; i += KEYS_PER_KEEPALIVE) {
-      const part = group.slice(i, i + KEYS_PER_KEEPALIVE);
+    for (let i = 0; i < group.length; i += perRequest) {
+      const part = group.slice(i, i + perRequest);
       batches.push({
         pool,
         keys: part.flatMap((e) => (e.leaseId === undefined ? [e.key] : [])),

@@ -4,7 +4,7 @@ import type { KeepAliveRequestSchema, KeepAliveResponse, LeaseResult } from "../
 import { keepAliveOutcome } from "./convert.js";
 import { HeldKeys } from "./held-keys.js";
 import type { Held } from "./held-keys.js";
-import { holdId, keepAliveBatches } from "./keepalive-batches.js";
+import { holdId, keepAliveBatches, KEYS_PER_KEEPALIVE } from "./keepalive-batches.js";
 import type { KeepAliveBatch } from "./keepalive-batches.js";
 import { KeyPoolClientError } from "./errors.js";
 import type { KeepAliveHold, LeaseHold } from "./key-hold.js";
@@ -55,6 +55,8 @@ export class KeepAliveKeeper {
   private reconnectTimer: TimerHandle | undefined;
   private failures = 0;
   private nextSendAt = 0;
+  /** Most entries per request: 1000, unless the server refused as many (its --max-keepalive-keys). */
+  private perRequest = KEYS_PER_KEEPALIVE;
 
   constructor(private readonly deps: KeeperDeps) {}
 
@@ -146,7 +148,7 @@ export class KeepAliveKeeper {
   private send(holds: Held[]): void {
     const now = this.deps.scheduler.now();
     const entries = holds.map((h) => ({ pool: h.hold.pool, key: h.hold.key, leaseId: h.lease?.hold.leaseId }));
-    for (const batch of keepAliveBatches(entries)) {
+    for (const batch of keepAliveBatches(entries, this.perRequest)) {
       this.stream!.write(batch);
       this.inFlight.push({ sentAt: now, batch });
     }
@@ -186,17 +188,25 @@ export class KeepAliveKeeper {
    * pool the token may not use; a token refused KeepAlive altogether is refused at its first
    * request, and so loses every hold a request at a time): its holds are lost with the server's
    * words, and the others go on at once over a fresh stream, as nothing of theirs was refused.
-   * Anything else is the stream breaking: reconnect with backoff.
+   * An INVALID_ARGUMENT end refused the oldest one for its size, since every entry passed this
+   * client's own checks (the server's --max-keepalive-keys is below 1000): requests are halved
+   * until the server takes them, at once, on a fresh stream (at most 10 times). Anything else is
+   * the stream breaking: reconnect with backoff.
    */
   private onEnded(stream: Stream, status: grpc.StatusObject): void {
     if (stream !== this.stream) return;
     this.stream = undefined;
     const error = KeyPoolClientError.from(status, "KeepAlive");
-    const refused = error.code === "PERMISSION_DENIED" ? this.inFlight[0]?.batch : undefined;
+    const oldest = this.inFlight[0]?.batch;
     this.inFlight = [];
     if (this.held.size === 0) return;
-    if (refused) {
-      for (const id of [...this.held.named(refused)]) this.lose(id, "permission-denied", error.details);
+    if (oldest && error.code === "PERMISSION_DENIED") {
+      for (const id of [...this.held.named(oldest)]) this.lose(id, "permission-denied", error.details);
+      return this.connect();
+    }
+    const entries = oldest ? oldest.keys.length + oldest.leases.length : 0;
+    if (error.code === "INVALID_ARGUMENT" && entries > 1) {
+      this.perRequest = Math.min(this.perRequest, Math.floor(entries / 2));
       return this.connect();
     }
     this.broke(error);

@@ -57,6 +57,27 @@ describe("client.hold(key)", () => {
     expect(scheduler.pending).toBe(0);
   });
 
+  it("splits its messages further when the server's --max-keepalive-keys is below 1000: every hold kept, none lost", async () => {
+    const small = await startTestServer({ server: { limits: { maxKeepAliveKeys: 10 } } });
+    cleanup.push(() => small.close());
+    const s = new ManualScheduler(small.clock);
+    const c = createKeyPoolClient(small.address, { scheduler: s, random: () => 1 });
+    cleanup.push(() => c.close());
+    const heard: string[] = [];
+    c.on("lost", (_key, reason) => heard.push(reason));
+    c.on("disconnected", (err) => heard.push(err.code));
+    const holds = (await c.generateKeys(25)).map((k) => c.hold(k.key));
+    await Promise.all(holds.map((h) => once(h, "renewed")));
+    for (let i = 0; i < 6; i++) {
+      const renewed = Promise.all(holds.map((h) => once(h, "renewed")));
+      s.advance(INTERVAL);
+      await renewed;
+    }
+    expect(holds.every((h) => h.active)).toBe(true);
+    expect(heard).toEqual([]);
+    expect((await c.getKey(holds[24]!.key)).expiresAt).toBe(small.clock.now() + TTL);
+  });
+
   it("emits lost (not-found) when the server no longer holds the key, and aborts the signal", async () => {
     const [k] = await client.generateKeys(1);
     const hold = client.hold(k!.key);
