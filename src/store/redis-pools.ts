@@ -3,13 +3,15 @@ import type { StoreDescription } from "./key-store.js";
 import { resolvePoolName } from "./pool-set.js";
 import type { PoolSet } from "./pool-set.js";
 import { RedisLink } from "./redis/redis-link.js";
+import { ownSweeper } from "./redis/redis-sweeper.js";
+import type { RedisSweeper } from "./redis/redis-sweeper.js";
 import { FREED_PATTERN, poolOfChannel } from "./redis/shard-keys.js";
 import { PoolSettingsMismatch } from "./redis/settings-gate.js";
 import { ShardedRedisStore } from "./sharded-redis-store.js";
 import type { ShardedRedisStoreOptions } from "./sharded-redis-store.js";
 
 /** Settings of a server's Redis pools: every pool gets the same flags. */
-export interface RedisPoolsOptions extends Omit<ShardedRedisStoreOptions, "pool" | "link" | "onDemand"> {
+export interface RedisPoolsOptions extends Omit<ShardedRedisStoreOptions, "pool" | "link" | "onDemand" | "sweeper"> {
   /** `--pool`: the default pool's name (a request's `pool: ""`). */
   readonly defaultPool: string;
   /** `--max-pools`: the most pools this server opens (the default pool included). */
@@ -35,6 +37,8 @@ export interface RedisPoolsOptions extends Omit<ShardedRedisStoreOptions, "pool"
 export class RedisPools implements PoolSet {
   readonly defaultPool: string;
   private readonly link: RedisLink;
+  /** The one background sweeper of every pool's shards (see RedisSweeper); none with `sweepIntervalMs` 0. */
+  readonly sweeper: RedisSweeper | undefined;
   private readonly stores = new Map<string, ShardedRedisStore>();
   private readonly home: ShardedRedisStore;
   private closed = false;
@@ -69,6 +73,7 @@ export class RedisPools implements PoolSet {
     this.defaultPool = options.defaultPool;
     const timeoutMs = (options.commandTimeoutMs ?? 2_000) + (options.waitReplicas?.timeoutMs ?? 0);
     this.link = new RedisLink(options.endpoint, timeoutMs, { pattern: FREED_PATTERN });
+    this.sweeper = ownSweeper(options);
     this.home = this.open(options.defaultPool, false);
   }
 
@@ -137,17 +142,18 @@ export class RedisPools implements PoolSet {
     return { ...home, details: { ...home.details, pool: this.defaultPool, maxPools: this.options.maxPools } };
   }
 
-  /** Closes every pool's store, then the shared connections. Idempotent. */
+  /** Closes every pool's store, then the sweeper (every timer; sweeps in flight end first), then the shared connections. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all([...this.stores.values()].map((s) => s.close()));
+    await this.sweeper?.close();
     await this.link.close();
   }
 
   private open(pool: string, onDemand: boolean): ShardedRedisStore {
     const { defaultPool: _d, maxPools: _m, ...shared } = this.options;
-    const store = new ShardedRedisStore({ ...shared, pool, link: this.link, onDemand });
+    const store = new ShardedRedisStore({ ...shared, pool, link: this.link, onDemand, sweeper: this.sweeper });
     this.stores.set(pool, store);
     return store;
   }

@@ -16,6 +16,8 @@ import { checkShardLayout } from "./redis/shard-layout.js";
 import { shardChannel, shardOf } from "./redis/shard-keys.js";
 import { acquireSharded } from "./redis/shard-pick.js";
 import { RedisStore } from "./redis-store.js";
+import { ownSweeper } from "./redis/redis-sweeper.js";
+import type { RedisSweeper } from "./redis/redis-sweeper.js";
 import type { PoolSettingsMismatch } from "./redis/settings-gate.js";
 
 /**
@@ -44,6 +46,8 @@ export class ShardedRedisStore implements KeyStore {
   /** On demand: the shard layout's checks (see LayoutGate). */
   private readonly layout: LayoutGate | undefined;
   private readonly channels: ReadonlySet<string>;
+  /** The one sweeper of all its shards when it made it (no `sweeper` given). */
+  private readonly ownSweeper: RedisSweeper | undefined;
 
   constructor(private readonly options: ShardedRedisStoreOptions) {
     const count = options.shards;
@@ -55,6 +59,8 @@ export class ShardedRedisStore implements KeyStore {
     const timeoutMs = (options.commandTimeoutMs ?? 2_000) + (options.waitReplicas?.timeoutMs ?? 0);
     this.channels = new Set(refs.map((ref) => shardChannel(this.pool, ref)));
     this.link = options.link ?? new RedisLink(options.endpoint, timeoutMs, { channels: [...this.channels] });
+    this.ownSweeper = options.sweeper ? undefined : ownSweeper(options);
+    const sweeper = options.sweeper ?? this.ownSweeper;
     const { endpoint: _endpoint, shards: _shards, link: _link, ...shared } = options;
     const layout = options.onDemand ? new LayoutGate((record) => this.checkLayout(record)) : undefined;
     this.layout = layout;
@@ -64,6 +70,7 @@ export class ShardedRedisStore implements KeyStore {
           ...shared,
           pool: this.pool,
           link: this.link,
+          sweeper,
           shard,
           newKey: () => this.keyOf(shard.index),
           beforeCheck: layout && (() => layout.beforeFirstUse()),
@@ -234,6 +241,7 @@ export class ShardedRedisStore implements KeyStore {
 
   async close(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.close()));
+    await this.ownSweeper?.close();
     if (!this.options.link) await this.link.close();
   }
 

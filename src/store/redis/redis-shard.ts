@@ -5,8 +5,8 @@ import { defineScripts } from "./commands.js";
 import type { ScriptName, ScriptReply } from "./commands.js";
 import type { RedisPoolSettings } from "./pool-keys.js";
 import { RedisLink } from "./redis-link.js";
-import { RedisSweeper, SWEEP_BUDGET } from "./redis-sweeper.js";
-import type { SweepStep } from "./redis-sweeper.js";
+import { SWEEP_BUDGET, ownSweeper } from "./redis-sweeper.js";
+import type { RedisSweeper, SweepStep } from "./redis-sweeper.js";
 import { expectOk } from "./replies.js";
 import type { ReplyTail } from "./script-events.js";
 import type { PoolSettingsMismatch, SettingsGate } from "./settings-gate.js";
@@ -27,7 +27,11 @@ export class RedisShard {
   protected readonly pool: string;
   protected readonly link: RedisLink;
   protected readonly gate: SettingsGate;
+  /** Its sweeper: shared with the pool's other shards and pools, or its own (`ownsSweeper`). */
   private readonly sweeper: RedisSweeper | undefined;
+  private readonly ownsSweeper: boolean;
+  /** Its id in `sweeper`. */
+  private readonly sweepId: number = -1;
   private readonly scripts: ShardScripts;
   private readonly events: ReplyTail;
   private readonly wanted: RedisPoolSettings;
@@ -59,11 +63,13 @@ export class RedisShard {
     });
     this.events = this.scripts.tail;
     this.gate = this.scripts.gate;
-    const interval = options.sweepIntervalMs ?? 1_000;
-    if (interval > 0) {
-      this.sweeper = new RedisSweeper((budget) => this.sweepOnce(budget), interval, options.scheduler);
-      this.sweeper.start();
-      this.gate.onRefused(() => this.sweeper?.close());
+    this.ownsSweeper = options.sweeper === undefined;
+    this.sweeper = options.sweeper ?? ownSweeper(options);
+    if (this.sweeper) {
+      const sweeper = this.sweeper;
+      const id = sweeper.add((budget) => this.sweepOnce(budget));
+      this.sweepId = id;
+      this.gate.onRefused(() => sweeper.remove(id));
     }
   }
 
@@ -111,7 +117,7 @@ export class RedisShard {
    * cooldowns settled), as the background sweeper runs it. O(budget · log n).
    */
   async sweepOnce(budget = SWEEP_BUDGET): Promise<SweepStep> {
-    const [, work, now, next] = expectOk(await this.run("keypoolSweep", [budget])).map(Number);
+    const [, work, now, next] = expectOk(await this.scripts.run("keypoolSweep", [budget])).map(Number);
     return { work: work!, now: now!, next: next! };
   }
 
@@ -161,7 +167,8 @@ export class RedisShard {
   }
 
   async close(): Promise<void> {
-    this.sweeper?.close();
+    this.sweeper?.remove(this.sweepId);
+    if (this.ownsSweeper) await this.sweeper?.close();
     this.gate.close();
     if (!this.options.link) await this.link.close();
   }
@@ -171,8 +178,12 @@ export class RedisShard {
     return this.scripts.settings;
   }
 
-  /** Runs one script through the settings gate (see ShardScripts). One round trip. */
+  /**
+   * Runs one script through the settings gate (see ShardScripts), and has the sweeper visit the
+   * shard within its interval (the call may have made an earlier deadline). One round trip.
+   */
   protected run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
+    this.sweeper?.touch(this.sweepId);
     return this.scripts.run(name, args);
   }
 }

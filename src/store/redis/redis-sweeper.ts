@@ -1,5 +1,10 @@
+import { CooldownHeap } from "../../pool/cooldown-heap.js";
+import { Float64Column } from "../../pool/columns.js";
+import { systemRandom } from "../../random.js";
+import type { Random } from "../../random.js";
 import { backgroundScheduler } from "../../scheduler.js";
 import type { Scheduler, TimerHandle } from "../../scheduler.js";
+import { SweepRing } from "./sweep-ring.js";
 
 /** What one sweep step reports: work done, the time it judged by, the next deadline (-1: none). */
 export interface SweepStep {
@@ -8,63 +13,242 @@ export interface SweepStep {
   readonly next: number;
 }
 
+/** One bounded sweep step of one shard: one script on that shard's hash slot alone. */
+export type SweepStepper = (budget: number) => Promise<SweepStep>;
+
 /** Units of expiry work per sweep script: about a millisecond of Redis time. */
 export const SWEEP_BUDGET = 256;
-/** Steps run back to back before the sweeper lets a timer tick pass. */
-const STEPS_PER_WAKE = 64;
-/** The shortest pause between two wakes, so a clock mismatch can never spin. */
+/** Idle visits per second, over all shards, unless told otherwise (see RedisSweeperOptions.idleRate). */
+export const DEFAULT_IDLE_SWEEP_RATE = 100;
+/** Steps one visit runs back to back before the shard goes back in line behind other due shards. */
+const STEPS_PER_VISIT = 64;
+/** The shortest pause before a known deadline, so a clock mismatch can never spin. */
 const MIN_DELAY_MS = 10;
+/** Deadline visits in flight at once (shards may live on different masters). */
+const LANES = 4;
+
+/** How a server's sweeper paces itself. */
+export interface RedisSweeperOptions {
+  /** `sweepIntervalMs`: a shard this server called is visited within this long; > 0. */
+  readonly intervalMs: number;
+  /** The most idle visits per second over all shards (default DEFAULT_IDLE_SWEEP_RATE); > 0. */
+  readonly idleRate?: number;
+  /** Its timers (default: real, unref'd timers). */
+  readonly scheduler?: Scheduler;
+  /** Jitters the first visits, so servers sharing a Redis do not sweep in lockstep (default: systemRandom). */
+  readonly random?: Random;
+}
+
+interface Member {
+  readonly step: SweepStepper;
+  /** When its latest visit started (scheduler time). */
+  lastVisit: number;
+  busy: boolean;
+  /** Called while a visit was in flight: the visit may have missed what the call did. */
+  touched: boolean;
+  removed: boolean;
+}
 
 /**
- * The background reclaimer of a Redis pool: one timer per server (never per key) that runs
- * bounded sweep steps while there is a backlog, then sleeps until the next deadline, at most
- * `maxIntervalMs`. Every step is one atomic script, so any number of servers may sweep the same
- * pool at once. Requests stay exact without it; it only bounds Redis memory and keeps stats exact.
- * Failures (Redis down) are ignored: the next wake tries again.
+ * The ONE background sweeper of all the Redis shards a server serves (every pool of a RedisPools,
+ * or one store's shards): it bounds Redis memory (dead keys reclaimed) and keeps counts fresh,
+ * while requests stay exact without it (every script settles the keys it touches first). Its
+ * cost while pools are idle does not grow with their number. A shard is visited (one or more
+ * bounded sweep steps, each one script on its own slot, so Redis Cluster is respected):
+ *
+ * - at the deadline it knows: each visit's reply names the shard's earliest pending deadline, kept
+ *   in an indexed min-heap of shards, so one timer serves them all; a visit that found a full
+ *   budget of work runs up to STEPS_PER_VISIT steps back to back, then goes back in line at once
+ *   (a backlog is swept without pause, in bounded steps, up to LANES shards at a time);
+ * - within `intervalMs` of a call this server ran on it (the call may have added an earlier
+ *   deadline; `touch`), so a pool in use is swept as often as before, at most once per interval;
+ * - in turn, round-robin (see SweepRing): one visit per tick of max(intervalMs / shards,
+ *   1000 / idleRate) ms, skipping a shard visited less than `intervalMs` before. This finds what
+ *   other servers did (a deadline earlier than the known one) and retries after a failure.
+ *
+ * Bound: every shard is visited at least once every 2 · max(intervalMs, shards · 1000 / idleRate)
+ * ms (plus the visits' own time), so a key dead for that long has been reclaimed, whoever made it;
+ * known deadlines are settled at their instant. Idle cost: at most `idleRate` scripts per second
+ * per server, plus one visit per known deadline. First visits are jittered over `intervalMs`,
+ * the ring's phase too. Failures (Redis down) are ignored: the ring visits the shard again.
  */
 export class RedisSweeper {
+  private readonly members: Member[] = [];
+  private readonly due = new Float64Column();
+  private readonly heap = new CooldownHeap(this.due);
+  private readonly ring: SweepRing;
+  private readonly scheduler: Scheduler;
+  private readonly random: Random;
+  private readonly visits = new Set<Promise<void>>();
   private timer: TimerHandle | undefined;
+  private timerDue = Infinity;
+  /** Deadline visits in flight (the ring's one is not counted). */
+  private lanes = 0;
   private closed = false;
 
-  constructor(
-    private readonly step: (budget: number) => Promise<SweepStep>,
-    private readonly maxIntervalMs: number,
-    /** Its wakes (default: real, unref'd timers). */
-    private readonly scheduler: Scheduler = backgroundScheduler,
-  ) {}
-
-  /** Schedules the first wake. O(1). */
-  start(): void {
-    this.schedule(0);
+  /** Throws RangeError for an interval or rate that is not positive. */
+  constructor(private readonly options: RedisSweeperOptions) {
+    const rate = options.idleRate ?? DEFAULT_IDLE_SWEEP_RATE;
+    if (!(options.intervalMs > 0)) throw new RangeError(`a sweep interval must be positive (got ${options.intervalMs})`);
+    if (!(rate > 0)) throw new RangeError(`an idle sweep rate must be positive (got ${rate})`);
+    this.scheduler = options.scheduler ?? backgroundScheduler;
+    this.random = options.random ?? systemRandom;
+    this.ring = new SweepRing({
+      tickMs: (shards) => Math.max(Math.ceil(options.intervalMs / Math.max(1, shards)), Math.ceil(1000 / rate)),
+      scheduler: this.scheduler,
+      random: this.random,
+      visit: (id) => this.ringVisit(id),
+    });
   }
 
-  /** Stops the timer; a step in flight finishes but schedules nothing. Idempotent. */
-  close(): void {
+  /** Adds a shard; its first visit comes at a random instant within `intervalMs`. Returns its id. O(log shards). */
+  add(step: SweepStepper): number {
+    const id = this.members.length;
+    this.members.push({ step, lastVisit: -Infinity, busy: false, touched: false, removed: false });
+    this.due.reserve(id + 1);
+    this.heap.reserve(id + 1);
+    if (this.closed) return id;
+    this.queue(id, this.scheduler.now() + this.random.int(this.options.intervalMs));
+    this.ring.add(id);
+    return id;
+  }
+
+  /** Hears that this server ran a call on shard `id`: it is visited within `intervalMs`. O(1), O(log shards) when that moves its entry earlier. */
+  touch(id: number): void {
+    const m = this.members[id];
+    if (!m || m.removed || this.closed) return;
+    if (m.busy) m.touched = true;
+    else this.queue(id, this.scheduler.now() + this.options.intervalMs);
+  }
+
+  /** Stops visiting shard `id` (a visit in flight ends after its step). O(log shards). */
+  remove(id: number): void {
+    const m = this.members[id];
+    if (!m || m.removed) return;
+    m.removed = true;
+    if (this.heap.has(id)) this.heap.remove(id);
+    this.ring.remove(id);
+  }
+
+  /** Resolves once no visit is in flight (one that starts meanwhile is waited for too). */
+  async settled(): Promise<void> {
+    while (this.visits.size > 0) await Promise.all([...this.visits]);
+  }
+
+  /** Stops every timer and visits nothing more; resolves once the visits in flight ended. Idempotent. */
+  async close(): Promise<void> {
     this.closed = true;
     if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer);
     this.timer = undefined;
+    this.ring.close();
+    await this.settled();
   }
 
-  private schedule(delayMs: number): void {
-    if (this.closed) return;
-    this.timer = this.scheduler.setTimeout(() => void this.wake(), delayMs);
+  /** Moves shard `id`'s entry to `at` when that is earlier than its entry, or it has none; re-arms the timer. */
+  private queue(id: number, at: number): void {
+    if (!this.heap.has(id)) {
+      this.due.set(id, at);
+      this.heap.push(id);
+    } else if (at < this.due.get(id)) {
+      this.due.set(id, at);
+      this.heap.update(id);
+    } else {
+      return;
+    }
+    this.arm();
   }
 
-  private async wake(): Promise<void> {
-    let delay = this.maxIntervalMs;
+  /** Keeps one timer at the heap's earliest entry (an earlier timer left armed only wakes early). */
+  private arm(): void {
+    const top = this.heap.top;
+    if (this.closed || top === -1) return;
+    const at = this.due.get(top);
+    if (this.timer !== undefined && this.timerDue <= at) return;
+    if (this.timer !== undefined) this.scheduler.clearTimeout(this.timer);
+    this.timerDue = at;
+    this.timer = this.scheduler.setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      this.pump();
+    }, at - this.scheduler.now());
+  }
+
+  /**
+   * Starts visits of due shards, earliest first, while lanes are free; then re-arms, unless every
+   * lane is busy (a visit that ends pumps again: a timer now would only spin).
+   */
+  private pump(): void {
+    const now = this.scheduler.now();
+    for (let top = this.heap.top; !this.closed && this.lanes < LANES && top !== -1 && this.due.get(top) <= now; top = this.heap.top) {
+      this.heap.remove(top);
+      this.lanes++;
+      this.start(top, () => {
+        this.lanes--;
+        this.pump();
+      });
+    }
+    if (this.lanes < LANES) this.arm();
+  }
+
+  /** The ring's turn of shard `id`: a visit unless it is busy or was visited less than `intervalMs` ago. */
+  private ringVisit(id: number): Promise<void> | undefined {
+    const m = this.members[id]!;
+    if (this.closed || m.busy || this.scheduler.now() - m.lastVisit < this.options.intervalMs) return undefined;
+    if (this.heap.has(id)) this.heap.remove(id);
+    return this.start(id, () => {});
+  }
+
+  private start(id: number, done: () => void): Promise<void> {
+    const m = this.members[id]!;
+    m.busy = true;
+    m.touched = false;
+    m.lastVisit = this.scheduler.now();
+    const visit = this.visit(id, m).finally(() => {
+      m.busy = false;
+      this.visits.delete(visit);
+      done();
+    });
+    this.visits.add(visit);
+    return visit;
+  }
+
+  /** Runs bounded steps on shard `id`, then queues it for the visit its last reply asks for. */
+  private async visit(id: number, m: Member): Promise<void> {
+    let next = Infinity;
     try {
-      for (let i = 0; i < STEPS_PER_WAKE && !this.closed; i++) {
-        const s = await this.step(SWEEP_BUDGET);
-        if (s.work === SWEEP_BUDGET) {
-          delay = 0;
-          continue;
+      for (let i = 1; ; i++) {
+        const s = await m.step(SWEEP_BUDGET);
+        if (this.closed || m.removed) return;
+        if (s.work < SWEEP_BUDGET) {
+          if (s.next >= 0) next = this.scheduler.now() + Math.max(MIN_DELAY_MS, s.next - s.now);
+          break;
         }
-        delay = s.next < 0 ? this.maxIntervalMs : Math.min(this.maxIntervalMs, Math.max(MIN_DELAY_MS, s.next - s.now));
-        break;
+        if (i === STEPS_PER_VISIT) {
+          next = this.scheduler.now(); // a backlog: back in line behind the other due shards
+          break;
+        }
       }
     } catch {
-      delay = this.maxIntervalMs;
+      // Redis down or slow: no deadline known; the ring (or the next call) brings it back.
     }
-    this.schedule(delay);
+    if (this.closed || m.removed) return;
+    if (m.touched) next = Math.min(next, this.scheduler.now() + this.options.intervalMs);
+    if (next < Infinity) this.queue(id, next);
   }
+}
+
+/** The settings a store turns into a sweeper of its own. */
+export interface OwnSweeperSettings {
+  /** The longest pause of a shard in use (default 1000); 0: no sweeper. */
+  readonly sweepIntervalMs?: number | undefined;
+  readonly idleSweepRate?: number | undefined;
+  readonly scheduler?: Scheduler | undefined;
+  readonly random?: Random | undefined;
+}
+
+/** The sweeper a store (or a RedisPools) makes for its shards, or undefined with `sweepIntervalMs` 0. Throws RangeError as the constructor does. */
+export function ownSweeper(settings: OwnSweeperSettings): RedisSweeper | undefined {
+  const intervalMs = settings.sweepIntervalMs ?? 1_000;
+  if (intervalMs === 0) return undefined;
+  return new RedisSweeper({ intervalMs, idleRate: settings.idleSweepRate, scheduler: settings.scheduler, random: settings.random });
 }

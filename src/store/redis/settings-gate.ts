@@ -52,8 +52,9 @@ export interface SettingsWanted {
  * its own, on its first connection (at start, or later when Redis was down at start): a pool
  * without settings gets the store's, a pool with others is refused for good (PoolSettingsMismatch,
  * then every call UNAVAILABLE), unless `update` overwrites them. A failed check (Redis down) is
- * tried again on the next call, background sweep (every second at most) or reconnection, so a
- * server nobody calls (health-drained) still comes to serve. O(1) per call once passed.
+ * tried again on the next call, background sweep (RedisSweeper: a second at most for a server of
+ * one pool, its idle period for one of many) or reconnection, so a server nobody calls
+ * (health-drained) still comes to serve. O(1) per call once passed.
  */
 export class SettingsGate {
   private passed = false;

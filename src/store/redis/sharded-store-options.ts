@@ -3,6 +3,7 @@ import type { Random } from "../../random.js";
 import type { Scheduler } from "../../scheduler.js";
 import type { RedisEndpoint } from "./endpoint.js";
 import type { RedisLink } from "./redis-link.js";
+import type { RedisSweeper } from "./redis-sweeper.js";
 import type { ReplicaWait } from "./replica-wait.js";
 import type { PoolSettingsMismatch } from "./settings-gate.js";
 
@@ -31,8 +32,13 @@ export interface ShardedRedisStoreOptions {
   readonly clock?: Clock;
   readonly random?: Random;
   readonly commandTimeoutMs?: number;
+  /** See RedisStoreOptions.sweepIntervalMs (default 1000; 0: no sweeper). */
   readonly sweepIntervalMs?: number;
-  /** The background sweepers' timers (default: real, unref'd timers). */
+  /** See RedisStoreOptions.idleSweepRate (default 100). */
+  readonly idleSweepRate?: number;
+  /** The sweeper of every shard, shared with other pools (RedisPools); the store never closes it. Default: one of its own. */
+  readonly sweeper?: RedisSweeper;
+  /** The background sweeper's timers (default: real, unref'd timers). */
   readonly scheduler?: Scheduler;
   readonly waitReplicas?: ReplicaWait;
   /** Overwrite the pool's settings (every shard's) with these instead of refusing (`--redis-update-settings`). */

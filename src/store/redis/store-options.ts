@@ -3,6 +3,7 @@ import type { Random } from "../../random.js";
 import type { Scheduler } from "../../scheduler.js";
 import type { PoolSettingsMismatch } from "./settings-gate.js";
 import type { RedisLink } from "./redis-link.js";
+import type { RedisSweeper } from "./redis-sweeper.js";
 import type { ReplicaWait } from "./replica-wait.js";
 import type { ShardRef } from "./shard-keys.js";
 
@@ -57,8 +58,15 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs?: number;
   /** How long `open` waits for Redis before it serves anyway, UNAVAILABLE (default 5000). */
   readonly readyTimeoutMs?: number;
-  /** The longest pause of the background sweeper (default 1000); 0 turns it off. */
+  /**
+   * How soon the background sweeper visits the store after one of its calls, and how often while
+   * few shards share the sweeper (default 1000; see RedisSweeper); 0 turns it off.
+   */
   readonly sweepIntervalMs?: number;
+  /** The sweeper's idle visits per second at most, over all its shards (default 100; see RedisSweeper). */
+  readonly idleSweepRate?: number;
+  /** A sweeper shared with other shards and pools (RedisPools); the store never closes it. Default: its own. */
+  readonly sweeper?: RedisSweeper;
   /** The background sweeper's timers (default: real, unref'd timers); tests may pass a ManualScheduler. */
   readonly scheduler?: Scheduler;
 }
