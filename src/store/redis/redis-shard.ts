@@ -15,6 +15,14 @@ import { shardChannel, shardKeys } from "./shard-keys.js";
 import type { RedisStoreOptions } from "./store-options.js";
 
 /**
+ * The scripts that may give the shard a deadline earlier than its sweeper knows (new lives, a
+ * block, a cooldown). Renewals and keepalives only move deadlines later, which leaves the known
+ * one early (one empty visit re-learns it); reads add none, so e.g. a metrics scrape of every
+ * pool costs no sweeps.
+ */
+const MAKES_DEADLINES: ReadonlySet<ScriptName> = new Set<ScriptName>(["keypoolGenerate", "keypoolImport", "keypoolAcquire", "keypoolRelease"]);
+
+/**
  * What every Redis store of one shard shares apart from its key operations (see RedisStore):
  * the connections (its own, or a RedisLink shared with other shards and pools), the scripts
  * behind the settings gate (see ShardScripts), the background sweeper, serving state, freed-keys
@@ -179,11 +187,11 @@ export class RedisShard {
   }
 
   /**
-   * Runs one script through the settings gate (see ShardScripts), and has the sweeper visit the
-   * shard within its interval (the call may have made an earlier deadline). One round trip.
+   * Runs one script through the settings gate (see ShardScripts); one that may make an earlier
+   * deadline has the sweeper visit the shard within its interval. One round trip.
    */
   protected run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
-    this.sweeper?.touch(this.sweepId);
+    if (MAKES_DEADLINES.has(name)) this.sweeper?.touch(this.sweepId);
     return this.scripts.run(name, args);
   }
 }

@@ -60,8 +60,9 @@ interface Member {
  *   in an indexed min-heap of shards, so one timer serves them all; a visit that found a full
  *   budget of work runs up to STEPS_PER_VISIT steps back to back, then goes back in line at once
  *   (a backlog is swept without pause, in bounded steps, up to LANES shards at a time);
- * - within `intervalMs` of a call this server ran on it (the call may have added an earlier
- *   deadline; `touch`), so a pool in use is swept as often as before, at most once per interval;
+ * - within `intervalMs` of a call this server ran on it that may have added an earlier deadline
+ *   (`touch`: generate, import, acquire, release), so a pool in use is swept as often as before,
+ *   at most once per interval;
  * - in turn, round-robin (see SweepRing): one visit per tick of max(intervalMs / shards,
  *   1000 / idleRate) ms, skipping a shard visited less than `intervalMs` before. This finds what
  *   other servers did (a deadline earlier than the known one) and retries after a failure.
@@ -241,8 +242,11 @@ export class RedisSweeper {
 export interface OwnSweeperSettings {
   /** The longest pause of a shard in use (default 1000); 0: no sweeper. */
   readonly sweepIntervalMs?: number | undefined;
+  /** RedisSweeperOptions.idleRate. */
   readonly idleSweepRate?: number | undefined;
+  /** RedisSweeperOptions.scheduler. */
   readonly scheduler?: Scheduler | undefined;
+  /** RedisSweeperOptions.random. */
   readonly random?: Random | undefined;
 }
 
