@@ -26,7 +26,9 @@ export class TokenSource {
   /** Copies fresh random bytes for one lease id into `into` at `offset`. */
   leaseBytes(into: Uint8Array, offset: number): void {
     const at = this.take();
-    into.set(this.bytes.subarray(at, at + TOKEN_BYTES), offset);
+    const bytes = this.bytes;
+    // A plain loop: `set(subarray(...))` makes a view object per lease id.
+    for (let i = 0; i < TOKEN_BYTES; i++) into[offset + i] = bytes[at + i]!;
   }
 
   private take(): number {
