@@ -48,8 +48,9 @@ local function str(n)
 end
 
 -- Now in ms: the caller's clock when it passes one (tests), else Redis TIME, so servers need not
--- agree on the time. Never earlier than the pool's latest instant (a clock step back, a failover).
-local function tick(arg)
+-- agree on the time. Never earlier than the pool's latest instant (a clock step back, a failover),
+-- which it becomes unless 'peek' (then the caller writes CLOCK itself if it decides anything at now).
+local function tick(arg, peek)
   local now
   if arg == '' then
     local t = redis.call('TIME')
@@ -59,7 +60,7 @@ local function tick(arg)
   end
   local last = tonumber(redis.call('GET', CLOCK) or 0)
   if now <= last then return last end
-  redis.call('SET', CLOCK, str(now))
+  if not peek then redis.call('SET', CLOCK, str(now)) end
   return now
 end
 

@@ -113,13 +113,16 @@ return {'ok', total, blocked, cooling}
 /**
  * ARGV: now, budget, sweepBudget. One bounded step of the background sweeper; safe to run from
  * many servers at once, and needs no settings. Replies ok, units of work done, now, and the
- * earliest pending deadline (-1 for none). O(sweepBudget · log n).
+ * earliest pending deadline (-1 for none). A step with nothing due writes nothing (not even the
+ * pool's clock: nothing was decided at that instant), so idle sweeps add no AOF or replication
+ * traffic. O(sweepBudget · log n).
  */
 export const SWEEP_LUA = `
 -- A pool Redis does not hold (a named pool asked about, never made) stays without a single key.
 if not BLOCK_TTL and redis.call('EXISTS', LIVES) == 0 then return {'ok', 0, 0, -1} end
-local now = tick(ARGV[1])
+local now = tick(ARGV[1], true)
 local work = catch_up(now, tonumber(ARGV[3]))
+if work > 0 then redis.call('SET', CLOCK, str(now)) end
 local soonest = -1
 for _, set in ipairs({BLOCKS, LIVES, COOLING}) do
   local head = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
