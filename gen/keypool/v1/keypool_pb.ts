@@ -1029,9 +1029,10 @@ export const KeyService: GenService<{
    * secrets: admin only (readers and workers get PERMISSION_DENIED).
    *
    * Errors: INVALID_ARGUMENT for `page_size` over 1000, for a malformed pool name, for an
-   * unknown `state`, or for a `page_token` this listing did not hand out (another pool, another
-   * server run): start the listing over. Cost: O(page_size) per call (plus O(log n) on Redis),
-   * never O(n): the token is a cursor, not an offset.
+   * unknown `state`, or for a malformed `page_token` or one of another listing (another pool,
+   * state filter or server run): start the listing over. A token is an opaque cursor, not a
+   * credential: one altered by hand may be taken as another position of the same listing. Cost:
+   * O(page_size) per call (plus O(log n) on Redis), never O(n): the token is a cursor, not an offset.
    *
    * @generated from rpc keypool.v1.KeyService.ListKeys
    */
