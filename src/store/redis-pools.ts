@@ -21,7 +21,8 @@ export interface RedisPoolsOptions extends Omit<ShardedRedisStoreOptions, "pool"
 /**
  * The pools of one Redis (a node, sentinels or a cluster) as a server serves them: ONE shared
  * pair of connections (commands, and one pattern subscription to every pool's freed-keys channel)
- * whatever the number of pools, and one ShardedRedisStore per pool (`--pool-shards` shards
+ * and ONE background sweeper (see RedisSweeper: its idle cost is bounded whatever the number of
+ * pools) whatever the number of pools, and one ShardedRedisStore per pool (`--pool-shards` shards
  * each), made on first use and kept for the server's life, at most `maxPools`.
  *
  * The default pool is checked at open, as a one-pool server always was: its shard layout and

@@ -69,7 +69,7 @@ interface Member {
  *
  * Bound: every shard is visited at least once every 2 · max(intervalMs, shards · 1000 / idleRate)
  * ms (plus the visits' own time), so a key dead for that long has been reclaimed, whoever made it;
- * known deadlines are settled at their instant. Idle cost: at most `idleRate` scripts per second
+ * known deadlines are settled at their instant (MIN_DELAY_MS late at worst). Idle cost: at most `idleRate` scripts per second
  * per server, plus one visit per known deadline. First visits are jittered over `intervalMs`,
  * the ring's phase too. Failures (Redis down) are ignored: the ring visits the shard again.
  */
