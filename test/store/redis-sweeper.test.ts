@@ -100,24 +100,42 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
     const i = justVisited(r, 1)[0]!; // the ring comes back to it only ~10 s later
     const shard = r.shards[i]!;
     shard.deadlines.push(12_000, 13_500);
-    r.sweeper.touch(r.ids[i]!); // this server made them: visited within the interval, which learns the first
+    r.sweeper.report(r.ids[i]!, 2_000); // a call of this server made the first; its visit learns the second
     await r.advance(10_000);
     expect(shard.ended).toEqual([{ deadline: 12_000, at: 12_000 }, { deadline: 13_500, at: 13_500 }]);
     await r.sweeper.close();
   });
 
-  it("finds a deadline another server made (no touch) within 2 P, and a call's within the interval", async () => {
+  it("finds a deadline another server made (unreported) within 2 P, and settles a reported one at its instant", async () => {
     const r = rig(1_000);
     await r.advance(10_000);
     const [elsewhere, here] = justVisited(r, 2) as [number, number];
     r.shards[elsewhere]!.deadlines.push(10_500); // made elsewhere: this server learns of it on the ring's turn
     r.shards[here]!.deadlines.push(10_500);
-    r.sweeper.touch(r.ids[here]!); // made by a call of this server
+    r.sweeper.report(r.ids[here]!, 500); // made by a call of this server
     await r.advance(30_000);
     const found = r.shards[elsewhere]!.ended[0]!.at;
     expect(found).toBeGreaterThan(15_000); // not before the ring's turn came back (P = 10 s)...
     expect(found).toBeLessThanOrEqual(10_000 + 20_000); // ...and within 2 P
-    expect(r.shards[here]!.ended[0]!.at).toBeLessThanOrEqual(10_000 + 1_000); // the call's visit, within the interval
+    expect(r.shards[here]!.ended).toEqual([{ deadline: 10_500, at: 10_500 }]);
+    await r.sweeper.close();
+  });
+
+  it("a pool in steady use costs a visit per deadline its calls make earlier, not one per call or per second", async () => {
+    const r = rig(1_000);
+    await r.advance(5_000);
+    const i = justVisited(r, 1)[0]!;
+    const shard = r.shards[i]!;
+    const from = r.scheduler.now();
+    // An acquire + release every 10 ms for a minute: each block (60 s TTL) is reported, then ended by its release.
+    for (let t = 0; t < 60_000; t += 10) {
+      shard.deadlines.push(r.scheduler.now() + 60_000);
+      r.sweeper.report(r.ids[i]!, 60_000);
+      shard.deadlines.pop();
+      await r.advance(10);
+    }
+    // The ring's turns (one per 10 s), and the first block's deadline at most: 6,000 calls, under 10 visits.
+    expect(shard.steps.filter((t) => t >= from).length).toBeLessThanOrEqual(8);
     await r.sweeper.close();
   });
 
@@ -126,7 +144,7 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
     const big = r.shards[0]!;
     for (let i = 0; i < 100 * SWEEP_BUDGET; i++) big.deadlines.push(5_000);
     r.shards[1]!.deadlines.push(5_000);
-    r.ids.forEach((id) => r.sweeper.touch(id));
+    r.ids.forEach((id) => r.sweeper.report(id, 5_000));
     await r.advance(5_000);
     expect(big.deadlines).toHaveLength(0);
     // 100 full steps, then the one that finds it empty; all at the deadline's instant.
@@ -135,19 +153,15 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
     await r.sweeper.close();
   });
 
-  it("settles the deadlines of 500 shards due at one instant, a few at a time, at that instant (10 ms at worst)", async () => {
+  it("settles the deadlines of 500 shards due at one instant, a few at a time, at that instant", async () => {
     const r = rig(500);
     await r.advance(5_000);
     r.shards.forEach((s, i) => {
       s.deadlines.push(8_000);
-      r.sweeper.touch(r.ids[i]!);
+      r.sweeper.report(r.ids[i]!, 3_000);
     });
-    await r.advance(3_010);
-    // At the instant, or up to the 10 ms floor later for a shard the ring visited just before it.
-    const late = r.shards.filter((s) => s.ended[0]!.at > 8_000);
-    for (const shard of r.shards) expect(shard.ended[0]!.at).toBeGreaterThanOrEqual(8_000);
-    for (const shard of late) expect(shard.ended[0]!.at).toBeLessThanOrEqual(8_010);
-    expect(late.length).toBeLessThan(5);
+    await r.advance(3_000);
+    for (const shard of r.shards) expect(shard.ended).toEqual([{ deadline: 8_000, at: 8_000 }]);
     await r.sweeper.close();
   });
 
@@ -155,9 +169,9 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
     const r = rig(1_000);
     const shard = r.shards[3]!;
     shard.failing = true;
-    r.sweeper.touch(r.ids[3]!);
+    r.sweeper.report(r.ids[3]!, 1_000);
     await r.advance(60_000);
-    // Its jittered first visit, the touch's, then one ring turn per 10 s.
+    // Its jittered first visit, the reported deadline's, then one ring turn per 10 s.
     expect(shard.steps.length).toBeGreaterThanOrEqual(6);
     expect(shard.steps.length).toBeLessThanOrEqual(9);
     shard.failing = false;
@@ -178,7 +192,7 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
       await new Promise<void>((resolve) => (release = resolve));
       return slow.step(budget);
     });
-    r.sweeper.touch(id);
+    r.sweeper.report(id, 1_000);
     await r.scheduler.advanceAsync(1_000); // its visit starts and waits
     let closed = false;
     const closing = r.sweeper.close().then(() => (closed = true));
@@ -207,7 +221,7 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
   it.each([1, 2, 3])("seeded: every deadline is settled within its bound, and idle cost stays under the rate (seed %i)", async (seed) => {
     const random = seededRandom(seed);
     const r = rig(300, { seed, idleRate: 50 });
-    // P = 300 / 50 per s = 6 s; a deadline nobody here touched is found within 2 P of being made.
+    // P = 300 / 50 per s = 6 s; a deadline nobody here reported is found within 2 P of being made.
     const P = 6_000;
     const made: { shard: number; deadline: number; bound: number }[] = [];
     for (let round = 0; round < 300; round++) {
@@ -215,9 +229,10 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
       const i = random.int(300);
       const deadline = now + random.int(20_000);
       r.shards[i]!.deadlines.push(deadline);
-      const touched = random.int(2) === 0;
-      if (touched) r.sweeper.touch(r.ids[i]!);
-      made.push({ shard: i, deadline, bound: Math.max(deadline, now + (touched ? 1_000 : 2 * P)) + 10 });
+      const reported = random.int(2) === 0;
+      if (reported) r.sweeper.report(r.ids[i]!, deadline - now);
+      // A reported deadline at its instant (10 ms at the soonest), another within 2 P.
+      made.push({ shard: i, deadline, bound: reported ? Math.max(deadline, now + 10) : Math.max(deadline, now + 2 * P) + 10 });
       await r.advance(random.int(400));
     }
     await r.advance(40_000);

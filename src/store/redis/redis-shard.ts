@@ -15,12 +15,17 @@ import { shardChannel, shardKeys } from "./shard-keys.js";
 import type { RedisStoreOptions } from "./store-options.js";
 
 /**
- * The scripts that may give the shard a deadline earlier than its sweeper knows (new lives, a
- * block, a cooldown). Renewals and keepalives only move deadlines later, which leaves the known
- * one early (one empty visit re-learns it); reads add none, so e.g. a metrics scrape of every
- * pool costs no sweeps.
+ * How far from now a script of this store may put a deadline of the shard: a new life
+ * (generate, import), a block (acquire), a cooldown (release with one); undefined for the rest.
+ * Renewals and keepalives only move deadlines later, which leaves the sweeper's known one early
+ * (one empty visit re-learns it); reads make none, so e.g. a metrics scrape costs no sweeps.
  */
-const MAKES_DEADLINES: ReadonlySet<ScriptName> = new Set<ScriptName>(["keypoolGenerate", "keypoolImport", "keypoolAcquire", "keypoolRelease"]);
+function deadlineMade(name: ScriptName, args: readonly (string | number)[], settings: RedisPoolSettings): number | undefined {
+  if (name === "keypoolGenerate" || name === "keypoolImport") return settings.keepaliveTtlMs;
+  if (name === "keypoolAcquire") return settings.blockTtlMs;
+  if (name === "keypoolRelease" && Number(args[2]) > 0) return Number(args[2]);
+  return undefined;
+}
 
 /**
  * What every Redis store of one shard shares apart from its key operations (see RedisStore):
@@ -187,11 +192,12 @@ export class RedisShard {
   }
 
   /**
-   * Runs one script through the settings gate (see ShardScripts); one that may make an earlier
-   * deadline has the sweeper visit the shard within its interval. One round trip.
+   * Runs one script through the settings gate (see ShardScripts); one that makes a deadline tells
+   * the sweeper when (see deadlineMade). One round trip.
    */
   protected run(name: ScriptName, args: readonly (string | number)[]): Promise<ScriptReply> {
-    if (MAKES_DEADLINES.has(name)) this.sweeper?.touch(this.sweepId);
+    const delay = this.sweeper && deadlineMade(name, args, this.poolSettings);
+    if (delay !== undefined) this.sweeper!.report(this.sweepId, delay);
     return this.scripts.run(name, args);
   }
 }

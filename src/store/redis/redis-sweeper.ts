@@ -29,7 +29,7 @@ const LANES = 4;
 
 /** How a server's sweeper paces itself. */
 export interface RedisSweeperOptions {
-  /** `sweepIntervalMs`: a shard this server called is visited within this long; > 0. */
+  /** `sweepIntervalMs`: while few shards share the sweeper, each is visited this often; > 0. */
   readonly intervalMs: number;
   /** The most idle visits per second over all shards (default DEFAULT_IDLE_SWEEP_RATE); > 0. */
   readonly idleRate?: number;
@@ -44,8 +44,8 @@ interface Member {
   /** When its latest visit started (scheduler time). */
   lastVisit: number;
   busy: boolean;
-  /** Called while a visit was in flight: the visit may have missed what the call did. */
-  touched: boolean;
+  /** The earliest deadline reported while a visit was in flight (the visit may have missed it); Infinity: none. */
+  reported: number;
   removed: boolean;
 }
 
@@ -60,9 +60,10 @@ interface Member {
  *   in an indexed min-heap of shards, so one timer serves them all; a visit that found a full
  *   budget of work runs up to STEPS_PER_VISIT steps back to back, then goes back in line at once
  *   (a backlog is swept without pause, in bounded steps, up to LANES shards at a time);
- * - within `intervalMs` of a call this server ran on it that may have added an earlier deadline
- *   (`touch`: generate, import, acquire, release), so a pool in use is swept as often as before,
- *   at most once per interval;
+ * - at the deadline a call of this server made there (`report`: a new life, block or cooldown), so
+ *   a pool in use costs a visit per deadline its calls make earlier than the known one (at most
+ *   one per distinct deadline, e.g. one per block TTL under steady acquire/release), not one a
+ *   second;
  * - in turn, round-robin (see SweepRing): one visit per tick of max(intervalMs / shards,
  *   1000 / idleRate) ms, skipping a shard visited less than `intervalMs` before. This finds what
  *   other servers did (a deadline earlier than the known one) and retries after a failure.
@@ -105,7 +106,7 @@ export class RedisSweeper {
   /** Adds a shard; its first visit comes at a random instant within `intervalMs`. Returns its id. O(log shards). */
   add(step: SweepStepper): number {
     const id = this.members.length;
-    this.members.push({ step, lastVisit: -Infinity, busy: false, touched: false, removed: false });
+    this.members.push({ step, lastVisit: -Infinity, busy: false, reported: Infinity, removed: false });
     this.due.reserve(id + 1);
     this.heap.reserve(id + 1);
     if (this.closed) return id;
@@ -114,12 +115,17 @@ export class RedisSweeper {
     return id;
   }
 
-  /** Hears that this server ran a call on shard `id`: it is visited within `intervalMs`. O(1), O(log shards) when that moves its entry earlier. */
-  touch(id: number): void {
+  /**
+   * Hears that a call of this server gave shard `id` a deadline `delayMs` from now: it is visited
+   * then (or earlier, for a deadline it knew). O(1) when its entry is already at or before it
+   * (the common case: calls keep making later deadlines), else O(log shards).
+   */
+  report(id: number, delayMs: number): void {
     const m = this.members[id];
     if (!m || m.removed || this.closed) return;
-    if (m.busy) m.touched = true;
-    else this.queue(id, this.scheduler.now() + this.options.intervalMs);
+    const at = this.scheduler.now() + Math.max(MIN_DELAY_MS, delayMs);
+    if (m.busy) m.reported = Math.min(m.reported, at);
+    else this.queue(id, at);
   }
 
   /** Stops visiting shard `id` (a visit in flight ends after its step). O(log shards). */
@@ -191,18 +197,26 @@ export class RedisSweeper {
     if (this.lanes < LANES) this.arm();
   }
 
-  /** The ring's turn of shard `id`: a visit unless it is busy or was visited less than `intervalMs` ago. */
+  /**
+   * The ring's turn of shard `id`: a visit unless it is busy or was visited less than `intervalMs`
+   * ago. A later deadline it was queued for stays known (the visit's reply may name it only
+   * MIN_DELAY_MS late).
+   */
   private ringVisit(id: number): Promise<void> | undefined {
     const m = this.members[id]!;
-    if (this.closed || m.busy || this.scheduler.now() - m.lastVisit < this.options.intervalMs) return undefined;
-    if (this.heap.has(id)) this.heap.remove(id);
-    return this.start(id, () => {});
+    const now = this.scheduler.now();
+    if (this.closed || m.busy || now - m.lastVisit < this.options.intervalMs) return undefined;
+    const known = this.heap.has(id) ? this.due.get(id) : Infinity;
+    if (known < Infinity) this.heap.remove(id);
+    const visit = this.start(id, () => {});
+    if (known > now) m.reported = known;
+    return visit;
   }
 
   private start(id: number, done: () => void): Promise<void> {
     const m = this.members[id]!;
     m.busy = true;
-    m.touched = false;
+    m.reported = Infinity;
     m.lastVisit = this.scheduler.now();
     const visit = this.visit(id, m).finally(() => {
       m.busy = false;
@@ -233,7 +247,7 @@ export class RedisSweeper {
       // Redis down or slow: no deadline known; the ring (or the next call) brings it back.
     }
     if (this.closed || m.removed) return;
-    if (m.touched) next = Math.min(next, this.scheduler.now() + this.options.intervalMs);
+    next = Math.min(next, m.reported);
     if (next < Infinity) this.queue(id, next);
   }
 }

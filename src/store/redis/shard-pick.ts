@@ -33,8 +33,8 @@ export async function acquireSharded(shards: readonly RedisStore[], random: Rand
  * probability free[i] / sum(free) over the shards not tried yet. With every shard's free count
  * exact, a key is then drawn with probability (free_s / F) * (1 / free_s) = 1 / F: uniform over
  * the whole pool, as on one node. Counts are each shard's as of its latest reply (every script
- * reply carries it; the background sweep refreshes it within a second of this server's last call on
- * the shard, and at least once per idle period otherwise: see RedisSweeper), so under
+ * reply carries it, and so does each background sweep: at the shard's deadlines, and at least
+ * once per idle period otherwise; see RedisSweeper), so under
  * concurrent load the pick is uniform up to that staleness. A shard whose count is unknown
  * weighs 1; when every untried shard reports 0 (counts can lag a GenerateKeys through another
  * server) the pick is uniform among them, so a miss still tries every shard once.

@@ -59,8 +59,8 @@ export interface RedisStoreOptions {
   /** How long `open` waits for Redis before it serves anyway, UNAVAILABLE (default 5000). */
   readonly readyTimeoutMs?: number;
   /**
-   * How soon the background sweeper visits the store after one of its calls, and how often while
-   * few shards share the sweeper (default 1000; see RedisSweeper); 0 turns it off.
+   * How often the background sweeper visits each shard while few share it, at most (default
+   * 1000; see RedisSweeper); 0 turns it off.
    */
   readonly sweepIntervalMs?: number;
   /** The sweeper's idle visits per second at most, over all its shards (default 100; see RedisSweeper). */
