@@ -15,12 +15,19 @@ class FakeShard {
   /** When each deadline was ended, by deadline. */
   readonly ended: { deadline: number; at: number }[] = [];
   failing = false;
+  /** Steps that began while another step of this shard was in flight (the sweeper must never). */
+  overlaps = 0;
+  private active = 0;
 
   constructor(private readonly scheduler: ManualScheduler) {}
 
   readonly step = async (budget: number): Promise<SweepStep> => {
     const now = this.scheduler.now();
     this.steps.push(now);
+    if (this.active++ > 0) this.overlaps++;
+    // A round trip's worth of turns, so another step started meanwhile would overlap it.
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    this.active--;
     if (this.failing) throw new Error("redis is unreachable");
     this.deadlines.sort((a, b) => a - b);
     let work = 0;
@@ -150,6 +157,7 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
     // 100 full steps, then the one that finds it empty; all at the deadline's instant.
     expect(big.steps.filter((t) => t === 5_000)).toHaveLength(101);
     expect(r.shards[1]!.ended).toEqual([{ deadline: 5_000, at: 5_000 }]);
+    expect(big.overlaps).toBe(0);
     await r.sweeper.close();
   });
 
@@ -242,6 +250,7 @@ describe("RedisSweeper: one sweeper for every shard of a server", () => {
       expect(end!.at).toBeGreaterThanOrEqual(deadline);
       expect(end!.at, `deadline ${deadline} of shard ${shard}`).toBeLessThanOrEqual(bound);
     }
+    expect(r.shards.reduce((n, sh) => n + sh.overlaps, 0)).toBe(0);
     // Quiet at the end: nothing due, so only the ring runs, 50 per second.
     const quietFrom = r.scheduler.now() - 10_000;
     expect(r.stepsBetween(quietFrom, r.scheduler.now())).toBeLessThanOrEqual(50 * 10 + 1);

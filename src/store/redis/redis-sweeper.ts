@@ -213,48 +213,43 @@ export class RedisSweeper {
     return visit;
   }
 
+  /** Visits shard `id`, then (busy no more, in one synchronous step) queues it for the visit it asks for. */
   private start(id: number, done: () => void): Promise<void> {
     const m = this.members[id]!;
     m.busy = true;
     m.reported = Infinity;
     m.lastVisit = this.scheduler.now();
-    const visit = this.visit(id, m).finally(() => {
+    const visit = this.visit(m).then((asked) => {
       m.busy = false;
       this.visits.delete(visit);
+      const next = Math.min(asked, m.reported);
+      if (!this.closed && !m.removed && next < Infinity) this.queue(id, next);
       done();
     });
     this.visits.add(visit);
     return visit;
   }
 
-  /** Runs bounded steps on shard `id`, then queues it for the visit its last reply asks for. */
-  private async visit(id: number, m: Member): Promise<void> {
-    let next = Infinity;
+  /** Runs bounded steps on a shard; resolves to when its last reply asks for the next visit (Infinity: no deadline known). Never rejects. */
+  private async visit(m: Member): Promise<number> {
     try {
       for (let i = 1; ; i++) {
         const s = await m.step(SWEEP_BUDGET);
-        if (this.closed || m.removed) return;
-        if (s.work < SWEEP_BUDGET) {
-          if (s.next >= 0) next = this.scheduler.now() + Math.max(MIN_DELAY_MS, s.next - s.now);
-          break;
-        }
-        if (i === STEPS_PER_VISIT) {
-          next = this.scheduler.now(); // a backlog: back in line behind the other due shards
-          break;
-        }
+        if (this.closed || m.removed) return Infinity;
+        if (s.work < SWEEP_BUDGET) return s.next < 0 ? Infinity : this.scheduler.now() + Math.max(MIN_DELAY_MS, s.next - s.now);
+        // A backlog: back in line behind the other due shards.
+        if (i === STEPS_PER_VISIT) return this.scheduler.now();
       }
     } catch {
-      // Redis down or slow: no deadline known; the ring (or the next call) brings it back.
+      // Redis down or slow: no deadline known; the ring (or a call's report) brings it back.
+      return Infinity;
     }
-    if (this.closed || m.removed) return;
-    next = Math.min(next, m.reported);
-    if (next < Infinity) this.queue(id, next);
   }
 }
 
 /** The settings a store turns into a sweeper of its own. */
 export interface OwnSweeperSettings {
-  /** The longest pause of a shard in use (default 1000); 0: no sweeper. */
+  /** RedisSweeperOptions.intervalMs (default 1000); 0: no sweeper. */
   readonly sweepIntervalMs?: number | undefined;
   /** RedisSweeperOptions.idleRate. */
   readonly idleSweepRate?: number | undefined;
