@@ -38,6 +38,8 @@ export class EmbeddedPools implements PoolSet {
   private readonly sweeps = new PoolSweeps();
   private readonly stores = new Map<string, EmbeddedStore>();
   private readonly freed = new Signal<[pool: string]>();
+  /** Tells the listeners that keys of a pool may be free; one function for every pool's store. */
+  private readonly announceFreed = (name: string): void => this.freed.emit(name);
   private readonly servingChanged = new Signal<[serving: boolean]>();
   private readonly empty: KeyStore;
   private closing: Promise<void> | undefined;
@@ -141,7 +143,8 @@ export class EmbeddedPools implements PoolSet {
     const pool = restored ?? new KeyPool(this.options, this.options.random, this.table);
     const shared: SharedParts = {
       sweeper: this.sweeper, sweeps: this.sweeps, logPart: name === this.defaultPool ? "" : name,
-      announceFreed: () => this.freed.emit(name),
+      name,
+      announceFreed: this.announceFreed,
       onKeysFreed: (listener) => this.freed.subscribe((pool) => pool === name && listener()),
     };
     const store = EmbeddedStore.pooled(this.options, pool, this.dataDir, shared);

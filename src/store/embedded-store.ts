@@ -23,8 +23,10 @@ export interface SharedParts {
   readonly sweeps: PoolSweeps;
   /** The pool's part of the log's record keys ("" = the default pool; see recordKey). */
   readonly logPart: string;
-  /** Tells the set that keys of this pool may be free (called directly: no signal per pool). */
-  readonly announceFreed: () => void;
+  /** The pool's name in its set. */
+  readonly name: string;
+  /** Tells the set that keys of pool `name` may be free (one function for all pools: no signal or closure per pool). */
+  readonly announceFreed: (name: string) => void;
   /** Subscribes to the set's notices of this pool's freed keys (`onKeysFreed` of the store). */
   readonly onKeysFreed: (listener: () => void) => () => void;
 }
@@ -61,8 +63,9 @@ export class EmbeddedStore implements KeyStore {
   private readonly log: PoolLog | undefined;
   /** Subscribers of a lone store's freed keys (a pooled store's go to its set). */
   private readonly freed = new Signal();
-  /** Says keys may be free: the lone store's signal, or the set's notice for this pool. */
-  private readonly announceFreed: () => void;
+  /** Says keys of pool `poolName` may be free: the lone store's signal, or the set's notice. */
+  private readonly announce: (name: string) => void;
+  private readonly poolName: string;
   private readonly subscribeFreed: (listener: () => void) => () => void;
   private readonly servingChanged = new Signal<[serving: boolean]>();
   private closing: Promise<void> | undefined;
@@ -86,17 +89,19 @@ export class EmbeddedStore implements KeyStore {
     this.owns = shared === undefined;
     if (shared) {
       this.log = durable?.view(shared.logPart);
-      this.announceFreed = shared.announceFreed;
+      this.announce = shared.announceFreed;
+      this.poolName = shared.name;
       this.subscribeFreed = shared.onKeysFreed;
       this.sweeps = shared.sweeps;
-      this.sweepId = shared.sweeps.add(pool, shared.announceFreed);
+      this.sweepId = shared.sweeps.add(pool, () => this.announceFreed());
       this.sweeper = shared.sweeper;
     } else {
       this.log = durable;
-      this.announceFreed = () => this.freed.emit();
+      this.announce = () => this.freed.emit();
+      this.poolName = "";
       this.subscribeFreed = (listener) => this.freed.subscribe(listener);
       this.sweeps = undefined;
-      this.sweeper = new Sweeper(pool, this.scheduler, this.announceFreed);
+      this.sweeper = new Sweeper(pool, this.scheduler, () => this.announceFreed());
     }
     this.pokeSweeper();
     this.log?.onFailure(() => this.servingChanged.emit(false));
@@ -280,6 +285,11 @@ export class EmbeddedStore implements KeyStore {
     }
     await log.barrier();
     return result;
+  }
+
+  /** Says keys of this pool may be free (to waiters, once durable). */
+  private announceFreed(): void {
+    this.announce(this.poolName);
   }
 
   /**
