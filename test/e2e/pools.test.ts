@@ -87,7 +87,9 @@ describe.each(STORES)("pools end to end on the $name store", (store) => {
       const mine = outcomes.filter((o) => o.pool === pool);
       const won = mine.flatMap((o) => ("key" in o ? [o.key] : []));
       const keys = won.map((k) => k.key);
-      expect(new Set(keys).size, `distinct keys of ${pool}`).toBe(1000);
+      // On failure, say what the other calls got (NOT_FOUND is the only right refusal here).
+      const codes = mine.flatMap((o) => ("code" in o ? [grpc.status[o.code]] : [])).reduce<Record<string, number>>((t, c) => ({ ...t, [c!]: (t[c!] ?? 0) + 1 }), {});
+      expect(new Set(keys).size, `distinct keys of ${pool} (the other calls: ${JSON.stringify(codes)})`).toBe(1000);
       expect(keys.length, `keys handed out from ${pool}`).toBe(1000);
       expect(keys.filter((k) => !owned.get(pool)!.has(k)), `keys of ${pool} from another pool`).toEqual([]);
       expect(won.every((k) => k.pool === pool && k.state === KeyState.BLOCKED)).toBe(true);
