@@ -64,7 +64,7 @@ export class EmbeddedStore implements KeyStore {
   /** Subscribers of a lone store's freed keys (a pooled store's go to its set). */
   private readonly freed = new Signal();
   /** Says keys of pool `poolName` may be free: the lone store's signal, or the set's notice. */
-  private readonly announce: (name: string) => void;
+  private readonly notifyFreed: (name: string) => void;
   private readonly poolName: string;
   private readonly subscribeFreed: (listener: () => void) => () => void;
   private readonly servingChanged = new Signal<[serving: boolean]>();
@@ -89,7 +89,7 @@ export class EmbeddedStore implements KeyStore {
     this.owns = shared === undefined;
     if (shared) {
       this.log = durable?.view(shared.logPart);
-      this.announce = shared.announceFreed;
+      this.notifyFreed = shared.announceFreed;
       this.poolName = shared.name;
       this.subscribeFreed = shared.onKeysFreed;
       this.sweeps = shared.sweeps;
@@ -97,7 +97,7 @@ export class EmbeddedStore implements KeyStore {
       this.sweeper = shared.sweeper;
     } else {
       this.log = durable;
-      this.announce = () => this.freed.emit();
+      this.notifyFreed = () => this.freed.emit();
       this.poolName = "";
       this.subscribeFreed = (listener) => this.freed.subscribe(listener);
       this.sweeps = undefined;
@@ -289,7 +289,7 @@ export class EmbeddedStore implements KeyStore {
 
   /** Says keys of this pool may be free (to waiters, once durable). */
   private announceFreed(): void {
-    this.announce(this.poolName);
+    this.notifyFreed(this.poolName);
   }
 
   /**
