@@ -164,9 +164,10 @@ export async function startBenchServer(
   keys: number,
   env: Record<string, string> = {},
   nodeFlags: readonly string[] = serverFlags(),
+  args: readonly string[] = [],
 ): Promise<{ server: BenchChild; address: string; preloadMs: number }> {
   Object.assign(process.env, env);
-  const server = startChild("bench-server.ts", ["--store", store, "--keys", String(keys)], nodeFlags);
+  const server = startChild("bench-server.ts", ["--store", store, "--keys", String(keys), ...args], nodeFlags);
   try {
     const ready = await server.next("ready", 600_000);
     return { server, address: `127.0.0.1:${ready.port as number}`, preloadMs: ready.preloadMs as number };

@@ -26,6 +26,11 @@ export interface WorkloadSpec {
    * (adjacent slots, warm in cache). Renewal workloads always work on acquired keys.
    */
   readonly held?: boolean;
+  /**
+   * acquire-release: each pair in a pool drawn at random from `pool-0`... `pool-<pools - 1>`
+   * (a server started with `--pools`); absent, the default pool.
+   */
+  readonly pools?: number;
 }
 
 /** A prepared workload: `run` drives load for the recorder's window. */
@@ -77,8 +82,9 @@ export async function keypoolWorkload(address: string, spec: WorkloadSpec): Prom
   let turn = 0;
   const nextKey = (): string => keys[(cursor = (cursor + 1) % keys.length)]!;
   const acquireRelease = async (): Promise<number> => {
-    const { key } = await client.acquireKey({});
-    await client.releaseKey({ key: key!.key, leaseId: key!.leaseId });
+    const pool = spec.pools === undefined ? "" : `pool-${Math.floor(Math.random() * spec.pools)}`;
+    const { key } = await client.acquireKey({ pool });
+    await client.releaseKey({ pool, key: key!.key, leaseId: key!.leaseId });
     return 1;
   };
   const unary: Record<string, () => Promise<number>> = {

@@ -10,7 +10,8 @@ import { EmbeddedStore } from "../src/store/embedded-store.js";
 export const STORE_KINDS = ["memory", "durable", "redis", "redis-cluster"] as const;
 
 /** The production TTLs (the `serve` defaults). */
-const TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
+/** The production TTLs every bench store runs with. */
+export const TTLS = { blockTtlMs: 60_000, keepaliveTtlMs: 300_000 } as const;
 
 /**
  * Opens a store of `kind` with the production clock, randomness and TTLs: memory; durable in a

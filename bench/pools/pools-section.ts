@@ -4,6 +4,8 @@ import type { BenchPlan, GoalRow } from "../plan.js";
 import { verdict } from "../plan.js";
 import type { Table } from "../report.js";
 import { round } from "../stats.js";
+import { poolsGrpc } from "./pools-grpc.js";
+import type { PoolsGrpcResult } from "./pools-grpc.js";
 
 /** ns per AcquireKey (+ its release) through the embedded PoolSet, for one shape of the keys. */
 export interface ShapeRow {
@@ -29,13 +31,16 @@ export interface PoolsResult {
   readonly importedKeyChars: number;
   readonly importedFree: Record<string, number>;
   readonly importedBlocked: Record<string, number>;
+  /** (c) The same comparison over gRPC, by server CPU per AcquireKey + ReleaseKey. */
+  readonly grpc: PoolsGrpcResult;
 }
 
 /**
  * Section 8: named pools. (a) AcquireKey + release through the embedded PoolSet, the same total
  * of keys as `plan.poolsCount` pools of `plan.keysPerPool` keys and as one pool of all of them,
  * both in ONE process and measured in alternating rounds, so the ratio is judged within a run.
- * (b) Bytes per key of a pool of imported 51-character keys.
+ * (b) Bytes per key of a pool of imported 51-character keys. (c) The comparison of (a) over
+ * gRPC, as a client pays it (pools-grpc.ts).
  */
 export async function poolsSection(plan: BenchPlan): Promise<PoolsResult> {
   if (plan.quietWaitMs) await waitForQuiet(plan.quietWaitMs);
@@ -64,15 +69,24 @@ export async function poolsSection(plan: BenchPlan): Promise<PoolsResult> {
     importedKeyChars: m.keyChars as number,
     importedFree: m.allFree as Record<string, number>,
     importedBlocked: m.allBlocked as Record<string, number>,
+    grpc: await poolsGrpc(plan),
   };
 }
 
 /** The goals section 8 checks. */
 export function poolsGoals(r: PoolsResult): GoalRow[] {
+  const shape = `${r.many.pools.toLocaleString("en-US")} pools x ${r.many.keysPerPool.toLocaleString("en-US")} keys / 1 pool x ${r.one.keysPerPool.toLocaleString("en-US")}`;
   return [
     {
       section: "8 pools",
-      what: `AcquireKey, ${r.many.pools.toLocaleString("en-US")} pools x ${r.many.keysPerPool.toLocaleString("en-US")} keys / 1 pool x ${r.one.keysPerPool.toLocaleString("en-US")}`,
+      what: `AcquireKey+ReleaseKey over gRPC, server CPU per pair, ${shape}`,
+      goal: "<= 1.10",
+      measured: `${r.grpc.cpuRatio} (${r.grpc.manyCpuUs} vs ${r.grpc.oneCpuUs} us; ${r.grpc.manyOpsPerSec} vs ${r.grpc.oneOpsPerSec} pairs/s)`,
+      status: verdict(r.grpc.cpuRatio <= 1.1),
+    },
+    {
+      section: "8 pools",
+      what: `acquire + release through the embedded PoolSet alone (the pool's part, no RPC), ${shape}`,
       goal: "<= 1.10",
       measured: `${r.ratio} (${r.many.nsPerAcquire} vs ${r.one.nsPerAcquire} ns)`,
       status: verdict(r.ratio <= 1.1),
@@ -104,6 +118,16 @@ export function poolsTables(r: PoolsResult): Table[] {
       rows: [
         ["all free", r.importedFree.heapBytesPerKey!, r.importedFree.externalBytesPerKey!, r.importedFree.totalBytesPerKey!],
         ["all blocked", r.importedBlocked.heapBytesPerKey!, r.importedBlocked.externalBytesPerKey!, r.importedBlocked.totalBytesPerKey!],
+      ],
+    },
+    {
+      title: "8c. Named pools over gRPC: server CPU per AcquireKey + ReleaseKey, us (per round, order alternating)",
+      method: r.grpc.method,
+      headers: ["round", `${r.many.pools.toLocaleString("en-US")} pools`, "1 pool", "ratio"],
+      rows: [
+        ...r.grpc.rounds.map((x, i) => [String(i + 1), x.many, x.one, x.ratio]),
+        ["median", r.grpc.manyCpuUs, r.grpc.oneCpuUs, r.grpc.cpuRatio],
+        ["pairs/s (median)", r.grpc.manyOpsPerSec, r.grpc.oneOpsPerSec, `errors: ${JSON.stringify(r.grpc.errors)}`],
       ],
     },
   ];
