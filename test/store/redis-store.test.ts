@@ -232,6 +232,26 @@ if (!hasRedisServer()) {
     });
   });
 
+  describe("RedisStore: an event loop that stalls past the command timeout", () => {
+    test("calls Redis answered meanwhile succeed: no key is blocked for a caller told UNAVAILABLE", async () => {
+      // A long task or a starved CPU holds the loop while the reply sits in the socket; timers run
+      // before sockets are read, so a plain timer would call an answered acquire timed out (it
+      // did in 4 of 8 such acquires before run() judged its deadline one I/O turn late).
+      const store = await open({ commandTimeoutMs: 200 });
+      await store.generate(20);
+      const outcomes: string[] = [];
+      for (const yields of [0, 1, 2, 3, 4, 5, 8, 12]) {
+        const acquired = store.acquire().then(() => "ok", (err: KeyPoolError) => err.code);
+        for (let i = 0; i < yields; i++) await Promise.resolve(); // the call reaches the socket at some step
+        const until = Date.now() + 600;
+        while (Date.now() < until); // the stall: 3 timeouts long, Redis answers within it
+        outcomes.push(await acquired);
+      }
+      expect(outcomes).toEqual(Array(8).fill("ok"));
+      expect(await store.stats()).toMatchObject({ blocked: 8 });
+    });
+  });
+
   describe("RedisStore: Redis goes away and comes back", () => {
     test("calls fail UNAVAILABLE at once and isServing() is false; after a restart it serves again", async () => {
       const own = await RedisServer.start();

@@ -19,9 +19,12 @@ export interface ConnectionOptions {
 /**
  * One ioredis connection that never queues and never hangs: while Redis is unreachable every call
  * fails at once (no offline queue), calls in flight when the connection drops fail at once (never
- * resent: a script may have run), a reply slower than the timeout fails, and no call, a Cluster's
- * redirections included, takes longer than two timeouts. It reconnects on its
- * own, forever, and tracks whether it can serve.
+ * resent: a script may have run), and a call with no reply within the timeout fails, a Cluster's
+ * redirections included. The timeout is judged only after the replies that already reached the
+ * socket are read, so an event loop that stalls past it (a long task, a starved CPU) does not
+ * turn answered calls into failures (an acquire told UNAVAILABLE after Redis blocked its key
+ * would leave the key held by nobody for a block TTL). It reconnects on its own, forever, and
+ * tracks whether it can serve.
  */
 export class RedisConnection {
   /** A single-node (or Sentinel-followed) client, or a Redis Cluster client. */
@@ -36,7 +39,7 @@ export class RedisConnection {
   private readonly deadlineMs: number;
 
   constructor(options: ConnectionOptions) {
-    this.deadlineMs = 2 * options.commandTimeoutMs;
+    this.deadlineMs = options.commandTimeoutMs;
     this.client = connectClient(options.endpoint, { commandTimeoutMs: options.commandTimeoutMs });
     this.address = describeEndpoint(options.endpoint);
     this.client.on("ready", () => {
@@ -82,11 +85,15 @@ export class RedisConnection {
    */
   async run<T>(call: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    // ioredis times each send, but a Cluster client re-sends a command after MOVED, TRYAGAIN or
-    // CLUSTERDOWN (up to 16 times, each with a fresh timeout), so during a failover one call
-    // could outlast its caller's deadline: every call ends within two command timeouts.
+    let turn: NodeJS.Immediate | undefined;
+    // One deadline for the whole call, a Cluster client's re-sends after MOVED, TRYAGAIN or
+    // CLUSTERDOWN included. It is judged one I/O turn late: timers run before the event loop reads
+    // sockets, so after a stall the reply may already be waiting; setImmediate runs after that
+    // read, and a call answered meanwhile has settled the race by then.
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.deadlineMs} ms`)), this.deadlineMs);
+      timer = setTimeout(() => {
+        turn = setImmediate(() => reject(new Error(`no answer within ${this.deadlineMs} ms`)));
+      }, this.deadlineMs);
       timer.unref();
     });
     try {
@@ -97,6 +104,7 @@ export class RedisConnection {
       throw this.translate(scrub(err));
     } finally {
       clearTimeout(timer);
+      if (turn !== undefined) clearImmediate(turn);
     }
   }
 

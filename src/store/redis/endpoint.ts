@@ -23,7 +23,10 @@ const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /** ioredis settings every keypool connection shares: never queue, never resend, reconnect forever. */
 export interface ClientTuning {
-  /** The longest wait for a reply (0: none, for a subscriber) or a connection. */
+  /**
+   * The longest wait for a connection. Replies are timed by RedisConnection.run, not by ioredis:
+   * ioredis's own timer would fire before a reply already in the socket is read (see run).
+   */
   readonly commandTimeoutMs: number;
   /** For a subscriber: ioredis must not resubscribe by itself (FreedSubscription does it). */
   readonly subscriber?: boolean;
@@ -71,7 +74,7 @@ export function connectClient(endpoint: RedisEndpoint, tuning: ClientTuning): Re
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     connectTimeout: tuning.commandTimeoutMs,
-    ...(tuning.subscriber ? { autoResubscribe: false } : { commandTimeout: tuning.commandTimeoutMs }),
+    ...(tuning.subscriber ? { autoResubscribe: false } : {}),
   };
   const retryStrategy = (attempt: number): number => Math.min(50 * attempt, MAX_RECONNECT_DELAY_MS);
   switch (endpoint.kind) {
