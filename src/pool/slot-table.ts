@@ -65,6 +65,11 @@ export class SlotTable {
   readonly tokens: TokenSource;
   private chunks = 0;
   private pools = 0;
+  /** Every column indexed by slot, grown together a chunk at a time. */
+  private readonly columns = [
+    this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.cooldownUntil, this.fencing,
+    this.freePos, this.blockPrev, this.blockNext, this.lifePrev, this.lifeNext,
+  ];
 
   constructor(random: Random) {
     this.tokens = new TokenSource(random);
@@ -81,11 +86,7 @@ export class SlotTable {
     this.owners.reserve(this.chunks);
     this.owners.set(chunk, owner);
     const size = this.chunks * CHUNK;
-    const columns = [
-      this.keys, this.leases, this.createdAt, this.expiresAt, this.blockedUntil, this.cooldownUntil, this.fencing,
-      this.freePos, this.blockPrev, this.blockNext, this.lifePrev, this.lifeNext,
-    ];
-    for (const c of columns) c.reserve(size);
+    for (const c of this.columns) c.reserve(size);
     return chunk;
   }
 

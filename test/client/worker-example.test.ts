@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
-import { once } from "node:events";
+import { dirname } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runWorker } from "../../examples/worker.js";
 import { KeyState } from "../../gen/keypool/v1/keypool_pb.js";
 import { startTestServer } from "../support/test-server.js";
 import type { TestServer } from "../support/test-server.js";
 import { eventually } from "../support/eventually.js";
+import { runProcess } from "../support/doc-blocks.js";
 
 const WORKER = new URL("../../examples/worker.ts", import.meta.url).pathname;
 
@@ -45,15 +45,8 @@ describe("examples/worker.ts", () => {
 
   it("runs as a script with KEYPOOL_ADDR, JOBS and WORK_MS", async () => {
     await t.client.generateKeys({ count: 1 });
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER], {
-      env: { ...process.env, KEYPOOL_ADDR: t.address, JOBS: "2", WORK_MS: "10" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const [code] = (await once(child, "exit")) as [number];
+    const place = { cwd: process.cwd(), binDir: dirname(process.execPath), env: { KEYPOOL_ADDR: t.address, JOBS: "2", WORK_MS: "10" } };
+    const { code, stdout, stderr } = await runProcess(process.execPath, ["--import", "tsx", WORKER], place);
     expect([code, stdout]).toEqual([0, "2 jobs done\n"]);
     expect(stderr.trim().split("\n")).toEqual([expect.stringMatching(/^job 1: done with kp_/), expect.stringMatching(/^job 2: done with kp_/)]);
   });
